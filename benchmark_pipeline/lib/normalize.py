@@ -28,6 +28,9 @@ _HARDWARE_ALIASES = {
     "webnn": "webnn", "web nn": "webnn",
     "webgpu": "webgpu", "web gpu": "webgpu",
     "tpu": "tpu", "npu": "npu",
+    # spellings met in the original system's result files
+    "qualcomm qnn": "qualcomm", "snapdragon": "qualcomm", "apple m1": "mps", "apple m2": "mps",
+    "apple m3": "mps", "amd rocm gpu": "rocm", "intel openvino cpu": "openvino",
 }
 
 
@@ -50,6 +53,13 @@ def canonical_hardware_type(value: object) -> str | None:
 # --- model families ----------------------------------------------------------------------------
 
 _FAMILY_PATTERNS = (
+    # Composite names first: "clip-vit" is CLIP, "llava-...-mistral" is LLaVA, "xclip" is X-CLIP.
+    ("xclip", r"xclip|x-clip"),
+    ("llava", r"llava"),
+    ("clip", r"clip|clap|siglip"),
+    ("whisper", r"whisper"),
+    ("wav2vec2", r"wav2vec|hubert"),
+    ("detr", r"detr"),
     ("bert", r"bert|roberta|distilbert|albert|electra|deberta"),
     ("t5", r"(^|[/_-])t5|flan"),
     ("llama", r"llama|alpaca|vicuna"),
@@ -57,12 +67,6 @@ _FAMILY_PATTERNS = (
     ("mistral", r"mistral|mixtral"),
     ("qwen", r"qwen"),
     ("vit", r"(^|[/_-])vit|deit|beit|swin|convnext"),
-    ("clip", r"clip|clap|siglip"),
-    ("whisper", r"whisper"),
-    ("wav2vec2", r"wav2vec|hubert"),
-    ("llava", r"llava"),
-    ("detr", r"detr"),
-    ("xclip", r"xclip"),
 )
 
 
@@ -75,6 +79,21 @@ def infer_model_family(model_name: object) -> str | None:
         if re.search(pattern, name):
             return family
     return None
+
+
+# Task categories used by the original benchmark runner, mapped to our modality vocabulary.
+_CATEGORY_MODALITY = {
+    "embedding": "text", "text": "text", "text_generation": "text", "nlp": "text",
+    "vision": "vision", "image": "vision", "audio": "audio", "speech": "audio",
+    "multimodal": "multimodal", "video": "video",
+}
+
+
+def modality_from_category(category: object) -> str | None:
+    """Modality implied by a task category such as ``embedding`` or ``text_generation``."""
+    if not isinstance(category, str):
+        return None
+    return _CATEGORY_MODALITY.get(category.strip().lower())
 
 
 # --- units -------------------------------------------------------------------------------------
@@ -91,6 +110,11 @@ UNIT_FACTORS = {
     ("W", "W"): 1.0,
     ("mJ", "J"): 0.001,
     ("J", "J"): 1.0,
+    ("min", "s"): 60.0,
+    ("ms", "s"): 0.001,
+    ("s", "s"): 1.0,
+    ("MiB", "MB"): 1.0,
+    ("GiB", "MB"): 1024.0,
 }
 
 
@@ -146,6 +170,13 @@ def parse_timestamp(value: object) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix, the one text form every adapter writes."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def timestamp_from_file_name(path: str | PurePath) -> datetime | None:
