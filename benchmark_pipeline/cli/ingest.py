@@ -1,0 +1,134 @@
+"""``ingest``, ``ledger`` and ``schema``: putting result files in and seeing what became of them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .main import EXIT_OK, EXIT_QUARANTINED, CliError, add_db_path_option
+
+CATEGORY_CHOICES = ("performance", "compatibility", "integration")
+LEDGER_STATUSES = ("ingested", "partial", "quarantined", "not a result", "duplicate", "superseded", "retracted")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    ingest = subparsers.add_parser(
+        "ingest", help="validate result files and load them into the warehouse",
+        description="Validate JSON result files (files or directories, any depth) and load them. Exit codes: "
+                    "0 = everything stored, unchanged or not a result; 1 = something was quarantined; "
+                    "2 = usage, IO or lock error (nothing written).",
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--type", choices=CATEGORY_CHOICES, dest="category",
+                        help="category of every file (default: from a performance/, compatibility/ or "
+                             "integration/ directory in the path)")
+    add_db_path_option(ingest)
+    ingest.add_argument("--dry-run", "--no-db-store", action="store_true", dest="dry_run",
+                        help="validate and report, write nothing")
+    ingest.set_defaults(func=run_ingest)
+
+    ledger = subparsers.add_parser("ledger", help="list the ingestion ledger (one row per file version)")
+    ledger.add_argument("--status", choices=LEDGER_STATUSES)
+    add_db_path_option(ledger)
+    ledger.set_defaults(func=run_ledger)
+
+    schema = subparsers.add_parser("schema", help="print the warehouse column dictionary with units")
+    schema.add_argument("--table", help="only this table")
+    schema.set_defaults(func=run_schema)
+
+
+def _progress_printer():
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < 200 or done % 50:
+            return
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        sys.stderr.flush()
+
+    return show
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.config import resolve_db_path
+    from benchmark_pipeline.lib.ingest.batch import DiscoveryError
+    from benchmark_pipeline.lib.ingest.run import ingest_paths
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
+
+    db_path = resolve_db_path(args.db_path)
+    try:
+        report = ingest_paths(args.paths, db_path, args.category, args.dry_run, progress=_progress_printer())
+    except DiscoveryError as exc:
+        raise CliError(str(exc)) from exc
+    except WarehouseLockedError as exc:
+        raise CliError(str(exc)) from exc
+    except OSError as exc:
+        raise CliError(f"{db_path}: {exc}") from exc
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    for path, why in report.skipped:
+        print(f"skipped {path}: {why}", file=sys.stderr)
+    for row in report.result.quarantine.itertuples(index=False):
+        where = f"record {row.record_index}" if row.record_index == row.record_index and row.record_index is not None \
+            else "whole file"
+        field = f", field {row.field!r}" if isinstance(row.field, str) else ""
+        value = f" (value {row.value!r})" if isinstance(row.value, str) else ""
+        print(f"quarantined {row.source_path}: {where}{field}: {row.reason}{value}", file=sys.stderr)
+    outcomes = report.result.outcomes
+    for row in outcomes.itertuples(index=False):
+        detail = row.reason if isinstance(row.reason, str) else ""
+        print(f"{row.status}\t{row.rows_written}\t{row.source_path}\t{detail}")
+    counts = outcomes["status"].value_counts().to_dict()
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    verb = "would write" if report.dry_run else "wrote"
+    print(f"{len(outcomes)} files ({summary or 'none'}); {verb} {int(outcomes['rows_written'].sum())} rows; "
+          f"warehouse {db_path}" + (" (dry run: nothing written)" if report.dry_run else ""), file=sys.stderr)
+    return EXIT_QUARANTINED if report.has_quarantine else EXIT_OK
+
+
+def run_ledger(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.config import resolve_db_path
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseMissingError, open_reader
+
+    db_path = resolve_db_path(args.db_path)
+    sql = ("SELECT status, rows_written, records_quarantined, source_path, sha256, coalesce(reason, '') AS reason, "
+           "coalesce(duplicate_of, '') AS duplicate_of FROM ingestion_ledger")
+    params: list = []
+    if args.status:
+        sql += " WHERE status = ?"
+        params.append(args.status)
+    sql += " ORDER BY ledger_id"
+    try:
+        with open_reader(db_path) as conn:
+            rows = conn.execute(sql, params).fetchall()
+    except WarehouseMissingError as exc:
+        raise CliError(str(exc)) from exc
+    print("status\trows_written\trecords_quarantined\tsource_path\tsha256\treason\tduplicate_of")
+    for row in rows:
+        print("\t".join(str(v) for v in row))
+    return EXIT_OK
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from benchmark_pipeline.lib.warehouse.dictionary import COLUMNS
+    from benchmark_pipeline.lib.warehouse.schema import SCHEMA_VERSION, migrate
+
+    conn = duckdb.connect()
+    migrate(conn)
+    types = {(t, c): d for t, c, d in conn.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns").fetchall()}
+    tables = [args.table] if args.table else list(COLUMNS)
+    if args.table and args.table not in COLUMNS:
+        raise CliError(f"no table {args.table!r}; tables: {', '.join(COLUMNS)}")
+    print(f"# warehouse schema version {SCHEMA_VERSION}")
+    for table in tables:
+        print(f"\n## {table}")
+        print("column\ttype\tunit\tdescription")
+        for column, (unit, description) in COLUMNS[table].items():
+            print(f"{column}\t{types.get((table, column), '?')}\t{unit}\t{description}")
+    return EXIT_OK

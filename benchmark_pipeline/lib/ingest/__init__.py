@@ -1,0 +1,1 @@
+"""Files to validated frames: discovery, parsing, record normalization and validation (no Dagster)."""

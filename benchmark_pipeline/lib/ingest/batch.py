@@ -1,0 +1,182 @@
+"""A batch of result files from disk to validated frames: discover, hash, parse, validate.
+
+This is the shared core of ``benchmark-db ingest`` and of the Dagster ingest assets; the warehouse
+writer (``lib.warehouse.load``) takes its output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from benchmark_pipeline.lib.normalize import timestamp_from_file_name
+
+from .fields import CATEGORIES
+from .jsonfile import parse_json_bytes
+from .validate import QUARANTINE_COLUMNS, CategoryRecords, validate_category
+
+FILE_COLUMNS = ["file_id", "source_path", "category", "size_bytes", "sha256", "seen_at", "file_name_time",
+                "problem", "detail", "records_total"]
+
+
+class DiscoveryError(ValueError):
+    """A path that cannot be ingested as asked (missing, or no category can be told)."""
+
+
+@dataclass
+class Discovered:
+    files: pd.DataFrame  # source_path, category, size_bytes, mtime_ns
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+
+def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = None,
+             missing_ok: bool = False) -> Discovered:
+    """List ``*.json`` files under the given files/directories, each with its category.
+
+    The category is ``category`` when given, else the nearest parent directory named after one
+    (``.../performance/...``). Other files are reported as skipped, never read.
+    """
+    rows: list[dict] = []
+    skipped: list[tuple[str, str]] = []
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists():
+            if missing_ok:
+                continue
+            raise DiscoveryError(f"{root}: no such file or directory")
+        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in candidates:
+            if path.suffix.lower() != ".json":
+                skipped.append((str(path), "not a *.json file"))
+                continue
+            file_category = category or _category_from_path(path)
+            if file_category is None:
+                raise DiscoveryError(
+                    f"{path}: cannot tell its category; put it under a performance/, compatibility/ or "
+                    "integration/ directory or pass --type"
+                )
+            stat = path.stat()
+            rows.append({"source_path": display_path(path), "category": file_category,
+                         "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+    files = pd.DataFrame(rows, columns=["source_path", "category", "size_bytes", "mtime_ns"])
+    return Discovered(files.drop_duplicates("source_path").reset_index(drop=True), skipped)
+
+
+def display_path(path: Path) -> str:
+    """Path as stored in the ledger: relative to the working directory when inside it, else absolute.
+
+    Relative paths keep the warehouse identical for the same files in two checkouts.
+    """
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)
+
+
+def _category_from_path(path: Path) -> str | None:
+    for parent in path.parents:
+        if parent.name in CATEGORIES:
+            return parent.name
+    return None
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class ValidatedBatch:
+    """Everything one ingest produces before it touches the warehouse."""
+
+    files: pd.DataFrame
+    performance: pd.DataFrame
+    batch_results: pd.DataFrame
+    power_metrics: pd.DataFrame
+    compatibility: pd.DataFrame
+    integration: pd.DataFrame
+    assertions: pd.DataFrame
+    quarantine: pd.DataFrame
+    duplicates_dropped: int = 0
+
+    FRAMES = ("files", "performance", "batch_results", "power_metrics", "compatibility", "integration",
+              "assertions", "quarantine")
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {name: getattr(self, name) for name in self.FRAMES}
+
+
+def read_and_validate(
+    files: pd.DataFrame, seen_at: datetime | None = None, progress: Callable[[int, int], None] | None = None
+) -> ValidatedBatch:
+    """Parse and validate the given files (``source_path``, ``category``); never raises for bad content."""
+    seen_at = seen_at or datetime.now(timezone.utc)
+    batches = {c: CategoryRecords() for c in CATEGORIES}
+    file_rows = []
+    total = len(files)
+    for file_id, (path, category) in enumerate(zip(files["source_path"], files["category"])):
+        if progress is not None:
+            progress(file_id, total)
+        data = Path(path).read_bytes()
+        parsed = parse_json_bytes(data)
+        records = []
+        if parsed.problem is None:
+            records = parsed.document if isinstance(parsed.document, list) else [parsed.document]
+            batches[category].extend(file_id, records)
+        file_rows.append({
+            "file_id": file_id, "source_path": path, "category": category, "size_bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(), "seen_at": seen_at,
+            "file_name_time": timestamp_from_file_name(path), "problem": parsed.problem,
+            "detail": parsed.detail, "records_total": len(records),
+        })
+    file_frame = pd.DataFrame(file_rows, columns=FILE_COLUMNS)
+    for column in ("seen_at", "file_name_time"):
+        file_frame[column] = pd.to_datetime(file_frame[column], utc=True).astype("datetime64[us, UTC]")
+    return validate_records(file_frame, batches)
+
+
+def validate_records(files: pd.DataFrame, batches: dict[str, CategoryRecords]) -> ValidatedBatch:
+    """Validate already-parsed records (also used by quarantine replay and the legacy converter)."""
+    by_id = files.set_index("file_id")
+    results = {c: validate_category(c, batches[c], by_id) for c in CATEGORIES}
+    perf, compat, integ = results["performance"], results["compatibility"], results["integration"]
+    quarantine = pd.concat(
+        [r.quarantine for r in results.values() if not r.quarantine.empty]
+        or [pd.DataFrame(columns=QUARANTINE_COLUMNS)], ignore_index=True,
+    )
+    empty = _empty_child
+    return ValidatedBatch(
+        files=files,
+        performance=perf.frame,
+        batch_results=perf.children.get("batch_results", empty("batch_results")),
+        power_metrics=perf.children.get("power_metrics", empty("power_metrics")),
+        compatibility=compat.frame,
+        integration=integ.frame,
+        assertions=integ.children.get("assertions", empty("assertions")),
+        quarantine=quarantine,
+        duplicates_dropped=sum(r.duplicates_dropped for r in results.values()),
+    )
+
+
+def _empty_child(name: str) -> pd.DataFrame:
+    from .fields import CHILDREN
+    from .records import normalize_category
+
+    for category, children in CHILDREN.items():
+        if name in children:
+            probe = normalize_category(
+                category, [{name: [{}]}], np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+            )
+            return probe.children[name].iloc[0:0]
+    raise KeyError(name)

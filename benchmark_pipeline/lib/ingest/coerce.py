@@ -1,0 +1,135 @@
+"""Column-wise type coercion that remembers, per value, why it could not be used.
+
+Whole numeric columns are handled with numpy; only columns pandas had to store as ``object``
+(mixed types, strings, the strings our tolerant JSON parser makes of ``NaN``) go value by value.
+Each problem is a reason string that ends up in the quarantine table.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from benchmark_pipeline.lib.normalize import parse_timestamp
+
+from .fields import BOOL, FLOAT, INT, JSON, STR, TIME
+
+NON_FINITE = "non-finite"
+WRONG_TYPE = "wrong type"
+
+_TRUE = {"true", "yes", "y", "1", "pass", "passed", "success"}
+_FALSE = {"false", "no", "n", "0", "fail", "failed"}
+
+
+def coerce(series: pd.Series, kind: str, factor: float = 1.0) -> tuple[pd.Series, pd.Series]:
+    """Return (values, problems): values in the canonical dtype, problems a reason or None per row."""
+    if kind == FLOAT:
+        return _coerce_float(series, factor)
+    if kind == INT:
+        return _coerce_int(series)
+    converter = {STR: _to_str, BOOL: _to_bool, JSON: _to_json, TIME: _to_time}[kind]
+    return _elementwise(series, converter, dtype=_DTYPES[kind])
+
+
+_DTYPES = {STR: "string", BOOL: "boolean", JSON: "string", TIME: "datetime64[us, UTC]"}
+
+
+def _no_problems(index: pd.Index) -> pd.Series:
+    return pd.Series(None, index=index, dtype="object")
+
+
+def _coerce_float(series: pd.Series, factor: float) -> tuple[pd.Series, pd.Series]:
+    if series.dtype.kind in "fiu":
+        values = series.astype("float64")
+        problems = _no_problems(series.index)
+        problems[np.isinf(values.to_numpy())] = NON_FINITE
+        values = values.mask(np.isinf(values))
+        return values * factor if factor != 1.0 else values, problems
+    values, problems = _elementwise(series, _to_float, dtype="float64")
+    return values * factor if factor != 1.0 else values, problems
+
+
+def _coerce_int(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if series.dtype.kind in "iu":
+        return series.astype("Int64"), _no_problems(series.index)
+    floats, problems = _coerce_float(series, 1.0)
+    frac = floats.notna() & (floats != np.floor(floats.fillna(0)))
+    problems = problems.mask(frac & problems.isna(), "not an integer")
+    return floats.mask(frac).round().astype("Int64"), problems
+
+
+def _elementwise(
+    series: pd.Series, converter: Callable[[Any], tuple[Any, str | None]], dtype: str
+) -> tuple[pd.Series, pd.Series]:
+    out: list[Any] = []
+    problems: list[str | None] = []
+    for value in series.tolist():
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            out.append(None)
+            problems.append(None)
+            continue
+        converted, problem = converter(value)
+        out.append(converted)
+        problems.append(problem)
+    values = pd.Series(out, index=series.index, dtype=dtype if dtype != "datetime64[us, UTC]" else "object")
+    if dtype == "datetime64[us, UTC]":
+        values = pd.to_datetime(values, utc=True).astype(dtype)
+    return values, pd.Series(problems, index=series.index, dtype="object")
+
+
+def _to_float(value: Any) -> tuple[float | None, str | None]:
+    if isinstance(value, bool):
+        return None, f"{WRONG_TYPE}: boolean where a number is expected"
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None, f"{WRONG_TYPE}: string {value[:40]!r} is not a number"
+    else:
+        return None, f"{WRONG_TYPE}: {type(value).__name__} where a number is expected"
+    if not math.isfinite(number):
+        return None, NON_FINITE
+    return number, None
+
+
+def _to_str(value: Any) -> tuple[str | None, str | None]:
+    if isinstance(value, str):
+        text = value.strip()
+        return (text or None), None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value), None
+    return None, f"{WRONG_TYPE}: {type(value).__name__} where text is expected"
+
+
+def _to_bool(value: Any) -> tuple[bool | None, str | None]:
+    if isinstance(value, bool):
+        return value, None
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value), None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True, None
+        if text in _FALSE:
+            return False, None
+    return None, f"{WRONG_TYPE}: {value!r:.40} is not a boolean"
+
+
+def _to_json(value: Any) -> tuple[str | None, str | None]:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode(), None
+    except TypeError as exc:  # pragma: no cover - parsed JSON is always serializable
+        return None, f"{WRONG_TYPE}: {exc}"
+
+
+def _to_time(value: Any) -> tuple[Any, str | None]:
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        return None, f"unparseable timestamp {value!r:.40}"
+    return pd.Timestamp(parsed), None

@@ -1,0 +1,183 @@
+"""Raw record dicts of one category to typed, canonical frames plus per-field problems.
+
+Works column by column over all files of a batch at once: one ``DataFrame`` from the record dicts,
+each accepted spelling coerced and merged into its canonical column, unknown keys kept as an
+``extra`` JSON column, nested ``batch_results`` / ``power_metrics`` / ``assertions`` split into child
+frames keyed by (file_id, record_index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from benchmark_pipeline.lib.normalize import canonical_hardware_type
+
+from .coerce import coerce
+from .fields import CHILDREN, FIELDS, FieldSpec, known_raw_keys
+
+KEY_COLUMNS = ["file_id", "record_index"]
+
+
+@dataclass
+class Problems:
+    """Per-field problems found while normalizing: one row per (record, field)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, file_id: int, record_index: int, field_name: str | None, value: Any, reason: str) -> None:
+        self.rows.append(
+            {"file_id": file_id, "record_index": record_index, "field": field_name,
+             "value": _render(value), "reason": reason}
+        )
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["file_id", "record_index", "field", "value", "reason"])
+
+
+@dataclass
+class NormalizedCategory:
+    frame: pd.DataFrame  # one row per dict record: KEY_COLUMNS + canonical columns + extra + has_problem
+    children: dict[str, pd.DataFrame]  # child name -> KEY_COLUMNS + child_index + canonical columns
+    problems: Problems
+    raw_records: list[dict[str, Any]]  # aligned with frame rows; kept to store quarantined records verbatim
+
+
+def normalize_category(
+    category: str, records: list[Any], file_ids: np.ndarray, record_indexes: np.ndarray
+) -> NormalizedCategory:
+    problems = Problems()
+    keep = [i for i, r in enumerate(records) if isinstance(r, dict)]
+    for i in range(len(records)):
+        if not isinstance(records[i], dict):
+            problems.add(int(file_ids[i]), int(record_indexes[i]), None, records[i],
+                         f"record is a {type(records[i]).__name__}, not a JSON object")
+    dict_records = [records[i] for i in keep] if len(keep) != len(records) else records
+    raw = pd.DataFrame.from_records(dict_records) if dict_records else pd.DataFrame()
+    raw.index = pd.RangeIndex(len(dict_records))
+    keys = pd.DataFrame({"file_id": file_ids[keep].astype("int64"),
+                         "record_index": record_indexes[keep].astype("int64")})
+
+    frame, bad = _canonical_columns(raw, FIELDS[category], keys, problems)
+    if "hardware_type" in frame:
+        frame["hardware_type"] = _canonical_hardware(frame["hardware_type"], keys, problems, bad)
+    frame["extra"] = _extra_json(dict_records, known_raw_keys(category))
+    children = {}
+    for child_key, child_fields in CHILDREN.get(category, {}).items():
+        if child_key in raw:
+            children[child_key] = _child_frame(raw[child_key], child_fields, keys, problems, bad, child_key)
+    frame = pd.concat([keys, frame], axis=1)
+    frame["has_problem"] = bad
+    return NormalizedCategory(frame=frame, children=children, problems=problems, raw_records=dict_records)
+
+
+def _canonical_columns(
+    raw: pd.DataFrame, specs: tuple[FieldSpec, ...], keys: pd.DataFrame, problems: Problems,
+    labels: list[str] | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    columns: dict[str, pd.Series] = {}
+    bad = np.zeros(len(raw), dtype=bool)
+    for spec in specs:
+        merged: pd.Series | None = None
+        for source, factor in spec.sources():
+            if source not in raw:
+                continue
+            values, reasons = coerce(raw[source], spec.kind, factor)
+            problem_mask = reasons.notna().to_numpy()
+            if problem_mask.any():
+                bad |= problem_mask
+                for pos in np.flatnonzero(problem_mask):
+                    problems.add(int(keys.file_id.iat[pos]), int(keys.record_index.iat[pos]),
+                                 (labels[pos] if labels else "") + source, raw[source].iat[pos],
+                                 reasons.iat[pos])
+            merged = values if merged is None else merged.fillna(values) if merged.dtype == values.dtype \
+                else merged.where(merged.notna(), values)
+        if merged is None:
+            merged = pd.Series(pd.array([None] * len(raw), dtype=_EMPTY_DTYPES[spec.kind]), index=raw.index)
+        columns[spec.name] = merged
+    return pd.DataFrame(columns, index=raw.index), bad
+
+
+_EMPTY_DTYPES = {"str": "string", "float": "float64", "int": "Int64", "bool": "boolean",
+                 "json": "string", "time": "datetime64[us, UTC]"}
+
+
+def _canonical_hardware(values: pd.Series, keys: pd.DataFrame, problems: Problems, bad: np.ndarray) -> pd.Series:
+    uniques = {v: canonical_hardware_type(v) for v in values.dropna().unique()}
+    canonical = values.map(uniques).astype("string")
+    unknown = (values.notna() & canonical.isna()).to_numpy()
+    for pos in np.flatnonzero(unknown):
+        problems.add(int(keys.file_id.iat[pos]), int(keys.record_index.iat[pos]), "hardware_type",
+                     values.iat[pos], "unknown hardware type")
+    bad |= unknown
+    return canonical
+
+
+def _extra_json(records: list[dict[str, Any]], known: set[str]) -> pd.Series:
+    """Unknown keys of each record, verbatim, as sorted JSON (None when a record has none)."""
+    out: list[str | None] = []
+    for record in records:
+        if record.keys() <= known:
+            out.append(None)
+            continue
+        item = {k: v for k, v in record.items() if k not in known}
+        out.append(orjson.dumps(item, option=orjson.OPT_SORT_KEYS).decode())
+    return pd.Series(pd.array(out, dtype="string"))
+
+
+def _child_frame(
+    column: pd.Series, specs: tuple[FieldSpec, ...], keys: pd.DataFrame, problems: Problems,
+    bad: np.ndarray, child_key: str,
+) -> pd.DataFrame:
+    """Explode a nested list (or single object) column into child rows."""
+    items: list[Any] = []
+    parents: list[int] = []
+    positions: list[int] = []
+    for pos, value in enumerate(column.tolist()):
+        if _is_missing(value):
+            continue
+        elements = value if isinstance(value, list) else [value] if isinstance(value, dict) else None
+        if elements is None:
+            problems.add(int(keys.file_id.iat[pos]), int(keys.record_index.iat[pos]), child_key, value,
+                         "wrong type: expected a list of objects")
+            bad[pos] = True
+            continue
+        for child_pos, element in enumerate(elements):
+            if not isinstance(element, dict):
+                problems.add(int(keys.file_id.iat[pos]), int(keys.record_index.iat[pos]),
+                             f"{child_key}[{child_pos}]", element, "wrong type: expected an object")
+                bad[pos] = True
+                continue
+            items.append(element)
+            parents.append(pos)
+            positions.append(child_pos)
+    raw = pd.DataFrame.from_records(items) if items else pd.DataFrame(index=pd.RangeIndex(0))
+    raw.index = pd.RangeIndex(len(items))
+    child_keys = keys.iloc[parents].reset_index(drop=True)
+    labels = [f"{child_key}[{p}]." for p in positions]
+    frame, child_bad = _canonical_columns(raw, specs, child_keys, problems, labels)
+    if child_bad.any():
+        bad[np.asarray(parents, dtype=np.int64)[child_bad]] = True
+    frame.insert(0, "child_index", np.asarray(positions, dtype=np.int64))
+    return pd.concat([child_keys, frame], axis=1)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _render(value: Any) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        value = value.item()  # numpy scalar
+    if isinstance(value, str):
+        return value[:500]
+    try:
+        return orjson.dumps(value).decode()[:500]
+    except TypeError:
+        return repr(value)[:500]

@@ -1,0 +1,56 @@
+"""One ingest from paths to the warehouse, as the command line runs it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from benchmark_pipeline.lib.warehouse.connection import open_reader, open_writer
+from benchmark_pipeline.lib.warehouse.load import LoadResult, load_batch, outcomes_for, read_ledger
+from benchmark_pipeline.lib.warehouse.plan import plan_files
+
+from .batch import discover, read_and_validate
+
+
+@dataclass
+class IngestReport:
+    result: LoadResult
+    skipped: list[tuple[str, str]]
+    dry_run: bool
+    run_id: str
+
+    @property
+    def has_quarantine(self) -> bool:
+        return bool(self.result.outcomes["status"].isin(["quarantined", "partial"]).any())
+
+
+def new_cli_run_id() -> str:
+    return f"cli-{uuid.uuid4()}"
+
+
+def ingest_paths(
+    paths: Iterable[str], db_path: Path, category: str | None = None, dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Discover, validate and (unless ``dry_run``) load; a dry run opens the warehouse read-only, if at all."""
+    run_id = new_cli_run_id()
+    discovered = discover(paths, category)
+    now = datetime.now(timezone.utc)
+    batch = read_and_validate(discovered.files, seen_at=now, progress=progress)
+    if dry_run:
+        ledger = pd.DataFrame(columns=["source_path", "sha256", "status"])
+        if db_path.exists():
+            with open_reader(db_path) as conn:
+                ledger = read_ledger(conn)
+        outcomes = outcomes_for(batch, plan_files(batch.files, ledger))
+        quarantine = batch.quarantine.merge(batch.files[["file_id", "source_path"]], on="file_id")
+        result = LoadResult(outcomes, quarantine.drop(columns=["file_id", "record_json"]))
+    else:
+        with open_writer(db_path) as conn:
+            result = load_batch(conn, batch, run_id, now)
+    return IngestReport(result, discovered.skipped, dry_run, run_id)

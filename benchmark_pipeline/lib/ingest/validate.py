@@ -1,0 +1,237 @@
+"""Normalized frames to validated frames and quarantine rows: the rules of "nothing lost, nothing invented".
+
+A record with any problem (a coercion problem from ``records`` or a pandera failure) is quarantined
+whole, with one quarantine row per failing field, and the rest of its file lands. Exact duplicate
+records within a file are stored once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pandera.pandas as pa
+
+from benchmark_pipeline.lib.normalize import TIME_SOURCE_FILE_NAME, TIME_SOURCE_LEDGER, TIME_SOURCE_RECORD
+from benchmark_pipeline.lib.schemas import CATEGORY_SCHEMAS, CHILD_SCHEMAS
+
+from .fields import FIELDS
+from .records import KEY_COLUMNS, NormalizedCategory, Problems, normalize_category
+
+QUARANTINE_COLUMNS = ["file_id", "category", "record_index", "field", "value", "reason", "record_json"]
+
+_STATUS_ALIASES = {
+    "pass": "pass", "passed": "pass", "ok": "pass", "success": "pass", "succeeded": "pass",
+    "fail": "fail", "failed": "fail", "failure": "fail",
+    "error": "error", "errored": "error",
+    "skip": "skip", "skipped": "skip",
+}
+
+
+@dataclass
+class CategoryRecords:
+    """Raw records of one category across files, each with its file id and index in its file."""
+
+    records: list[Any] = field(default_factory=list)
+    file_ids: list[int] = field(default_factory=list)
+    record_indexes: list[int] = field(default_factory=list)
+
+    def extend(self, file_id: int, records: list[Any]) -> None:
+        self.records.extend(records)
+        self.file_ids.extend([file_id] * len(records))
+        self.record_indexes.extend(range(len(records)))
+
+
+@dataclass
+class ValidatedCategory:
+    frame: pd.DataFrame
+    children: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    duplicates_dropped: int
+
+
+def validate_category(category: str, batch: CategoryRecords, files: pd.DataFrame) -> ValidatedCategory:
+    """Normalize, validate, resolve run times and de-duplicate one category's records.
+
+    ``files`` is indexed by file_id and has ``file_name_time`` and ``seen_at`` (UTC timestamps).
+    """
+    normalized = normalize_category(
+        category, batch.records, np.asarray(batch.file_ids, dtype=np.int64),
+        np.asarray(batch.record_indexes, dtype=np.int64),
+    )
+    frame = normalized.frame
+    if category == "integration":
+        frame["status"] = _canonical_status(frame["status"], normalized.problems, frame)
+    if category == "performance":
+        _fill_power_from_child(frame, normalized.children.get("power_metrics"))
+    bad = frame["has_problem"].to_numpy().copy()
+    bad |= _pandera_failures(CATEGORY_SCHEMAS[category], frame, normalized.problems, None)
+    for name, child in normalized.children.items():
+        child_bad = _pandera_failures(CHILD_SCHEMAS[name], child, normalized.problems, name)
+        if child_bad.any():
+            bad |= _parents_of(frame, child[child_bad])
+    _resolve_run_time(frame, files)
+
+    quarantine = _quarantine_frame(category, normalized, bad)
+    good = frame.loc[~bad].drop(columns=["has_problem"])
+    good, dropped = _drop_exact_duplicates(good, normalized.children)
+    children = {
+        name: child.merge(good[KEY_COLUMNS], on=KEY_COLUMNS, how="inner")
+        for name, child in normalized.children.items()
+    }
+    return ValidatedCategory(good.reset_index(drop=True), children, quarantine, dropped)
+
+
+def _canonical_status(status: pd.Series, problems: Problems, frame: pd.DataFrame) -> pd.Series:
+    lowered = status.str.strip().str.lower()
+    mapped = lowered.map(_STATUS_ALIASES).astype("string")
+    # Unknown spellings stay as written so pandera reports the value the file really had.
+    return mapped.fillna(status)
+
+
+def _fill_power_from_child(frame: pd.DataFrame, power: pd.DataFrame | None) -> None:
+    """A nested ``power_metrics`` object also fills the record's own power columns when they are empty."""
+    if power is None or power.empty:
+        return
+    summary = power.drop_duplicates(KEY_COLUMNS).set_index(KEY_COLUMNS)
+    index = pd.MultiIndex.from_frame(frame[KEY_COLUMNS])
+    for column, child_column in (("power_watts", "power_watts_avg"), ("energy_joules", "energy_joules"),
+                                 ("items_per_joule", "items_per_joule")):
+        fill = summary[child_column].reindex(index).to_numpy(dtype="float64", na_value=np.nan)
+        frame[column] = frame[column].fillna(pd.Series(fill, index=frame.index))
+
+
+_CHECK_REASONS = {
+    "not_nullable": "missing required field",
+    "greater_than(0)": "must be > 0",
+    "greater_than_or_equal_to(0)": "must be >= 0",
+    "greater_than_or_equal_to(1)": "must be >= 1",
+    "str_length(1, None)": "must not be empty",
+    "latency or throughput": "needs average_latency_ms, latency_p50_ms or throughput_items_per_second > 0",
+    "model or family": "needs model_name (or model_family for a family-level result)",
+}
+
+
+def _reason(check: str) -> str:
+    if check in _CHECK_REASONS:
+        return _CHECK_REASONS[check]
+    if check.startswith("isin("):
+        return "must be one of " + check[len("isin("):-1]
+    if check.startswith("in_range("):
+        return "must be within " + check[len("in_range("):-1]
+    return check
+
+
+def _pandera_failures(
+    model: type[pa.DataFrameModel], frame: pd.DataFrame, problems: Problems, child: str | None
+) -> np.ndarray:
+    bad = np.zeros(len(frame), dtype=bool)
+    if frame.empty:
+        return bad
+    try:
+        model.validate(frame, lazy=True)
+        return bad
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    if cases["index"].isna().any():
+        structural = cases[cases["index"].isna()]
+        raise RuntimeError(f"frame does not match {model.__name__}: {structural.to_dict('records')}")
+    already = {(r["file_id"], r["record_index"], r["field"]) for r in problems.rows}
+    frame_checks = {check.name for check in model.to_schema().checks}
+    seen_frame_failures: set[int] = set()
+    for case in cases.itertuples(index=False):
+        pos = int(case.index)
+        bad[pos] = True
+        check = str(case.check)
+        if check in frame_checks:
+            if pos in seen_frame_failures:
+                continue
+            seen_frame_failures.add(pos)
+            column = None
+        else:
+            column = case.column
+        if check == "not_nullable" and _coercion_failed(already, frame, pos, column):
+            continue
+        field_name = column
+        if child and column:
+            field_name = f"{child}[{int(frame['child_index'].iat[pos])}].{column}"
+        value = frame[column].iat[pos] if column else None
+        problems.add(int(frame["file_id"].iat[pos]), int(frame["record_index"].iat[pos]), field_name,
+                     None if column is None or pd.isna(value) else value, _reason(check))
+    return bad
+
+
+def _coercion_failed(already: set, frame: pd.DataFrame, pos: int, column: str) -> bool:
+    """True when the value is missing only because its raw spelling was already rejected."""
+    file_id, record_index = int(frame["file_id"].iat[pos]), int(frame["record_index"].iat[pos])
+    sources = _RAW_SOURCES.get(column, (column,))
+    return any((file_id, record_index, source) in already for source in sources)
+
+
+_RAW_SOURCES = {
+    spec.name: tuple(src for src, _ in spec.sources()) for specs in FIELDS.values() for spec in specs
+}
+
+
+def _parents_of(frame: pd.DataFrame, children: pd.DataFrame) -> np.ndarray:
+    keys = pd.MultiIndex.from_frame(frame[KEY_COLUMNS])
+    return keys.isin(pd.MultiIndex.from_frame(children[KEY_COLUMNS]))
+
+
+def _resolve_run_time(frame: pd.DataFrame, files: pd.DataFrame) -> None:
+    """Run time = the record's timestamp, else the file name's stamp, else when the ledger first saw the file."""
+    file_ids = frame["file_id"].to_numpy()
+    from_name = files["file_name_time"].reindex(file_ids).to_numpy()
+    seen = files["seen_at"].reindex(file_ids).to_numpy()
+    record_time = frame["timestamp"].to_numpy()
+    has_record = ~pd.isna(record_time)
+    has_name = ~pd.isna(from_name)
+    run_time = np.where(has_record, record_time, np.where(has_name, from_name, seen))
+    frame["run_time"] = pd.to_datetime(pd.Series(run_time, index=frame.index), utc=True).astype(
+        "datetime64[us, UTC]"
+    )
+    frame["time_source"] = pd.Series(
+        np.where(has_record, TIME_SOURCE_RECORD, np.where(has_name, TIME_SOURCE_FILE_NAME, TIME_SOURCE_LEDGER)),
+        index=frame.index, dtype="string",
+    )
+    frame.drop(columns=["timestamp"], inplace=True)
+
+
+def _quarantine_frame(category: str, normalized: NormalizedCategory, bad: np.ndarray) -> pd.DataFrame:
+    rows = normalized.problems.frame()
+    if rows.empty:
+        return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    frame = normalized.frame
+    position = pd.Series(np.arange(len(frame)), index=pd.MultiIndex.from_frame(frame[KEY_COLUMNS]))
+    record_json = []
+    for file_id, record_index in zip(rows["file_id"], rows["record_index"]):
+        pos = position.get((file_id, record_index))
+        record = normalized.raw_records[pos] if pos is not None else None
+        record_json.append(orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode() if record is not None else None)
+    rows["record_json"] = record_json
+    rows["category"] = category
+    return rows[QUARANTINE_COLUMNS].drop_duplicates(["file_id", "record_index", "field", "reason"])
+
+
+def _drop_exact_duplicates(good: pd.DataFrame, children: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, int]:
+    if good.empty:
+        return good, 0
+    content = good.drop(columns=["record_index"])
+    row_hash = pd.util.hash_pandas_object(content, index=False).to_numpy()
+    key = pd.DataFrame({"file_id": good["file_id"].to_numpy(), "h": row_hash}, index=good.index)
+    for salt, (name, child) in enumerate(sorted(children.items()), start=1):
+        if child.empty:
+            continue
+        child_hash = pd.util.hash_pandas_object(child.drop(columns=["record_index"]), index=False)
+        per_parent = (
+            pd.DataFrame({"file_id": child["file_id"], "record_index": child["record_index"],
+                          "h": child_hash.to_numpy() * np.uint64(2 * salt + 1)})
+            .groupby(KEY_COLUMNS)["h"].sum()
+        )
+        parent_hash = per_parent.reindex(pd.MultiIndex.from_frame(good[KEY_COLUMNS])).fillna(0).to_numpy("uint64")
+        key["h"] = key["h"].to_numpy() ^ parent_hash
+    duplicated = key.duplicated().to_numpy()
+    return good.loc[~duplicated], int(duplicated.sum())

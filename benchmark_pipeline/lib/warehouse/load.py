@@ -1,0 +1,443 @@
+"""Writing a validated batch into the warehouse in one transaction.
+
+Re-ingesting an unchanged file adds nothing; a changed file supersedes its previous version and
+replaces its facts; the same bytes at a new path are ledgered as a duplicate with no facts.
+Surrogate keys come from sequences; dimension rows are matched on natural keys (model name,
+hardware fingerprint).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from benchmark_pipeline.lib.ingest.batch import ValidatedBatch
+from benchmark_pipeline.lib.normalize import infer_model_family
+
+from .plan import DUPLICATE, INGEST, UNCHANGED, file_status, plan_files
+
+FACT_TABLES = ("performance_results", "performance_batch_results", "power_metrics", "hardware_compatibility",
+               "integration_test_results", "integration_test_assertions", "benchmark_failures", "test_runs")
+
+OUTCOME_COLUMNS = ["source_path", "sha256", "category", "status", "reason", "records_total",
+                   "records_quarantined", "rows_written", "duplicate_of"]
+
+
+@dataclass
+class LoadResult:
+    outcomes: pd.DataFrame  # one row per file: OUTCOME_COLUMNS
+    quarantine: pd.DataFrame  # the quarantine rows of this batch (source_path, record_index, field, value, reason)
+
+    def count(self, status: str) -> int:
+        return int((self.outcomes["status"] == status).sum())
+
+
+def read_ledger(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return conn.execute("SELECT source_path, sha256, status FROM ingestion_ledger").df()
+
+
+def outcomes_for(batch: ValidatedBatch, plan: pd.DataFrame) -> pd.DataFrame:
+    """Per-file result of an ingest (also what a dry run reports)."""
+    files = batch.files.merge(plan, on="file_id")
+    quarantined_records = (
+        batch.quarantine.dropna(subset=["record_index"]).drop_duplicates(["file_id", "category", "record_index"])
+        .groupby("file_id").size()
+    )
+    written = _rows_per_file(batch)
+    rows = []
+    for f in files.itertuples(index=False):
+        n_bad = int(quarantined_records.get(f.file_id, 0))
+        if f.action == UNCHANGED:
+            status, reason = UNCHANGED, "already in the ledger"
+        elif f.action == DUPLICATE:
+            status, reason = DUPLICATE, f"same content as {f.duplicate_of}"
+        else:
+            status = file_status(f.problem, f.records_total, n_bad)
+            reason = _reason(f.problem, f.detail, f.records_total, n_bad)
+        rows.append({
+            "source_path": f.source_path, "sha256": f.sha256, "category": f.category, "status": status,
+            "reason": reason, "records_total": int(f.records_total), "records_quarantined": n_bad,
+            "rows_written": int(written.get(f.file_id, 0)) if f.action == INGEST else 0,
+            "duplicate_of": f.duplicate_of,
+        })
+    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+
+
+def _reason(problem: object, detail: object, total: int, bad: int) -> str | None:
+    if isinstance(problem, str):
+        return f"{problem}: {detail}" if isinstance(detail, str) else problem
+    if total == 0:
+        return "no records"
+    if bad:
+        return f"{bad} of {total} records quarantined"
+    return None
+
+
+def _rows_per_file(batch: ValidatedBatch) -> pd.Series:
+    counts = [f["file_id"].value_counts() for f in (batch.performance, batch.compatibility, batch.integration)
+              if not f.empty]
+    return pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype="int64")
+
+
+def load_batch(
+    conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, ingestion_run_id: str,
+    now: datetime | None = None,
+) -> LoadResult:
+    """Write one validated batch; all or nothing."""
+    now = now or datetime.now(timezone.utc)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        plan = plan_files(batch.files, read_ledger(conn))
+        outcomes = outcomes_for(batch, plan)
+        ingest_ids = plan.loc[plan["action"] == INGEST, "file_id"]
+        replaced_paths = batch.files.merge(plan[plan["replaces"]], on="file_id")["source_path"].tolist()
+        _supersede(conn, replaced_paths, ingestion_run_id, now)
+        _write_facts(conn, _restrict(batch, set(ingest_ids)), ingestion_run_id, now)
+        write_quarantine(conn, batch, set(ingest_ids), ingestion_run_id, now)
+        _write_ledger(conn, batch.files, plan, outcomes, ingestion_run_id, now)
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    quarantine = batch.quarantine.merge(batch.files[["file_id", "source_path"]], on="file_id")
+    quarantine = quarantine[quarantine["file_id"].isin(set(ingest_ids))]
+    return LoadResult(outcomes, quarantine.drop(columns=["file_id", "record_json"]))
+
+
+def _restrict(batch: ValidatedBatch, file_ids: set[int]) -> ValidatedBatch:
+    frames = {name: frame[frame["file_id"].isin(file_ids)] for name, frame in batch.frames().items()}
+    return ValidatedBatch(**frames, duplicates_dropped=batch.duplicates_dropped)
+
+
+def _supersede(conn: duckdb.DuckDBPyConnection, paths: list[str], run_id: str, now: datetime) -> None:
+    if not paths:
+        return
+    conn.register("superseded_paths", pd.DataFrame({"source_path": paths}))
+    for table in FACT_TABLES:
+        conn.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM superseded_paths)")
+    conn.execute("UPDATE quarantine SET status = 'superseded' WHERE status = 'open' "
+                 "AND source_path IN (SELECT source_path FROM superseded_paths)")
+    conn.execute(
+        "UPDATE ingestion_ledger SET status = 'superseded', status_changed_at = ?, "
+        "history = coalesce(history || '; ', '') || status || ' -> superseded by run ' || ? "
+        "WHERE status IN ('ingested', 'partial', 'quarantined', 'not a result', 'duplicate') "
+        "AND source_path IN (SELECT source_path FROM superseded_paths)",
+        [now, run_id],
+    )
+    conn.unregister("superseded_paths")
+
+
+# --- dimensions --------------------------------------------------------------------------------
+
+_MODEL_COLUMNS = {"model_name": "model_name", "model_family": "model_family", "modality": "modality",
+                  "model_source": "source", "model_version": "version",
+                  "parameters_million": "parameters_million", "model_metadata": "metadata"}
+_HARDWARE_COLUMNS = ["hardware_type", "device_name", "platform", "platform_version", "driver_version",
+                     "memory_gb", "compute_units", "hardware_metadata"]
+
+
+def hardware_fingerprint(frame: pd.DataFrame) -> pd.Series:
+    """Readable identity of a hardware platform: type, device and the declared details.
+
+    Two GPUs that differ in any declared detail get different fingerprints, so they are never merged.
+    """
+    def part(column: str, fmt: str) -> pd.Series:
+        values = frame[column]
+        text = values.map(lambda v: fmt.format(v) if pd.notna(v) else "", na_action="ignore")
+        return text.fillna("").astype(str)
+
+    pieces = [
+        frame["hardware_type"].astype(str),
+        part("device_name", "{}").replace("", "unnamed device"),
+        part("memory_gb", "{:g} GB"),
+        part("compute_units", "{} CU"),
+        part("driver_version", "driver {}"),
+    ]
+    joined = pieces[0]
+    for piece in pieces[1:]:
+        joined = joined + np.where(piece != "", " | " + piece, "")
+    return joined
+
+
+def _upsert_models(conn: duckdb.DuckDBPyConnection, frames: list[pd.DataFrame]) -> None:
+    parts = [f[list(_MODEL_COLUMNS)] for f in frames if not f.empty]
+    if not parts:
+        return
+    models = pd.concat(parts, ignore_index=True).dropna(subset=["model_name"])
+    if models.empty:
+        return
+    models = models.groupby("model_name", sort=True).first().reset_index().rename(columns=_MODEL_COLUMNS)
+    inferred = models["model_name"].map(infer_model_family)
+    models["model_family"] = models["model_family"].fillna(inferred.astype("string"))
+    conn.register("stage_models", models)
+    conn.execute(
+        "INSERT INTO models (model_name, model_family, modality, source, version, parameters_million, metadata) "
+        "SELECT s.model_name, s.model_family, s.modality, s.source, s.version, s.parameters_million, s.metadata "
+        "FROM stage_models s ANTI JOIN models m USING (model_name)"
+    )
+    conn.execute(
+        "UPDATE models SET model_family = coalesce(models.model_family, s.model_family), "
+        "modality = coalesce(models.modality, s.modality), "
+        "parameters_million = coalesce(models.parameters_million, s.parameters_million) "
+        "FROM stage_models s WHERE models.model_name = s.model_name AND ("
+        "(models.model_family IS NULL AND s.model_family IS NOT NULL) OR "
+        "(models.modality IS NULL AND s.modality IS NOT NULL) OR "
+        "(models.parameters_million IS NULL AND s.parameters_million IS NOT NULL))"
+    )
+    conn.unregister("stage_models")
+
+
+def _with_fingerprint(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return frame.assign(fingerprint=pd.Series(dtype="string"))
+    has_hw = frame["hardware_type"].notna()
+    fingerprint = pd.Series(pd.NA, index=frame.index, dtype="string")
+    if has_hw.any():
+        fingerprint[has_hw] = hardware_fingerprint(frame.loc[has_hw])
+    return frame.assign(fingerprint=fingerprint)
+
+
+def _upsert_hardware(conn: duckdb.DuckDBPyConnection, frames: list[pd.DataFrame]) -> None:
+    parts = [f[["fingerprint"] + _HARDWARE_COLUMNS] for f in frames if not f.empty]
+    if not parts:
+        return
+    hardware = pd.concat(parts, ignore_index=True).dropna(subset=["fingerprint"])
+    hardware = hardware.drop_duplicates("fingerprint").rename(columns={"hardware_metadata": "metadata"})
+    conn.register("stage_hardware", hardware)
+    conn.execute(
+        "INSERT INTO hardware_platforms (fingerprint, hardware_type, device_name, platform, platform_version, "
+        "driver_version, memory_gb, compute_units, metadata) "
+        "SELECT fingerprint, hardware_type, device_name, platform, platform_version, driver_version, memory_gb, "
+        "compute_units, metadata FROM stage_hardware s ANTI JOIN hardware_platforms h USING (fingerprint)"
+    )
+    conn.unregister("stage_hardware")
+
+
+# --- facts -------------------------------------------------------------------------------------
+
+_PROVENANCE = "f.source_path, f.sha256, ?, ?, coalesce(s.is_simulated, false), s.simulation_reason"
+_PROVENANCE_COLUMNS = "source_path, source_sha256, ingestion_run_id, ingested_at, is_simulated, simulation_reason"
+
+
+def _write_facts(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: str, now: datetime) -> None:
+    perf = _with_fingerprint(batch.performance)
+    compat = _with_fingerprint(batch.compatibility)
+    integ = _with_fingerprint(batch.integration)
+    _upsert_models(conn, [perf, compat, integ])
+    _upsert_hardware(conn, [perf, compat, integ])
+    conn.register("stage_files", batch.files[["file_id", "source_path", "sha256"]])
+    _write_test_runs(conn, {"performance": perf, "compatibility": compat, "integration": integ}, run_id, now)
+    params = [run_id, now]
+    if not perf.empty:
+        _insert_performance(conn, perf, batch, params)
+    if not compat.empty:
+        conn.register("s", compat)
+        conn.execute(
+            "INSERT INTO hardware_compatibility (compatibility_id, run_id, model_id, model_family, hardware_id, "
+            "is_compatible, detection_success, initialization_success, error_message, error_type, suggested_fix, "
+            "workaround_available, compatibility_score, metadata, run_time, time_source, extra, record_index, "
+            f"{_PROVENANCE_COLUMNS}) "
+            "SELECT nextval('seq_compatibility_id'), r.run_id, m.model_id, "
+            "CASE WHEN m.model_id IS NULL THEN s.model_family END, h.hardware_id, "
+            "coalesce(s.is_compatible, false), s.detection_success, s.initialization_success, s.error_message, "
+            "s.error_type, s.suggested_fix, s.workaround_available, "
+            "coalesce(s.compatibility_score, CASE WHEN s.is_compatible THEN 1.0 ELSE 0.0 END), s.metadata, "
+            f"s.run_time, s.time_source, s.extra, s.record_index, {_PROVENANCE} "
+            "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "
+            "AND r.test_type = 'compatibility' LEFT JOIN models m ON m.model_name = s.model_name "
+            "JOIN hardware_platforms h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index",
+            params,
+        )
+        conn.unregister("s")
+    if not integ.empty:
+        _insert_integration(conn, integ, batch, params)
+    conn.unregister("stage_runs")
+    conn.unregister("stage_files")
+
+
+def _write_test_runs(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], run_id: str,
+                     now: datetime) -> None:
+    runs = []
+    for test_type, frame in frames.items():
+        if frame.empty:
+            continue
+        grouped = frame.groupby("file_id")
+        summary = grouped.agg(started_at=("run_time", "min"), completed_at=("run_time", "max"),
+                              record_count=("record_index", "size"), test_name=("test_name", "first"),
+                              git_commit=("git_commit", "first"), git_branch=("git_branch", "first"),
+                              time_source=("time_source", "first")).reset_index()
+        summary["test_type"] = test_type
+        runs.append(summary)
+    if not runs:
+        conn.register("stage_runs", pd.DataFrame({"file_id": pd.Series(dtype="int64"),
+                                                  "test_type": pd.Series(dtype="string"),
+                                                  "run_id": pd.Series(dtype="int64")}))
+        return
+    stage = pd.concat(runs, ignore_index=True)
+    conn.register("stage_runs_raw", stage)
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE stage_runs_ids AS SELECT nextval('seq_run_id') AS run_id, r.*, "
+        "f.source_path, f.sha256 FROM stage_runs_raw r JOIN stage_files f USING (file_id)"
+    )
+    conn.execute(
+        "INSERT INTO test_runs (run_id, test_name, test_type, started_at, completed_at, time_source, git_commit, "
+        "git_branch, record_count, source_path, source_sha256, ingestion_run_id, ingested_at) "
+        "SELECT run_id, coalesce(test_name, regexp_extract(source_path, '[^/]+$')), test_type, started_at, "
+        "completed_at, time_source, git_commit, git_branch, record_count, source_path, sha256, ?, ? "
+        "FROM stage_runs_ids",
+        [run_id, now],
+    )
+    conn.unregister("stage_runs_raw")
+    conn.register("stage_runs", conn.execute("SELECT file_id, test_type, run_id FROM stage_runs_ids").df())
+    conn.execute("DROP TABLE stage_runs_ids")
+
+
+def _insert_performance(conn: duckdb.DuckDBPyConnection, perf: pd.DataFrame, batch: ValidatedBatch,
+                        params: list) -> None:
+    conn.register("s", perf)
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE stage_perf AS SELECT nextval('seq_result_id') AS result_id, r.run_id, "
+        "m.model_id, h.hardware_id, s.*, f.source_path, f.sha256 "
+        "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "
+        "AND r.test_type = 'performance' JOIN models m ON m.model_name = s.model_name "
+        "JOIN hardware_platforms h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index"
+    )
+    conn.unregister("s")
+    conn.execute(
+        "INSERT INTO performance_results (result_id, run_id, model_id, hardware_id, test_case, batch_size, "
+        "sequence_length, precision, run_time, time_source, total_time_seconds, average_latency_ms, "
+        "latency_p50_ms, latency_p90_ms, latency_p95_ms, latency_p99_ms, throughput_items_per_second, "
+        "memory_peak_mb, power_watts, energy_joules, items_per_joule, iterations, warmup_iterations, metrics, "
+        f"extra, record_index, {_PROVENANCE_COLUMNS}) "
+        "SELECT result_id, run_id, model_id, hardware_id, coalesce(test_case, 'default'), coalesce(batch_size, 1), "
+        "sequence_length, precision, run_time, time_source, total_time_seconds, average_latency_ms, "
+        "latency_p50_ms, latency_p90_ms, latency_p95_ms, latency_p99_ms, throughput_items_per_second, "
+        "memory_peak_mb, power_watts, energy_joules, items_per_joule, iterations, warmup_iterations, metrics, "
+        "extra, record_index, source_path, sha256, ?, ?, coalesce(is_simulated, false), simulation_reason "
+        "FROM stage_perf",
+        params,
+    )
+    if not batch.batch_results.empty:
+        conn.register("c", batch.batch_results)
+        conn.execute(
+            "INSERT INTO performance_batch_results (batch_id, result_id, batch_index, batch_size, latency_ms, "
+            f"memory_usage_mb, throughput_items_per_second, {_PROVENANCE_COLUMNS}) "
+            "SELECT nextval('seq_batch_id'), p.result_id, coalesce(c.batch_index, c.child_index), "
+            "coalesce(c.batch_size, p.batch_size), c.latency_ms, c.memory_usage_mb, c.throughput_items_per_second, "
+            "p.source_path, p.sha256, ?, ?, coalesce(p.is_simulated, false), p.simulation_reason "
+            "FROM c JOIN stage_perf p USING (file_id, record_index) ORDER BY p.result_id, c.child_index",
+            params,
+        )
+        conn.unregister("c")
+    if not batch.power_metrics.empty:
+        conn.register("c", batch.power_metrics)
+        conn.execute(
+            "INSERT INTO power_metrics (metric_id, result_id, run_id, model_id, hardware_id, power_watts_avg, "
+            "power_watts_peak, power_watts_idle, energy_joules, temperature_celsius, monitoring_duration_ms, "
+            f"items_per_joule, thermal_throttling_detected, battery_impact_percent_per_hour, {_PROVENANCE_COLUMNS}) "
+            "SELECT nextval('seq_power_metric_id'), p.result_id, p.run_id, p.model_id, p.hardware_id, "
+            "c.power_watts_avg, c.power_watts_peak, c.power_watts_idle, c.energy_joules, c.temperature_celsius, "
+            "c.monitoring_duration_ms, c.items_per_joule, c.thermal_throttling_detected, "
+            "c.battery_impact_percent_per_hour, p.source_path, p.sha256, ?, ?, coalesce(p.is_simulated, false), "
+            "p.simulation_reason FROM c JOIN stage_perf p USING (file_id, record_index) ORDER BY p.result_id",
+            params,
+        )
+        conn.unregister("c")
+    conn.execute("DROP TABLE stage_perf")
+
+
+def _insert_integration(conn: duckdb.DuckDBPyConnection, integ: pd.DataFrame, batch: ValidatedBatch,
+                        params: list) -> None:
+    conn.register("s", integ)
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE stage_integ AS SELECT nextval('seq_test_result_id') AS test_result_id, "
+        "r.run_id, m.model_id, h.hardware_id, s.*, f.source_path, f.sha256 "
+        "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "
+        "AND r.test_type = 'integration' LEFT JOIN models m ON m.model_name = s.model_name "
+        "LEFT JOIN hardware_platforms h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index"
+    )
+    conn.unregister("s")
+    conn.execute(
+        "INSERT INTO integration_test_results (test_result_id, run_id, test_module, test_class, test_name, status, "
+        "execution_time_seconds, hardware_id, model_id, error_message, error_traceback, metadata, run_time, "
+        f"time_source, extra, record_index, {_PROVENANCE_COLUMNS}) "
+        "SELECT test_result_id, run_id, test_module, test_class, test_name, status, execution_time_seconds, "
+        "hardware_id, model_id, error_message, error_traceback, metadata, run_time, time_source, extra, "
+        "record_index, source_path, sha256, ?, ?, coalesce(is_simulated, false), simulation_reason FROM stage_integ",
+        params,
+    )
+    if not batch.assertions.empty:
+        conn.register("c", batch.assertions)
+        conn.execute(
+            "INSERT INTO integration_test_assertions (assertion_id, test_result_id, assertion_index, "
+            f"assertion_name, passed, expected_value, actual_value, message, {_PROVENANCE_COLUMNS}) "
+            "SELECT nextval('seq_assertion_id'), p.test_result_id, c.child_index, "
+            "coalesce(c.assertion_name, 'assertion_' || c.child_index), c.passed, c.expected_value, "
+            "c.actual_value, c.message, p.source_path, p.sha256, ?, ?, coalesce(p.is_simulated, false), "
+            "p.simulation_reason FROM c JOIN stage_integ p USING (file_id, record_index) "
+            "ORDER BY p.test_result_id, c.child_index",
+            params,
+        )
+        conn.unregister("c")
+    conn.execute("DROP TABLE stage_integ")
+
+
+# --- ledger and quarantine ---------------------------------------------------------------------
+
+def _write_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, plan: pd.DataFrame,
+                  outcomes: pd.DataFrame, run_id: str, now: datetime) -> None:
+    changed = outcomes[outcomes["status"] != UNCHANGED].merge(
+        files[["source_path", "size_bytes", "file_id", "problem", "detail"]], on="source_path"
+    )
+    if changed.empty:
+        return
+    conn.register("stage_ledger", changed)
+    # A version that was superseded or retracted and now comes back gets its ledger row back.
+    conn.execute(
+        "UPDATE ingestion_ledger SET status = s.status, reason = s.reason, records_total = s.records_total, "
+        "records_quarantined = s.records_quarantined, rows_written = s.rows_written, duplicate_of = s.duplicate_of, "
+        "status_changed_at = ?, ingestion_run_id = ?, "
+        "history = coalesce(history || '; ', '') || ingestion_ledger.status || ' -> ' || s.status || ' by run ' || ? "
+        "FROM stage_ledger s WHERE ingestion_ledger.source_path = s.source_path "
+        "AND ingestion_ledger.sha256 = s.sha256",
+        [now, run_id, run_id],
+    )
+    conn.execute(
+        "INSERT INTO ingestion_ledger (source_path, sha256, size_bytes, detected_type, status, reason, "
+        "records_total, records_quarantined, rows_written, duplicate_of, first_seen_at, status_changed_at, "
+        "ingestion_run_id) SELECT s.source_path, s.sha256, s.size_bytes, s.category, s.status, s.reason, "
+        "s.records_total, s.records_quarantined, s.rows_written, s.duplicate_of, ?, ?, ? "
+        "FROM stage_ledger s ANTI JOIN ingestion_ledger l USING (source_path, sha256) ORDER BY s.file_id",
+        [now, now, run_id],
+    )
+    conn.unregister("stage_ledger")
+
+
+def write_quarantine(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, file_ids: set[int],
+                     run_id: str, now: datetime) -> None:
+    """Quarantine rows of the ingested files: record problems and whole-file problems."""
+    files = batch.files[batch.files["file_id"].isin(file_ids)]
+    record_rows = batch.quarantine[batch.quarantine["file_id"].isin(file_ids)]
+    file_rows = files[files["problem"].notna()].assign(
+        category=files["category"], record_index=pd.NA, field=None, value=None,
+        reason=files["problem"] + ": " + files["detail"].fillna(""), record_json=None,
+    )[["file_id", "category", "record_index", "field", "value", "reason", "record_json"]]
+    rows = pd.concat([r for r in (record_rows, file_rows) if not r.empty], ignore_index=True) \
+        if not (record_rows.empty and file_rows.empty) else None
+    if rows is None:
+        return
+    rows = rows.merge(files[["file_id", "source_path", "sha256"]], on="file_id")
+    rows["record_index"] = rows["record_index"].astype("Int64")
+    conn.register("stage_quarantine", rows)
+    conn.execute(
+        "INSERT INTO quarantine (quarantine_id, source_path, source_sha256, category, record_index, field, value, "
+        "reason, record, ingestion_run_id, quarantined_at) SELECT nextval('seq_quarantine_id'), source_path, "
+        "sha256, category, record_index, field, value, reason, record_json, ?, ? FROM stage_quarantine "
+        "ORDER BY file_id, record_index",
+        [run_id, now],
+    )
+    conn.unregister("stage_quarantine")

@@ -1,0 +1,55 @@
+"""What an ingest does with each file, decided against the ledger before any row is written.
+
+Pure pandas over the files of a batch and the ledger, so ``--dry-run`` and the writer agree.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+ACTIVE_STATUSES = ("ingested", "partial", "quarantined", "not a result", "duplicate")
+# Actions
+UNCHANGED = "unchanged"  # this exact (path, sha256) is already in the ledger
+DUPLICATE = "duplicate"  # the same bytes are already ledgered (or earlier in this batch) at another path
+INGEST = "ingest"  # new file, new version of a known path, or a retracted version coming back
+
+
+def plan_files(files: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+    """One row per file: ``file_id``, ``action``, ``duplicate_of``, ``replaces`` (path has an older active version).
+
+    ``files`` has file_id, source_path, sha256 (batch order = priority); ``ledger`` has
+    source_path, sha256, status.
+    """
+    active = ledger[ledger["status"].isin(ACTIVE_STATUSES)]
+    known_versions = set(zip(active["source_path"], active["sha256"]))
+    first_path_by_sha = (
+        active[active["status"] != DUPLICATE].drop_duplicates("sha256").set_index("sha256")["source_path"].to_dict()
+    )
+    active_paths = set(active["source_path"])
+    rows = []
+    for file_id, path, sha in zip(files["file_id"], files["source_path"], files["sha256"]):
+        duplicate_of = None
+        if (path, sha) in known_versions:
+            action = UNCHANGED
+        elif sha in first_path_by_sha and first_path_by_sha[sha] != path:
+            action, duplicate_of = DUPLICATE, first_path_by_sha[sha]
+        else:
+            action = INGEST
+            first_path_by_sha.setdefault(sha, path)
+        rows.append({"file_id": file_id, "action": action, "duplicate_of": duplicate_of,
+                     "replaces": action != UNCHANGED and path in active_paths})
+        known_versions.add((path, sha))
+    return pd.DataFrame(rows, columns=["file_id", "action", "duplicate_of", "replaces"])
+
+
+def file_status(problem: object, records_total: int, records_quarantined: int) -> str:
+    """Ledger status of an ingested file from what validation found."""
+    if isinstance(problem, str):
+        return "quarantined"
+    if records_total == 0:
+        return "not a result"
+    if records_quarantined >= records_total:
+        return "quarantined"
+    if records_quarantined:
+        return "partial"
+    return "ingested"
