@@ -14,6 +14,7 @@ import sys
 # Modules in this package that contribute sub-commands, in help order.
 COMMAND_MODULES = (
     "ingest",
+    "snapshot",
 )
 
 EXIT_OK = 0
