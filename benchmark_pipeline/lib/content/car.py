@@ -62,13 +62,13 @@ class _CborReader:
     def _head(self) -> tuple[int, int]:
         first = self._take(1)[0]
         major, info = first >> 5, first & 31
+        if major == 7 and info not in (20, 21, 22):
+            raise CarError("CAR header uses CBOR floats or simple values dag-cbor forbids")
         if info < 24:
             return major, info
         if info in (24, 25, 26, 27):
             return major, int.from_bytes(self._take(1 << (info - 24)), "big")
-        if major == 7 and info in (20, 21, 22):
-            return major, info
-        raise CarError("CAR header uses CBOR features dag-cbor forbids (indefinite lengths or floats)")
+        raise CarError("CAR header uses indefinite-length CBOR, which dag-cbor forbids")
 
     def item(self, depth: int = 0):
         if depth > 16:

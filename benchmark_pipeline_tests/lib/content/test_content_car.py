@@ -88,8 +88,9 @@ def test_import_reports_blocks_missing_from_a_partial_car(blockstore, pattern, t
         (lambda car: car[:-10], "truncated"),
         (lambda car: encode_varint(3) + b"\xa1\x61\x78", "header"),
         (lambda car: b"\x0a\xa1gversion\x02" + car[11:], "CARv2"),
+        (lambda car: b"\x0b\xa1gversion\xf9\x3c\x00", "float"),
     ],
-    ids=["empty", "cut-header", "cut-block", "bad-header", "carv2"],
+    ids=["empty", "cut-header", "cut-block", "bad-header", "carv2", "float-version"],
 )
 def test_malformed_cars_are_refused(blockstore, pattern, mutate, message):
     root = _add(blockstore, pattern(C + 1))
