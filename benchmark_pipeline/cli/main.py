@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = (
     "ingest",
     "snapshot",
+    "regressions",
 )
 
 EXIT_OK = 0
