@@ -58,6 +58,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -37,7 +37,7 @@ class Discovered:
 
 
 def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = None,
-             missing_ok: bool = False) -> Discovered:
+             missing_ok: bool = False, unknown_category_ok: bool = False) -> Discovered:
     """List ``*.json`` files under the given files/directories, each with its category.
 
     The category is ``category`` when given, else the nearest parent directory named after one
@@ -54,9 +54,12 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
         candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in candidates:
             if path.suffix.lower() != ".json":
-                skipped.append((str(path), "not a *.json file"))
+                skipped.append((display_path(path), "not a *.json file"))
                 continue
             file_category = category or _category_from_path(path)
+            if file_category is None and unknown_category_ok:
+                skipped.append((display_path(path), "not under a performance/, compatibility/ or integration/ directory"))
+                continue
             if file_category is None:
                 raise DiscoveryError(
                     f"{path}: cannot tell its category; put it under a performance/, compatibility/ or "

@@ -49,7 +49,9 @@ def parse_json_bytes(data: bytes) -> ParsedJson:
     try:
         return ParsedJson(document=json.loads(text, parse_constant=str))
     except json.JSONDecodeError as exc:
-        truncated = exc.pos >= len(text.rstrip()) and _looks_like_json_start(text)
+        truncated = _looks_like_json_start(text) and (
+            exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        )
         return ParsedJson(
             problem=TRUNCATED if truncated else NOT_JSON,
             detail=f"{exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})",

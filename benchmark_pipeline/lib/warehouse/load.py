@@ -45,9 +45,9 @@ def outcomes_for(batch: ValidatedBatch, plan: pd.DataFrame) -> pd.DataFrame:
     files = batch.files.merge(plan, on="file_id")
     quarantined_records = (
         batch.quarantine.dropna(subset=["record_index"]).drop_duplicates(["file_id", "category", "record_index"])
-        .groupby("file_id").size()
+        .groupby("file_id").size().to_dict()
     )
-    written = _rows_per_file(batch)
+    written = _rows_per_file(batch).to_dict()
     rows = []
     for f in files.itertuples(index=False):
         n_bad = int(quarantined_records.get(f.file_id, 0))
@@ -94,7 +94,7 @@ def load_batch(
         plan = plan_files(batch.files, read_ledger(conn))
         outcomes = outcomes_for(batch, plan)
         ingest_ids = plan.loc[plan["action"] == INGEST, "file_id"]
-        replaced_paths = batch.files.merge(plan[plan["replaces"]], on="file_id")["source_path"].tolist()
+        replaced_paths = batch.files.merge(plan.loc[plan["replaces"]], on="file_id")["source_path"].tolist()
         _supersede(conn, replaced_paths, ingestion_run_id, now)
         _write_facts(conn, _restrict(batch, set(ingest_ids)), ingestion_run_id, now)
         write_quarantine(conn, batch, set(ingest_ids), ingestion_run_id, now)

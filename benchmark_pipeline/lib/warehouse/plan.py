@@ -39,7 +39,8 @@ def plan_files(files: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
         rows.append({"file_id": file_id, "action": action, "duplicate_of": duplicate_of,
                      "replaces": action != UNCHANGED and path in active_paths})
         known_versions.add((path, sha))
-    return pd.DataFrame(rows, columns=["file_id", "action", "duplicate_of", "replaces"])
+    plan = pd.DataFrame(rows, columns=["file_id", "action", "duplicate_of", "replaces"])
+    return plan.astype({"file_id": "int64", "replaces": "bool"})
 
 
 def file_status(problem: object, records_total: int, records_quarantined: int) -> str:

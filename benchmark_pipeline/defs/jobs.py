@@ -1,0 +1,12 @@
+"""Jobs with stable names for the UI, schedules, sensors and `dagster job execute` in CI."""
+
+import dagster as dg
+
+# In-process: steps run one after another in the run's process, so two warehouse steps of a run can
+# never overlap (the multiprocess executor would also cost 3-4 s per step on two cores).
+benchmark_job = dg.define_asset_job(
+    "benchmark_job",
+    selection=dg.AssetSelection.all(),
+    executor_def=dg.in_process_executor,
+    description="Materialize everything: ingest data/incoming and data/sample, load the warehouse, refresh derived assets.",
+)

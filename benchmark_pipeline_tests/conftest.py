@@ -1,0 +1,43 @@
+"""Shared fixtures: result files written into a drop layout, a warehouse path, ingest helpers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture
+def drop(tmp_path: Path):
+    """Write JSON (or raw bytes) into ``<tmp>/drop/<category>/<name>`` and return the path."""
+
+    def write(category: str, name: str, payload: Any) -> Path:
+        path = tmp_path / "drop" / category / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(payload, bytes):
+            path.write_bytes(payload)
+        else:
+            path.write_text(json.dumps(payload), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse" / "benchmarks.duckdb"
+
+
+def perf_record(**overrides: Any) -> dict:
+    record = {
+        "model_name": "bert-base-uncased", "hardware_type": "cuda", "device_name": "NVIDIA A100-SXM4-80GB",
+        "memory_gb": 80, "batch_size": 8, "precision": "fp16", "average_latency_ms": 12.5,
+        "throughput_items_per_second": 640.0, "memory_peak_mb": 2048.0, "timestamp": "2025-11-02T03:04:05Z",
+    }
+    record.update(overrides)
+    return {k: v for k, v in record.items() if v is not None}

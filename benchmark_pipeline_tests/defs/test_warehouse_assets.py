@@ -1,0 +1,75 @@
+"""The ingest and warehouse assets through dg.materialize with a temporary warehouse and data folder."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from benchmark_pipeline.defs.ingest.assets import discovered_result_files, validated_results
+from benchmark_pipeline.defs.resources import DataDirs, StagingParquetIOManager, WarehouseResource
+from benchmark_pipeline.defs.warehouse.assets import warehouse_tables
+from benchmark_pipeline.defs.warehouse.checks import warehouse_invariants
+from benchmark_pipeline.lib.sample_data import write_sample
+from benchmark_pipeline.lib.warehouse.connection import open_reader
+
+ASSETS = [discovered_result_files, validated_results, warehouse_tables, warehouse_invariants]
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    write_sample(tmp_path / "data" / "sample")
+    (tmp_path / "data" / "incoming" / "performance").mkdir(parents=True)
+    resources = {
+        "warehouse": WarehouseResource(db_path=str(tmp_path / "w.duckdb")),
+        "data_dirs": DataDirs(root=str(tmp_path / "data")),
+        "staging_io_manager": StagingParquetIOManager(base_dir=str(tmp_path / "staging")),
+    }
+    return tmp_path, resources
+
+
+def _count(db: Path, table: str) -> int:
+    with open_reader(db) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def test_sample_data_lands_with_metadata_and_checks_pass(project):
+    root, resources = project
+    result = dg.materialize(ASSETS, resources=resources)
+    assert result.success
+    materialized = {e.asset_key.to_user_string(): e.materialization.metadata
+                    for e in result.get_asset_materialization_events()}
+    assert materialized["performance_results"]["dagster/row_count"].value == _count(root / "w.duckdb",
+                                                                                    "performance_results") > 900
+    assert "preview" in materialized["validated_performance"]
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+    assert (root / "staging" / "validated_performance.parquet").exists()
+
+
+def test_rematerializing_adds_nothing_and_new_drops_land(project):
+    root, resources = project
+    dg.materialize(ASSETS, resources=resources)
+    before = _count(root / "w.duckdb", "performance_results")
+    dg.materialize(ASSETS, resources=resources)
+    assert _count(root / "w.duckdb", "performance_results") == before
+    shutil.copy(next((root / "data" / "sample" / "performance").rglob("*.json")),
+                root / "data" / "incoming" / "performance" / "copy.json")
+    dg.materialize(ASSETS, resources=resources)
+    with open_reader(root / "w.duckdb") as conn:
+        assert conn.execute("SELECT status FROM ingestion_ledger WHERE source_path LIKE '%copy.json'").fetchall() == [
+            ("duplicate",)]
+
+
+def test_a_failing_invariant_fails_its_blocking_check(project):
+    root, resources = project
+    dg.materialize(ASSETS, resources=resources)
+    import duckdb
+
+    conn = duckdb.connect(str(root / "w.duckdb"))
+    conn.execute("UPDATE performance_results SET hardware_id = 12345 WHERE result_id = 1")
+    conn.close()
+    result = dg.materialize([warehouse_invariants], resources=resources, raise_on_error=False,
+                            selection=dg.AssetSelection.checks(warehouse_invariants))
+    failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    assert failed == ["fk_hardware_id"]

@@ -1,0 +1,14 @@
+# Sourced by the scripts: make sure uv exists, then install the locked environment into .venv.
+# Usage: source scripts/lib/bootstrap.sh [dev]
+UV_VERSION=0.13.9
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if ! command -v uv >/dev/null 2>&1; then
+  "$PYTHON" -m pip install --quiet "uv==$UV_VERSION" 2>/dev/null || "$PYTHON" -m pip install --quiet --user "uv==$UV_VERSION"
+  export PATH="$("$PYTHON" -m site --user-base)/bin:$PATH"
+fi
+if [ "${1:-}" = "dev" ]; then
+  uv sync --frozen --extra dev --python "$PYTHON" --quiet
+else
+  uv sync --frozen --python "$PYTHON" --quiet
+fi
