@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     commands = parser.add_subparsers(dest="snapshot_command", metavar="SUBCOMMAND", required=True)
     register_content_commands(commands)
+    from benchmark_pipeline.cli.snapshot_history import register_history_commands
+
+    register_history_commands(commands)
 
 
 def register_content_commands(commands: argparse._SubParsersAction) -> None:

@@ -206,5 +206,6 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "status_changed_at": ("UTC", "last status change"),
         "ingestion_run_id": ("", "run that last changed the row"),
         "history": ("", "earlier statuses of this version, oldest first"),
+        "cid": ("", "IPFS CID of the file version (kubo-v1, as `ipfs add --cid-version=1`); NULL until computed"),
     },
 }

@@ -1,0 +1,290 @@
+"""``benchmark-db snapshot create | list | show | verify | restore | migrate | push | prune``.
+
+Registered into the ``snapshot`` group next to the content commands. Exit codes follow that
+group (0 ok, 1 content problem: a corrupt, incomplete or unknown snapshot, 2 usage or IO), plus
+3 when an IPFS node was needed (``push``, or ``IPFS_REQUIRED=1``) and could not be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from benchmark_pipeline.cli.main import EXIT_OK, CliError, add_db_path_option
+
+EXIT_CONTENT = 1
+EXIT_NODE = 3
+
+
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--snapshots-dir", type=Path, default=None,
+                        help="snapshots folder with HEAD and manifests (default: $BENCHMARK_DATA_DIR/snapshots "
+                             "or ./data/snapshots)")
+    parser.add_argument("--blocks-dir", type=Path, default=None,
+                        help="blockstore (default: $BENCHMARK_BLOCKS_DIR or <snapshots dir>/blocks)")
+
+
+def register_history_commands(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("create", help="snapshot the warehouse if it changed since its last snapshot")
+    add_db_path_option(p)
+    _add_store_options(p)
+    p.add_argument("--profile", choices=("kubo-v1", "kubo-v0"), default="kubo-v1")
+    p.add_argument("--force", action="store_true", help="snapshot even if the export is unchanged")
+    p.set_defaults(func=cmd_create)
+
+    p = commands.add_parser("list", help="the snapshot history, newest first")
+    _add_store_options(p)
+    p.set_defaults(func=cmd_list)
+
+    p = commands.add_parser("show", help="print a snapshot's manifest (CID may be HEAD, a manifest, database or export CID)")
+    p.add_argument("cid", metavar="CID")
+    _add_store_options(p)
+    p.set_defaults(func=cmd_show)
+
+    p = commands.add_parser("verify", help="re-hash every block of a snapshot")
+    p.add_argument("cid", metavar="CID")
+    _add_store_options(p)
+    p.set_defaults(func=cmd_verify)
+
+    p = commands.add_parser("restore", help="replace the warehouse (or --to PATH) with a snapshot, verified first")
+    p.add_argument("cid", metavar="CID")
+    p.add_argument("--to", type=Path, default=None,
+                   help="file to restore into (default: the warehouse: $BENCHMARK_DB_PATH or ./data/warehouse/benchmarks.duckdb)")
+    p.add_argument("--from-car", type=Path, default=None,
+                   help="first import this CAR (as written by push / export-car) into the blockstore, verified")
+    _add_store_options(p)
+    p.set_defaults(func=cmd_restore)
+
+    p = commands.add_parser("migrate", help="back up, snapshot and verify existing DuckDB files")
+    p.add_argument("dbs", metavar="DB", nargs="+", type=Path)
+    p.add_argument("--no-backup", action="store_true", help="skip the <DB>.pre-snapshot-<time> copy")
+    _add_store_options(p)
+    p.set_defaults(func=cmd_migrate)
+
+    p = commands.add_parser("push", help="publish unpublished snapshots to the node at $IPFS_API_URL")
+    p.add_argument("cids", metavar="CID", nargs="*", help="only these snapshots (default: every unpublished one)")
+    _add_store_options(p)
+    p.set_defaults(func=cmd_push)
+
+    p = commands.add_parser("prune", help="drop the data of all but the newest N snapshots")
+    p.add_argument("--keep", type=int, required=True, metavar="N")
+    _add_store_options(p)
+    p.set_defaults(func=cmd_prune)
+
+
+def _store(args: argparse.Namespace):
+    from benchmark_pipeline.config import data_dir
+    from benchmark_pipeline.lib.content.blockstore import BlockStore
+    from benchmark_pipeline.lib.snapshots.store import SnapshotStore
+
+    root = args.snapshots_dir or data_dir() / "snapshots"
+    return SnapshotStore(root, BlockStore(args.blocks_dir) if args.blocks_dir else None)
+
+
+def _fail(exc: Exception, code: int = EXIT_CONTENT) -> int:
+    print(f"benchmark-db: error: {exc}", file=sys.stderr)
+    return code
+
+
+def _node():
+    from benchmark_pipeline.lib.snapshots.errors import NodeError
+    from benchmark_pipeline.lib.snapshots.node import node_from_env
+
+    try:
+        return node_from_env()
+    except (NodeError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def _publish_or_warn(store, manifest) -> int:
+    from benchmark_pipeline.lib.snapshots.errors import NodeError
+    from benchmark_pipeline.lib.snapshots.node import try_publish
+
+    try:
+        published, warning = try_publish(store, manifest, _node())
+    except NodeError as exc:
+        return _fail(exc, EXIT_NODE)
+    if warning:
+        print(f"benchmark-db: warning: {warning}", file=sys.stderr)
+    elif published:
+        print(f"published {manifest.cid} to the IPFS node", file=sys.stderr)
+    return EXIT_OK
+
+
+def _resolve(store, text: str):
+    return store.resolve(text)
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.config import resolve_db_path
+    from benchmark_pipeline.lib.content.errors import ContentError
+    from benchmark_pipeline.lib.snapshots.store import create_snapshot
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
+
+    store = _store(args)
+    try:
+        result = create_snapshot(store, resolve_db_path(args.db_path), profile=args.profile, force=args.force)
+    except ContentError as exc:
+        return _fail(exc)
+    except (OSError, WarehouseLockedError) as exc:
+        raise CliError(str(exc)) from None
+    manifest = result.manifest
+    print(manifest.cid)
+    if not result.created:
+        print(f"unchanged since snapshot {manifest.cid} (same export {manifest.export_cid}); nothing stored",
+              file=sys.stderr)
+        return EXIT_OK
+    print(f"snapshot {manifest.cid}: database {manifest.database_cid} ({manifest.size} bytes, {result.blocks} blocks, "
+          f"{result.blocks_new} new, {result.blocks_reused} reused from the previous snapshot), "
+          f"export {manifest.export_cid}, {result.seconds:.1f} s", file=sys.stderr)
+    return _publish_or_warn(store, manifest)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.content.errors import ContentError
+
+    store = _store(args)
+    try:
+        history = store.history()
+    except ContentError as exc:
+        return _fail(exc)
+    if not history:
+        print(f"no snapshots in {store.root}", file=sys.stderr)
+        return EXIT_OK
+    for m in history:
+        state = "published" if store.published(m) else "local"
+        if not store.is_present(m):
+            state = "pruned"
+        print(f"{m.cid}  {m.created_at}  {m.size:>12}  {state:<9}  {m.data['database']['name']}  "
+              f"export {m.export_cid}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.content.errors import ContentError
+
+    store = _store(args)
+    try:
+        manifest = _resolve(store, args.cid)
+    except ContentError as exc:
+        return _fail(exc)
+    out = dict(manifest.data)
+    out["cid"] = str(manifest.cid)
+    out["published"] = store.published(manifest)
+    out["present"] = store.is_present(manifest)
+    print(json.dumps(out, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.content.errors import ContentError
+    from benchmark_pipeline.lib.snapshots.store import verify_snapshot
+
+    store = _store(args)
+    try:
+        report = verify_snapshot(store, _resolve(store, args.cid))
+    except ContentError as exc:
+        return _fail(exc)
+    print(f"ok: snapshot {report.manifest.cid}: {report.blocks} blocks verified, database {report.bytes} bytes",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.config import resolve_db_path
+    from benchmark_pipeline.lib.content.car import import_car
+    from benchmark_pipeline.lib.content.errors import ContentError
+    from benchmark_pipeline.lib.snapshots.errors import SnapshotError
+    from benchmark_pipeline.lib.snapshots.node import fetching_getter
+    from benchmark_pipeline.lib.snapshots.store import restore_snapshot
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
+
+    store = _store(args)
+    target = args.to if args.to is not None else resolve_db_path(None)
+    try:
+        if args.from_car is not None:
+            try:
+                with open(args.from_car, "rb") as fh:
+                    report = import_car(fh, store.blocks)
+            except ContentError as exc:
+                raise SnapshotError(f"{args.from_car} is not a usable snapshot CAR: {exc}") from None
+            if report.missing:
+                raise SnapshotError(f"{args.from_car} is incomplete: {len(report.missing)} linked blocks are "
+                                    f"neither in it nor in the blockstore (first: {report.missing[0]})")
+        manifest = _resolve(store, args.cid)
+        result = restore_snapshot(store, manifest, target, get=fetching_getter(store, _node()))
+    except ContentError as exc:
+        print(f"benchmark-db: error: restore refused, {target} left unchanged: {exc}", file=sys.stderr)
+        return EXIT_CONTENT
+    except (OSError, WarehouseLockedError) as exc:
+        raise CliError(str(exc)) from None
+    backup = f"; previous file backed up to {result.backup}" if result.backup else ""
+    print(f"restored snapshot {manifest.cid} ({result.bytes} bytes, every block verified) to {result.target} "
+          f"in {result.seconds:.1f} s{backup}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.content.errors import ContentError
+    from benchmark_pipeline.lib.snapshots.migrate import migrate_database
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
+
+    store = _store(args)
+    code = EXIT_OK
+    for db in args.dbs:
+        try:
+            outcome = migrate_database(store, db, backup=not args.no_backup)
+        except ContentError as exc:
+            code = _fail(f"{db}: {exc}")
+            continue
+        except (OSError, WarehouseLockedError) as exc:
+            raise CliError(f"{db}: {exc}") from None
+        print(outcome.manifest.cid)
+        backup = f", backup {outcome.backup}" if outcome.backup else ", no backup"
+        print(f"{db}: snapshot {outcome.manifest.cid} verified ({outcome.blocks} blocks; database CID "
+              f"{outcome.manifest.database_cid} matches the live file){backup}", file=sys.stderr)
+        node_code = _publish_or_warn(store, outcome.manifest)
+        code = code or node_code
+    return code
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.content.errors import ContentError
+    from benchmark_pipeline.lib.snapshots.errors import NodeError
+    from benchmark_pipeline.lib.snapshots.node import API_URL_ENV, publish
+
+    store = _store(args)
+    node = _node()
+    if node is None:
+        return _fail(f"{API_URL_ENV} is not set: no IPFS node to push to", EXIT_NODE)
+    try:
+        targets = [_resolve(store, c) for c in args.cids] if args.cids else [
+            m for m in reversed(store.history()) if store.is_present(m) and not store.published(m)]
+    except ContentError as exc:
+        return _fail(exc)
+    for manifest in targets:
+        try:
+            publish(store, manifest, node)
+        except ContentError as exc:
+            return _fail(exc)
+        except NodeError as exc:
+            return _fail(exc, EXIT_NODE)
+        print(manifest.cid)
+    print(f"published {len(targets)} snapshot(s) to {node.url}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.content.errors import ContentError
+    from benchmark_pipeline.lib.snapshots.store import prune
+
+    store = _store(args)
+    try:
+        report = prune(store, args.keep)
+    except ContentError as exc:
+        return _fail(exc)
+    print(f"kept {len(report.kept)} snapshot(s), pruned the data of {len(report.pruned)}: removed "
+          f"{report.blocks_removed} blocks ({report.bytes_removed} bytes)", file=sys.stderr)
+    return EXIT_OK

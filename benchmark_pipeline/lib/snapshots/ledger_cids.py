@@ -1,0 +1,82 @@
+"""Record the IPFS CID of each ledgered result file, so a file version can be fetched by content.
+
+The CID is computed from the file as it is on disk now, so it is recorded only when the file still
+has the sha256 the ledger saw at ingest; a file edited since then gets no CID rather than the CID
+of different bytes. Both hashes come from one read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+from benchmark_pipeline.lib.content.unixfs import KUBO_V1, import_stream
+
+
+class _Sha256Reader:
+    """Feeds the importer and hashes the same bytes on the way through."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        self.sha = hashlib.sha256()
+
+    def readinto(self, view) -> int:
+        n = self.raw.readinto(view)
+        if n:
+            self.sha.update(view[:n])
+        return n or 0
+
+
+def file_cid(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """``(kubo-v1 CID, sha256 hex)`` of a file, in one pass."""
+    with open(path, "rb", buffering=0) as fh:
+        reader = _Sha256Reader(fh)
+        result = import_stream(reader, KUBO_V1)  # type: ignore[arg-type]
+    return str(result.cid), reader.sha.hexdigest()
+
+
+def record_file_cids(
+    conn: duckdb.DuckDBPyConnection,
+    paths_and_shas: Iterable[tuple[str | os.PathLike[str], str]],
+    base_dir: str | os.PathLike[str] | None = None,
+) -> int:
+    """Fill ``ingestion_ledger.cid`` for these file versions where it is still NULL; return rows updated.
+
+    Relative ledger paths resolve against ``base_dir`` (default: the working directory, which is
+    what the ingest made them relative to). Unreadable or since-modified files are skipped.
+    """
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    wanted = {(str(p), str(s)) for p, s in paths_and_shas}
+    if not wanted:
+        return 0
+    pending = conn.execute(
+        "SELECT DISTINCT source_path, sha256 FROM ingestion_ledger WHERE cid IS NULL"
+    ).fetchall()
+    updates = []
+    for source_path, sha in pending:
+        if (source_path, sha) not in wanted:
+            continue
+        path = Path(source_path)
+        if not path.is_absolute():
+            path = base / path
+        try:
+            cid, actual_sha = file_cid(path)
+        except OSError:
+            continue
+        if actual_sha == sha:
+            updates.append([cid, source_path, sha])
+    if updates:
+        conn.executemany(
+            "UPDATE ingestion_ledger SET cid = ? WHERE source_path = ? AND sha256 = ? AND cid IS NULL", updates
+        )
+    return len(updates)
+
+
+def backfill_file_cids(conn: duckdb.DuckDBPyConnection, base_dir: str | os.PathLike[str] | None = None) -> int:
+    """``record_file_cids`` for every ledger row still without a CID (e.g. rows from before schema v3)."""
+    rows = conn.execute("SELECT source_path, sha256 FROM ingestion_ledger WHERE cid IS NULL").fetchall()
+    return record_file_cids(conn, rows, base_dir)

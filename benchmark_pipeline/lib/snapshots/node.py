@@ -1,0 +1,250 @@
+"""An optional IPFS node behind the kubo RPC HTTP API (kubo itself, or js-ipfs which serves the same calls).
+
+The node is a publication target and a second source of blocks, never a source of truth: every
+CID it reports is compared with the one we computed, and a mismatch is a hard error, not a
+warning. Every call has a timeout, so an unresponsive node delays a run by a bounded amount.
+Only plain ``http://`` URLs are accepted; the API is meant to listen on a loopback address.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from benchmark_pipeline.lib.content.blockstore import create_temp
+from benchmark_pipeline.lib.content.cid import CID, CidError
+from benchmark_pipeline.lib.content.errors import BlockNotFoundError
+from benchmark_pipeline.lib.content.unixfs import iter_file
+
+from .errors import NodeCidMismatchError, NodeError, NodeUnavailableError
+from .store import Manifest, SnapshotStore
+
+API_URL_ENV = "IPFS_API_URL"
+REQUIRED_ENV = "IPFS_REQUIRED"
+TIMEOUT_ENV = "IPFS_API_TIMEOUT"
+DEFAULT_TIMEOUT_S = 30.0
+
+
+def ipfs_required() -> bool:
+    return os.environ.get(REQUIRED_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def node_from_env() -> "KuboRpcClient | None":
+    url = os.environ.get(API_URL_ENV, "").strip()
+    if not url:
+        return None
+    timeout = float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S)
+    return KuboRpcClient(url, timeout)
+
+
+class _MultipartFile:
+    """A multipart/form-data body streamed from a file, so a 1 GB CAR is never held in memory."""
+
+    def __init__(self, path: Path, boundary: str) -> None:
+        self.head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+                     "Content-Type: application/octet-stream\r\n\r\n").encode()
+        self.tail = f"\r\n--{boundary}--\r\n".encode()
+        self.length = len(self.head) + path.stat().st_size + len(self.tail)
+        self.fh = open(path, "rb")
+        self.stage = 0
+
+    def read(self, n: int = -1) -> bytes:
+        while self.stage < 3:
+            if self.stage == 0:
+                self.stage = 1
+                return self.head
+            if self.stage == 1:
+                data = self.fh.read(n if n and n > 0 else 1 << 20)
+                if data:
+                    return data
+                self.stage = 2
+                continue
+            self.stage = 3
+            return self.tail
+        return b""
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+class KuboRpcClient:
+    """The five calls we need from ``/api/v0``; every one is a POST with a socket timeout."""
+
+    def __init__(self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise NodeError(f"{API_URL_ENV} must be an http://host:port URL, got {url!r}")
+        self.url = url.rstrip("/")
+        self.host = parts.hostname
+        self.port = parts.port or 5001
+        self.timeout_s = timeout_s
+
+    def _request(self, command: str, args: list[str] | None = None, params: dict[str, str] | None = None,
+                 body=None, headers: dict[str, str] | None = None, stream: bool = False):
+        query = "&".join([f"arg={quote(a, safe='')}" for a in (args or [])]
+                         + [f"{k}={quote(v, safe='')}" for k, v in (params or {}).items()])
+        path = f"/api/v0/{command}" + (f"?{query}" if query else "")
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+        try:
+            conn.request("POST", path, body=body, headers=headers or {})
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            kind = "timed out" if isinstance(exc, socket.timeout) else f"failed ({exc})"
+            raise NodeUnavailableError(f"IPFS node at {self.url}: {command} {kind}") from None
+        if response.status != 200:
+            detail = response.read(2000).decode("utf-8", "replace")
+            conn.close()
+            raise NodeError(f"IPFS node at {self.url}: {command} answered HTTP {response.status}: {detail.strip()}")
+        if stream:
+            return conn, response
+        try:
+            return response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise NodeUnavailableError(f"IPFS node at {self.url}: {command} failed while reading ({exc})") from None
+        finally:
+            conn.close()
+
+    def _json_lines(self, raw: bytes) -> list[dict]:
+        out = []
+        for line in raw.splitlines():
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    raise NodeError(f"IPFS node at {self.url} sent a non-JSON answer: {line[:200]!r}") from None
+        return out
+
+    def version(self) -> dict:
+        lines = self._json_lines(self._request("version"))
+        if not lines or "Version" not in lines[0]:
+            raise NodeUnavailableError(f"{self.url} does not answer like an IPFS RPC API (no Version)")
+        return lines[0]
+
+    def dag_import(self, car_path: Path) -> list[str]:
+        """Import a CAR; return the root CIDs the node reports (pinned by the node as it imports them)."""
+        boundary = secrets.token_hex(16)
+        body = _MultipartFile(car_path, boundary)
+        try:
+            raw = self._request("dag/import", params={"pin-roots": "true"}, body=body, headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(body.length),
+            })
+        finally:
+            body.close()
+        roots = []
+        for line in self._json_lines(raw):
+            root = line.get("Root")
+            if root:
+                cid = root.get("Cid", {})
+                roots.append(cid.get("/") if isinstance(cid, dict) else str(cid))
+                if root.get("PinErrorMsg"):
+                    raise NodeError(f"IPFS node could not pin {roots[-1]}: {root['PinErrorMsg']}")
+        return roots
+
+    def pin_add(self, cid: CID) -> list[str]:
+        lines = self._json_lines(self._request("pin/add", [str(cid)]))
+        return [str(p) for line in lines for p in line.get("Pins", [])]
+
+    def block_get(self, cid: CID) -> bytes:
+        data = self._request("block/get", [str(cid)])
+        if not cid.verify(data):
+            raise NodeCidMismatchError(f"IPFS node at {self.url} returned bytes for {cid} that do not hash to it")
+        return data
+
+    def cat(self, cid: CID, chunk: int = 1 << 20) -> Iterator[bytes]:
+        conn, response = self._request("cat", [str(cid)], stream=True)
+        try:
+            while True:
+                try:
+                    data = response.read(chunk)
+                except (OSError, http.client.HTTPException) as exc:
+                    raise NodeUnavailableError(f"IPFS node at {self.url}: cat {cid} failed ({exc})") from None
+                if not data:
+                    return
+                yield data
+        finally:
+            conn.close()
+
+
+def _same(a: str, b: CID) -> bool:
+    try:
+        parsed = CID.parse(a)
+    except CidError:
+        return False
+    return (parsed.codec, parsed.digest) == (b.codec, b.digest)
+
+
+def publish(store: SnapshotStore, manifest: Manifest, node: KuboRpcClient) -> dict:
+    """Import the snapshot's CAR into the node, pin its roots, read the manifest back; record it."""
+    info = node.version()
+    store.root.mkdir(parents=True, exist_ok=True)
+    fd, car = create_temp(store.root, f"{manifest.cid}.car")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            store.write_car(manifest, fh)
+        roots = node.dag_import(car)
+    finally:
+        car.unlink(missing_ok=True)
+    expected = [manifest.cid, manifest.database_cid, manifest.export_cid]
+    if roots and (len(roots) != len(expected) or not all(any(_same(r, e) for r in roots) for e in expected)):
+        raise NodeCidMismatchError(f"IPFS node imported roots {roots}, expected {[str(e) for e in expected]}")
+    for cid in expected:
+        pins = node.pin_add(cid)
+        if not any(_same(p, cid) for p in pins):
+            raise NodeCidMismatchError(f"IPFS node pinned {pins} when asked to pin {cid}")
+    served = b"".join(node.cat(manifest.cid))
+    if served != b"".join(iter_file(store.blocks.get, manifest.cid)):
+        raise NodeCidMismatchError(f"IPFS node serves different bytes for manifest {manifest.cid}")
+    record = {"api_url": node.url, "node_version": str(info.get("Version")),
+              "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    store.mark_published(manifest, record)
+    return record
+
+
+def fetching_getter(store: SnapshotStore, node: KuboRpcClient | None) -> Callable[[CID], bytes]:
+    """Local blocks first; a missing one is fetched from the node, verified, and kept."""
+    def get(cid: CID) -> bytes:
+        try:
+            return store.blocks.get(cid)
+        except BlockNotFoundError:
+            if node is None:
+                raise
+        try:
+            data = node.block_get(cid)
+        except NodeError as exc:
+            raise BlockNotFoundError(f"block {cid} is neither local nor fetchable: {exc}") from None
+        store.blocks.put(cid, data, verify=False)  # block_get verified it
+        return data
+    return get
+
+
+UNPUBLISHED_HINT = "kept local and unpublished; `benchmark-db snapshot push` publishes it later"
+
+
+def try_publish(store: SnapshotStore, manifest: Manifest, node: KuboRpcClient | None) -> tuple[bool, str | None]:
+    """Publish when a node is configured; ``(False, warning)`` when it is absent or down.
+
+    ``IPFS_REQUIRED=1`` turns absence or unavailability into an error; a CID mismatch always is.
+    """
+    if node is None:
+        message = f"no IPFS node configured ({API_URL_ENV} unset): snapshot {manifest.cid} {UNPUBLISHED_HINT}"
+        if ipfs_required():
+            raise NodeUnavailableError(f"{REQUIRED_ENV}=1 but {API_URL_ENV} is not set")
+        return False, message
+    try:
+        publish(store, manifest, node)
+    except NodeCidMismatchError:
+        raise
+    except NodeError as exc:
+        if ipfs_required():
+            raise
+        return False, f"{exc}; snapshot {manifest.cid} {UNPUBLISHED_HINT}"
+    return True, None

@@ -1,0 +1,54 @@
+import duckdb
+
+from benchmark_pipeline.lib.content.unixfs import KUBO_V1, import_path
+from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.lib.snapshots.ledger_cids import backfill_file_cids, file_cid, record_file_cids
+from benchmark_pipeline.lib.warehouse.connection import open_writer
+from benchmark_pipeline.lib.warehouse.schema import SCHEMA_VERSION, current_version, migrate
+
+
+def test_v2_warehouse_upgrades_to_a_ledger_cid_column(tmp_path):
+    db = tmp_path / "v2.duckdb"
+    conn = duckdb.connect(str(db))
+    migrate(conn, target=2)
+    conn.execute(
+        "INSERT INTO ingestion_ledger (source_path, sha256, size_bytes, status, first_seen_at, status_changed_at, "
+        "ingestion_run_id) VALUES ('performance/a.json', 'ab12', 10, 'ingested', now(), now(), 'cli-x')")
+    assert "cid" not in [r[0] for r in conn.execute("DESCRIBE ingestion_ledger").fetchall()]
+    conn.close()
+    with open_writer(db) as conn:
+        assert current_version(conn) == SCHEMA_VERSION >= 3
+        rows = conn.execute("SELECT source_path, sha256, status, cid FROM ingestion_ledger").fetchall()
+    assert rows == [("performance/a.json", "ab12", "ingested", None)]
+
+
+def test_record_file_cids_fills_new_rows_with_kubo_v1_cids(sample_dir, tmp_path):
+    db = tmp_path / "w.duckdb"
+    report = ingest_paths([str(sample_dir)], db)
+    outcomes = report.result.outcomes
+    pairs = list(outcomes[["source_path", "sha256"]].itertuples(index=False, name=None))
+    with open_writer(db) as conn:
+        assert record_file_cids(conn, pairs) == len(pairs) == 25
+        assert record_file_cids(conn, pairs) == 0  # only NULL rows are touched
+        rows = conn.execute("SELECT source_path, cid FROM ingestion_ledger").fetchall()
+    for path, cid in rows:
+        assert cid == str(import_path(path, KUBO_V1).cid)
+        assert cid.startswith("bafkrei")  # sample files are below one chunk: a single raw block
+
+
+def test_a_file_changed_since_ingest_gets_no_cid(sample_dir, tmp_path):
+    src = next((sample_dir / "integration").glob("*.json"))
+    drop = tmp_path / "drop" / "integration"
+    drop.mkdir(parents=True)
+    copy = drop / src.name
+    copy.write_bytes(src.read_bytes())
+    db = tmp_path / "w.duckdb"
+    ingest_paths([str(drop.parent)], db)
+    copy.write_bytes(src.read_bytes() + b"\n")
+    with open_writer(db) as conn:
+        assert backfill_file_cids(conn) == 0
+        assert conn.execute("SELECT cid FROM ingestion_ledger").fetchall() == [(None,)]
+    copy.write_bytes(src.read_bytes())
+    with open_writer(db) as conn:
+        assert backfill_file_cids(conn) == 1
+        assert conn.execute("SELECT cid FROM ingestion_ledger").fetchall() == [(file_cid(copy)[0],)]
