@@ -27,6 +27,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="validate and report, write nothing")
     ingest.set_defaults(func=run_ingest)
 
+    convert = subparsers.add_parser(
+        "convert", help="convert the original system's result files (shape detected from content) and load them",
+        description="Detect each JSON file's shape from its content, convert results to records, then validate, "
+                    "quarantine, ledger and load them exactly like `ingest`. Same exit codes as `ingest`.",
+    )
+    convert.add_argument("paths", nargs="+", metavar="DIR")
+    add_db_path_option(convert)
+    convert.add_argument("--dry-run", "--no-db-store", action="store_true", dest="dry_run",
+                         help="convert and validate, write nothing")
+    convert.add_argument("--summary", action="store_true", help="print per-shape counts instead of per-file lines")
+    convert.set_defaults(func=run_ingest, category="legacy")
+
     ledger = subparsers.add_parser("ledger", help="list the ingestion ledger (one row per file version)")
     ledger.add_argument("--status", choices=LEDGER_STATUSES)
     add_db_path_option(ledger)
@@ -78,15 +90,39 @@ def run_ingest(args: argparse.Namespace) -> int:
         value = f" (value {row.value!r})" if isinstance(row.value, str) else ""
         print(f"quarantined {row.source_path}: {where}{field}: {row.reason}{value}", file=sys.stderr)
     outcomes = report.result.outcomes
-    for row in outcomes.itertuples(index=False):
-        detail = row.reason if isinstance(row.reason, str) else ""
-        print(f"{row.status}\t{row.rows_written}\t{row.source_path}\t{detail}")
+    if getattr(args, "summary", False):
+        print(shape_summary(report).to_csv(sep="\t", index=False), end="")
+    else:
+        for row in outcomes.itertuples(index=False):
+            detail = row.reason if isinstance(row.reason, str) else ""
+            print(f"{row.status}\t{row.rows_written}\t{row.source_path}\t{detail}")
     counts = outcomes["status"].value_counts().to_dict()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     verb = "would write" if report.dry_run else "wrote"
     print(f"{len(outcomes)} files ({summary or 'none'}); {verb} {int(outcomes['rows_written'].sum())} rows; "
           f"warehouse {db_path}" + (" (dry run: nothing written)" if report.dry_run else ""), file=sys.stderr)
     return EXIT_QUARANTINED if report.has_quarantine else EXIT_OK
+
+
+def shape_summary(report):
+    """Per detected shape: files, rows written, failures, quarantined records and files by status."""
+    import pandas as pd
+
+    outcomes = report.result.outcomes
+    failures = report.failures_by_path
+    frame = outcomes.assign(
+        failures=outcomes["source_path"].map(failures).fillna(0).astype(int),
+        not_a_result=(outcomes["status"] == "not a result").astype(int),
+        duplicate=(outcomes["status"] == "duplicate").astype(int),
+        quarantined_files=(outcomes["status"] == "quarantined").astype(int),
+    )
+    summary = frame.groupby("detected_type", dropna=False).agg(
+        files=("source_path", "size"), rows=("rows_written", "sum"), failures=("failures", "sum"),
+        quarantined_records=("records_quarantined", "sum"), quarantined_files=("quarantined_files", "sum"),
+        not_a_result=("not_a_result", "sum"), duplicate=("duplicate", "sum"),
+    ).reset_index().rename(columns={"detected_type": "shape"})
+    total = pd.DataFrame([{"shape": "TOTAL", **summary.drop(columns="shape").sum().to_dict()}])
+    return pd.concat([summary, total], ignore_index=True)
 
 
 def run_ledger(args: argparse.Namespace) -> int:

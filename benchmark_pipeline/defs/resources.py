@@ -45,7 +45,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class DataDirs(dg.ConfigurableResource):
-    """The data folders: drops watched under incoming/ and legacy/, the bundled sample/, generated outputs."""
+    """The data folders: drops under incoming/ (updater format) and legacy/ (original shapes), the bundled sample/, outputs."""
 
     root: str | None = Field(default=None, description="data folder; default: $BENCHMARK_DATA_DIR or ./data")
     include_sample: bool = Field(default=True, description="also ingest the committed data/sample/ files")
@@ -54,7 +54,7 @@ class DataDirs(dg.ConfigurableResource):
         return Path(self.root).resolve() if self.root else data_dir()
 
     def ingest_roots(self) -> list[Path]:
-        roots = [self.base() / "incoming"]
+        roots = [self.base() / "incoming", self.legacy_root()]
         if self.include_sample:
             roots.append(self.base() / "sample")
         return roots

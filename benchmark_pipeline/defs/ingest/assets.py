@@ -22,6 +22,7 @@ VALIDATED_OUTPUTS = {
     "validated_integration": ("integration", "Integration test records that passed validation."),
     "validated_assertions": ("assertions", "Assertions of the validated integration records."),
     "quarantined_records": ("quarantine", "Records (and whole files) that failed validation, with file, record, field and reason."),
+    "validated_failures": ("failures", "Failed benchmark runs and tracebacks found in converted legacy files."),
 }
 
 

@@ -47,6 +47,7 @@ def warehouse_tables(
     validated_integration: pd.DataFrame,
     validated_assertions: pd.DataFrame,
     quarantined_records: pd.DataFrame,
+    validated_failures: pd.DataFrame,
 ):
     """Upsert the staged validated frames into the warehouse in one transaction."""
     inputs = dict(locals())

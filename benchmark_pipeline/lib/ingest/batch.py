@@ -20,10 +20,15 @@ from benchmark_pipeline.lib.normalize import timestamp_from_file_name
 
 from .fields import CATEGORIES
 from .jsonfile import parse_json_bytes
-from .validate import QUARANTINE_COLUMNS, CategoryRecords, validate_category
+from benchmark_pipeline.lib.legacy import convert_document
+
+from .validate import QUARANTINE_COLUMNS, CategoryRecords, normalize_failures, validate_category
 
 FILE_COLUMNS = ["file_id", "source_path", "category", "size_bytes", "sha256", "seen_at", "file_name_time",
-                "problem", "detail", "records_total"]
+                "problem", "detail", "records_total", "detected_type", "is_result", "note"]
+
+# Files of the original system: shape detected from content (lib.legacy), any categories per file.
+LEGACY = "legacy"
 
 
 class DiscoveryError(ValueError):
@@ -86,7 +91,7 @@ def display_path(path: Path) -> str:
 
 def _category_from_path(path: Path) -> str | None:
     for parent in path.parents:
-        if parent.name in CATEGORIES:
+        if parent.name in CATEGORIES or parent.name == LEGACY:
             return parent.name
     return None
 
@@ -111,10 +116,11 @@ class ValidatedBatch:
     integration: pd.DataFrame
     assertions: pd.DataFrame
     quarantine: pd.DataFrame
+    failures: pd.DataFrame
     duplicates_dropped: int = 0
 
     FRAMES = ("files", "performance", "batch_results", "power_metrics", "compatibility", "integration",
-              "assertions", "quarantine")
+              "assertions", "quarantine", "failures")
 
     def frames(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in self.FRAMES}
@@ -126,6 +132,7 @@ def read_and_validate(
     """Parse and validate the given files (``source_path``, ``category``); never raises for bad content."""
     seen_at = seen_at or datetime.now(timezone.utc)
     batches = {c: CategoryRecords() for c in CATEGORIES}
+    failures = CategoryRecords()
     file_rows = []
     total = len(files)
     for file_id, (path, category) in enumerate(zip(files["source_path"], files["category"])):
@@ -133,23 +140,36 @@ def read_and_validate(
             progress(file_id, total)
         data = Path(path).read_bytes()
         parsed = parse_json_bytes(data)
-        records = []
-        if parsed.problem is None:
+        records_total, detected, is_result, note = 0, category, True, None
+        if parsed.problem is not None:
+            detected = "unreadable"
+        if parsed.problem is None and category == LEGACY:
+            conversion = convert_document(parsed.document, source_name=path)
+            detected, is_result, note = conversion.shape, conversion.is_result, conversion.reason
+            for record_category, records in conversion.records.items():
+                batches[record_category].extend(file_id, records)
+                records_total += len(records)
+            failures.extend(file_id, conversion.failures)
+            records_total += len(conversion.failures)
+        elif parsed.problem is None:
             records = parsed.document if isinstance(parsed.document, list) else [parsed.document]
             batches[category].extend(file_id, records)
+            records_total = len(records)
         file_rows.append({
             "file_id": file_id, "source_path": path, "category": category, "size_bytes": len(data),
             "sha256": hashlib.sha256(data).hexdigest(), "seen_at": seen_at,
             "file_name_time": timestamp_from_file_name(path), "problem": parsed.problem,
-            "detail": parsed.detail, "records_total": len(records),
+            "detail": parsed.detail, "records_total": records_total, "detected_type": detected,
+            "is_result": is_result, "note": note,
         })
     file_frame = pd.DataFrame(file_rows, columns=FILE_COLUMNS)
     for column in ("seen_at", "file_name_time"):
         file_frame[column] = pd.to_datetime(file_frame[column], utc=True).astype("datetime64[us, UTC]")
-    return validate_records(file_frame, batches)
+    return validate_records(file_frame, batches, failures)
 
 
-def validate_records(files: pd.DataFrame, batches: dict[str, CategoryRecords]) -> ValidatedBatch:
+def validate_records(files: pd.DataFrame, batches: dict[str, CategoryRecords],
+                     failures: CategoryRecords | None = None) -> ValidatedBatch:
     """Validate already-parsed records (also used by quarantine replay and the legacy converter)."""
     by_id = files.set_index("file_id")
     results = {c: validate_category(c, batches[c], by_id) for c in CATEGORIES}
@@ -168,6 +188,7 @@ def validate_records(files: pd.DataFrame, batches: dict[str, CategoryRecords]) -
         integration=integ.frame,
         assertions=integ.children.get("assertions", empty("assertions")),
         quarantine=quarantine,
+        failures=normalize_failures(failures or CategoryRecords(), by_id),
         duplicates_dropped=sum(r.duplicates_dropped for r in results.values()),
     )
 

@@ -54,6 +54,7 @@ HARDWARE_FIELDS = (
 
 COMMON_FIELDS = (
     _f("timestamp", TIME, "started_at", "run_time", "test_timestamp"),
+    _f("time_source", STR),  # set by converters that took the time from a file name
     _f("test_name", STR),
     _f("git_commit", STR),
     _f("git_branch", STR),
@@ -137,6 +138,8 @@ ASSERTION_FIELDS = (
 
 FAILURE_FIELDS = (
     _f("model_name", STR, "model"),
+    _f("model_family", STR),
+    _f("test_case", STR),
     _f("hardware_type", STR, "hardware"),
     _f("error_type", STR),
     _f("error_message", STR, "error"),
@@ -163,9 +166,9 @@ CHILDREN = {
 
 # Raw keys consumed by a category besides its fields (never reported as "extra").
 CONSUMED = {
-    "performance": {"batch_results", "power_metrics", "time_source"},
-    "compatibility": {"time_source"},
-    "integration": {"assertions", "time_source"},
+    "performance": {"batch_results", "power_metrics"},
+    "compatibility": set(),
+    "integration": {"assertions"},
 }
 
 POSITIVE_METRICS = tuple(s.name for s in PERFORMANCE_METRICS)

@@ -75,6 +75,19 @@ def normalize_category(
     return NormalizedCategory(frame=frame, children=children, problems=problems, raw_records=dict_records)
 
 
+def normalize_rows(records: list[dict[str, Any]], specs: tuple[FieldSpec, ...], file_ids: np.ndarray,
+                   record_indexes: np.ndarray) -> pd.DataFrame:
+    """Typed canonical columns for trusted diagnostic rows; values that cannot be coerced become NULL."""
+    raw = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    raw.index = pd.RangeIndex(len(records))
+    keys = pd.DataFrame({"file_id": file_ids.astype("int64"), "record_index": record_indexes.astype("int64")})
+    frame, _ = _canonical_columns(raw, specs, keys, Problems())
+    if "hardware_type" in frame:
+        frame["hardware_type"] = frame["hardware_type"].map(
+            lambda v: canonical_hardware_type(v) if isinstance(v, str) else None).astype("string")
+    return pd.concat([keys, frame], axis=1)
+
+
 def _canonical_columns(
     raw: pd.DataFrame, specs: tuple[FieldSpec, ...], keys: pd.DataFrame, problems: Problems,
     labels: list[str] | None = None,

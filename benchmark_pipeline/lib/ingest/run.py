@@ -23,6 +23,7 @@ class IngestReport:
     skipped: list[tuple[str, str]]
     dry_run: bool
     run_id: str
+    failures_by_path: dict[str, int]
 
     @property
     def has_quarantine(self) -> bool:
@@ -53,4 +54,6 @@ def ingest_paths(
     else:
         with open_writer(db_path) as conn:
             result = load_batch(conn, batch, run_id, now)
-    return IngestReport(result, discovered.skipped, dry_run, run_id)
+    failures = batch.failures.merge(batch.files[["file_id", "source_path"]], on="file_id")
+    return IngestReport(result, discovered.skipped, dry_run, run_id,
+                        failures.groupby("source_path").size().to_dict())

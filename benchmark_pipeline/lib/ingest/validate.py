@@ -85,6 +85,17 @@ def validate_category(category: str, batch: CategoryRecords, files: pd.DataFrame
     return ValidatedCategory(good.reset_index(drop=True), children, quarantine, dropped)
 
 
+def normalize_failures(batch: CategoryRecords, files: pd.DataFrame) -> pd.DataFrame:
+    """Failure rows of converted legacy files: typed and timed, never quarantined (they are diagnostics)."""
+    from .fields import FAILURE_FIELDS
+    from .records import normalize_rows
+
+    frame = normalize_rows(batch.records, FAILURE_FIELDS, np.asarray(batch.file_ids, dtype=np.int64),
+                           np.asarray(batch.record_indexes, dtype=np.int64))
+    _resolve_run_time(frame, files)
+    return frame
+
+
 def _canonical_status(status: pd.Series, problems: Problems, frame: pd.DataFrame) -> pd.Series:
     lowered = status.str.strip().str.lower()
     mapped = lowered.map(_STATUS_ALIASES).astype("string")
@@ -193,10 +204,10 @@ def _resolve_run_time(frame: pd.DataFrame, files: pd.DataFrame) -> None:
     frame["run_time"] = pd.to_datetime(pd.Series(run_time, index=frame.index), utc=True).astype(
         "datetime64[us, UTC]"
     )
-    frame["time_source"] = pd.Series(
-        np.where(has_record, TIME_SOURCE_RECORD, np.where(has_name, TIME_SOURCE_FILE_NAME, TIME_SOURCE_LEDGER)),
-        index=frame.index, dtype="string",
-    )
+    derived = np.where(has_record, TIME_SOURCE_RECORD, np.where(has_name, TIME_SOURCE_FILE_NAME, TIME_SOURCE_LEDGER))
+    given = frame["time_source"].to_numpy(dtype=object, na_value=None)
+    keep_given = has_record & pd.notna(given)
+    frame["time_source"] = pd.Series(np.where(keep_given, given, derived), index=frame.index, dtype="string")
     frame.drop(columns=["timestamp"], inplace=True)
 
 

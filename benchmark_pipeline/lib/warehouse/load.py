@@ -23,7 +23,7 @@ from .plan import DUPLICATE, INGEST, UNCHANGED, file_status, plan_files
 FACT_TABLES = ("performance_results", "performance_batch_results", "power_metrics", "hardware_compatibility",
                "integration_test_results", "integration_test_assertions", "benchmark_failures", "test_runs")
 
-OUTCOME_COLUMNS = ["source_path", "sha256", "category", "status", "reason", "records_total",
+OUTCOME_COLUMNS = ["source_path", "sha256", "category", "detected_type", "status", "reason", "records_total",
                    "records_quarantined", "rows_written", "duplicate_of"]
 
 
@@ -56,10 +56,11 @@ def outcomes_for(batch: ValidatedBatch, plan: pd.DataFrame) -> pd.DataFrame:
         elif f.action == DUPLICATE:
             status, reason = DUPLICATE, f"same content as {f.duplicate_of}"
         else:
-            status = file_status(f.problem, f.records_total, n_bad)
-            reason = _reason(f.problem, f.detail, f.records_total, n_bad)
+            status = file_status(f.problem, f.records_total, n_bad, bool(f.is_result))
+            reason = _reason(f.problem, f.detail, f.records_total, n_bad, f.note)
         rows.append({
-            "source_path": f.source_path, "sha256": f.sha256, "category": f.category, "status": status,
+            "source_path": f.source_path, "sha256": f.sha256, "category": f.category,
+            "detected_type": f.detected_type, "status": status,
             "reason": reason, "records_total": int(f.records_total), "records_quarantined": n_bad,
             "rows_written": int(written.get(f.file_id, 0)) if f.action == INGEST else 0,
             "duplicate_of": f.duplicate_of,
@@ -67,19 +68,20 @@ def outcomes_for(batch: ValidatedBatch, plan: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
 
 
-def _reason(problem: object, detail: object, total: int, bad: int) -> str | None:
+def _reason(problem: object, detail: object, total: int, bad: int, note: object = None) -> str | None:
     if isinstance(problem, str):
         return f"{problem}: {detail}" if isinstance(detail, str) else problem
-    if total == 0:
-        return "no records"
+    parts = [note] if isinstance(note, str) else []
+    if total == 0 and not parts:
+        parts.append("no records")
     if bad:
-        return f"{bad} of {total} records quarantined"
-    return None
+        parts.append(f"{bad} of {total} records quarantined")
+    return "; ".join(parts) or None
 
 
 def _rows_per_file(batch: ValidatedBatch) -> pd.Series:
-    counts = [f["file_id"].value_counts() for f in (batch.performance, batch.compatibility, batch.integration)
-              if not f.empty]
+    counts = [f["file_id"].value_counts()
+              for f in (batch.performance, batch.compatibility, batch.integration, batch.failures) if not f.empty]
     return pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype="int64")
 
 
@@ -255,6 +257,18 @@ def _write_facts(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id:
         conn.unregister("s")
     if not integ.empty:
         _insert_integration(conn, integ, batch, params)
+    if not batch.failures.empty:
+        conn.register("s", batch.failures)
+        conn.execute(
+            "INSERT INTO benchmark_failures (failure_id, run_id, model_name, hardware_type, error_type, error_message, "
+            "error_traceback, stage, batch_size, run_time, time_source, record_index, "
+            f"{_PROVENANCE_COLUMNS}) SELECT nextval('seq_failure_id'), NULL, coalesce(s.model_name, s.model_family), "
+            "s.hardware_type, s.error_type, s.error_message, s.error_traceback, s.stage, s.batch_size, s.run_time, "
+            f"s.time_source, s.record_index, {_PROVENANCE} FROM s JOIN stage_files f USING (file_id) "
+            "ORDER BY s.file_id, s.record_index",
+            params,
+        )
+        conn.unregister("s")
     conn.unregister("stage_runs")
     conn.unregister("stage_files")
 
@@ -409,7 +423,7 @@ def _write_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, plan: pd
     conn.execute(
         "INSERT INTO ingestion_ledger (source_path, sha256, size_bytes, detected_type, status, reason, "
         "records_total, records_quarantined, rows_written, duplicate_of, first_seen_at, status_changed_at, "
-        "ingestion_run_id) SELECT s.source_path, s.sha256, s.size_bytes, s.category, s.status, s.reason, "
+        "ingestion_run_id) SELECT s.source_path, s.sha256, s.size_bytes, s.detected_type, s.status, s.reason, "
         "s.records_total, s.records_quarantined, s.rows_written, s.duplicate_of, ?, ?, ? "
         "FROM stage_ledger s ANTI JOIN ingestion_ledger l USING (source_path, sha256) ORDER BY s.file_id",
         [now, now, run_id],

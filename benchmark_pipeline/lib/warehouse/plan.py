@@ -43,11 +43,11 @@ def plan_files(files: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
     return plan.astype({"file_id": "int64", "replaces": "bool"})
 
 
-def file_status(problem: object, records_total: int, records_quarantined: int) -> str:
-    """Ledger status of an ingested file from what validation found."""
+def file_status(problem: object, records_total: int, records_quarantined: int, is_result: bool = True) -> str:
+    """Ledger status of an ingested file from what validation (and shape detection) found."""
     if isinstance(problem, str):
         return "quarantined"
-    if records_total == 0:
+    if not is_result or records_total == 0:
         return "not a result"
     if records_quarantined >= records_total:
         return "quarantined"
