@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
-import numpy as np
 import pandas as pd
 
 from benchmark_pipeline.lib.normalize import timestamp_from_file_name
@@ -56,7 +55,9 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
             if missing_ok:
                 continue
             raise DiscoveryError(f"{root}: no such file or directory")
-        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        candidates = [root] if root.is_file() else sorted(
+            p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")
+        )
         for path in candidates:
             if path.suffix.lower() != ".json":
                 skipped.append((display_path(path), "not a *.json file"))
@@ -178,29 +179,16 @@ def validate_records(files: pd.DataFrame, batches: dict[str, CategoryRecords],
         [r.quarantine for r in results.values() if not r.quarantine.empty]
         or [pd.DataFrame(columns=QUARANTINE_COLUMNS)], ignore_index=True,
     )
-    empty = _empty_child
     return ValidatedBatch(
         files=files,
         performance=perf.frame,
-        batch_results=perf.children.get("batch_results", empty("batch_results")),
-        power_metrics=perf.children.get("power_metrics", empty("power_metrics")),
+        batch_results=perf.children["batch_results"],
+        power_metrics=perf.children["power_metrics"],
         compatibility=compat.frame,
         integration=integ.frame,
-        assertions=integ.children.get("assertions", empty("assertions")),
+        assertions=integ.children["assertions"],
         quarantine=quarantine,
         failures=normalize_failures(failures or CategoryRecords(), by_id),
         duplicates_dropped=sum(r.duplicates_dropped for r in results.values()),
     )
 
-
-def _empty_child(name: str) -> pd.DataFrame:
-    from .fields import CHILDREN
-    from .records import normalize_category
-
-    for category, children in CHILDREN.items():
-        if name in children:
-            probe = normalize_category(
-                category, [{name: [{}]}], np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
-            )
-            return probe.children[name].iloc[0:0]
-    raise KeyError(name)

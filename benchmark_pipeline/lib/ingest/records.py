@@ -68,8 +68,8 @@ def normalize_category(
     frame["extra"] = _extra_json(dict_records, known_raw_keys(category))
     children = {}
     for child_key, child_fields in CHILDREN.get(category, {}).items():
-        if child_key in raw:
-            children[child_key] = _child_frame(raw[child_key], child_fields, keys, problems, bad, child_key)
+        column = raw[child_key] if child_key in raw else pd.Series([None] * len(raw), dtype=object)
+        children[child_key] = _child_frame(column, child_fields, keys, problems, bad, child_key)
     frame = pd.concat([keys, frame], axis=1)
     frame["has_problem"] = bad
     return NormalizedCategory(frame=frame, children=children, problems=problems, raw_records=dict_records)
