@@ -6,7 +6,7 @@ import pandas as pd
 
 from benchmark_pipeline.defs.metadata import frame_metadata
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
-from benchmark_pipeline.lib.ingest.batch import ValidatedBatch, discover, read_and_validate, sha256_of
+from benchmark_pipeline.lib.ingest.batch import discover, read_and_validate, sha256_of
 from benchmark_pipeline.lib.warehouse.load import read_ledger
 from benchmark_pipeline.lib.warehouse.plan import UNCHANGED, plan_files
 
@@ -64,7 +64,3 @@ def validated_results(context: dg.AssetExecutionContext, discovered_result_files
         yield dg.Output(frame, output_name=name, metadata=frame_metadata(frame))
     context.log.info(f"validated {len(todo)} files; {batch.duplicates_dropped} exact duplicate records dropped")
 
-
-def batch_from_inputs(inputs: dict[str, pd.DataFrame]) -> ValidatedBatch:
-    """Rebuild the validated batch from the staged frames."""
-    return ValidatedBatch(**{frame_name: inputs[name] for name, (frame_name, _) in VALIDATED_OUTPUTS.items()})

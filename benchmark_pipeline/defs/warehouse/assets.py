@@ -4,9 +4,10 @@
 import dagster as dg
 import pandas as pd
 
-from benchmark_pipeline.defs.ingest.assets import VALIDATED_OUTPUTS, batch_from_inputs
+from benchmark_pipeline.defs.ingest.assets import VALIDATED_OUTPUTS
 from benchmark_pipeline.defs.metadata import frame_metadata
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
+from benchmark_pipeline.lib.ingest.batch import ValidatedBatch
 from benchmark_pipeline.lib.warehouse.load import load_batch
 
 GROUP = "warehouse"
@@ -50,8 +51,12 @@ def warehouse_tables(
     validated_failures: pd.DataFrame,
 ):
     """Upsert the staged validated frames into the warehouse in one transaction."""
-    inputs = dict(locals())
-    batch = batch_from_inputs({name: inputs[name] for name in VALIDATED_OUTPUTS})
+    batch = ValidatedBatch(
+        files=validated_files, performance=validated_performance, batch_results=validated_batch_results,
+        power_metrics=validated_power_metrics, compatibility=validated_compatibility,
+        integration=validated_integration, assertions=validated_assertions, quarantine=quarantined_records,
+        failures=validated_failures,
+    )
     with warehouse.connect() as conn:
         result = load_batch(conn, batch, context.run.run_id)
         for table in WAREHOUSE_TABLES:
