@@ -25,8 +25,11 @@ from benchmark_pipeline.lib.content.unixfs import BlockSink, Profile, import_pat
 # Columns whose values depend on when or by which run a row was written, not on the data.
 VOLATILE_COLUMNS = frozenset({
     "ingestion_run_id", "ingested_at", "created_at", "first_seen_at", "status_changed_at",
-    "quarantined_at", "applied_at", "history",
+    "quarantined_at", "applied_at", "history", "detected_at", "analysed_at",
 })
+# Caches rebuilt from other tables whose values depend on surrogate ids (regression detection's
+# per-series state keeps a max result_id): not data, so not exported.
+EXCLUDED_TABLES = frozenset({"regression_series_state"})
 # Times that fall back to "first seen" (time_source = 'ledger') are ingest times in disguise.
 LEDGER_TIMED_COLUMNS = ("run_time", "started_at", "completed_at")
 
@@ -134,6 +137,8 @@ def write_export(db_path: Path, out_dir: Path) -> list[tuple[str, int]]:
         conn.execute("SET preserve_insertion_order = true")
         tables = user_tables(conn)
         for table in tables:
+            if table in EXCLUDED_TABLES:
+                continue
             sql = export_query(conn, table, set(tables))
             target = out_dir / f"{table}.parquet"
             literal = "'" + str(target).replace("'", "''") + "'"

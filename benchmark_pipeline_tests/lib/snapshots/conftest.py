@@ -1,4 +1,3 @@
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -7,10 +6,6 @@ import pytest
 from benchmark_pipeline.lib.ingest.run import ingest_paths
 from benchmark_pipeline.lib.sample_data import write_sample
 from benchmark_pipeline.lib.snapshots.store import SnapshotStore
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The kubo RPC backend, against a small stub (always) and a real offline js-ipfs 0.66.1 node (slow)."""
 
+import hashlib
 import io
 import json
 import os
@@ -13,7 +14,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import sha256_of
 
 from benchmark_pipeline.lib.content.car import read_car
 from benchmark_pipeline.lib.content.cid import CID
@@ -24,6 +24,10 @@ from benchmark_pipeline.lib.snapshots.store import SnapshotStore, create_snapsho
 
 NODE_DIR = Path(__file__).resolve().parents[3] / ".ci" / "node"
 JSIPFS = NODE_DIR / "node_modules" / ".bin" / "jsipfs"
+
+
+def sha256_of(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class StubNode(BaseHTTPRequestHandler):

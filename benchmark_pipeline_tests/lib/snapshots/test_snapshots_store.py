@@ -1,11 +1,10 @@
-import shutil
+import hashlib
 
 import duckdb
 import pytest
-from conftest import sha256_of
 
 from benchmark_pipeline.lib.content.car import import_car
-from benchmark_pipeline.lib.content.cid import RAW
+from benchmark_pipeline.lib.content.cid import CID, RAW
 from benchmark_pipeline.lib.content.errors import ContentError
 from benchmark_pipeline.lib.snapshots.errors import SnapshotError
 from benchmark_pipeline.lib.snapshots.migrate import migrate_database
@@ -16,6 +15,10 @@ from benchmark_pipeline.lib.snapshots.store import (
     restore_snapshot,
     verify_snapshot,
 )
+
+
+def sha256_of(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _grow(db, n=20000):
@@ -29,8 +32,7 @@ def _grow(db, n=20000):
 
 def _leaf_paths(store, manifest):
     keys = store.dag_keys(manifest.database_cid)
-    return [store.blocks.path_for(__import__("benchmark_pipeline.lib.content.cid", fromlist=["CID"]).CID(1, c, d))
-            for c, d in keys if c == RAW]
+    return [store.blocks.path_for(CID(1, c, d)) for c, d in keys if c == RAW]
 
 
 def test_create_builds_a_chain_and_skips_unchanged_data(warehouse, store):
