@@ -8,7 +8,7 @@ from benchmark_pipeline.defs.ingest.assets import VALIDATED_OUTPUTS
 from benchmark_pipeline.defs.metadata import frame_metadata
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
 from benchmark_pipeline.lib.ingest.batch import ValidatedBatch
-from benchmark_pipeline.lib.warehouse.load import load_batch
+from benchmark_pipeline.lib.ingest.run import store_batch
 
 GROUP = "warehouse"
 
@@ -58,7 +58,7 @@ def warehouse_tables(
         failures=validated_failures,
     )
     with warehouse.connect() as conn:
-        result = load_batch(conn, batch, context.run.run_id)
+        result = store_batch(conn, batch, context.run.run_id)
         for table in WAREHOUSE_TABLES:
             count = conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
             preview = conn.execute(f"SELECT * FROM {table} ORDER BY 1 DESC LIMIT 10").df()

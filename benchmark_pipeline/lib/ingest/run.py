@@ -8,13 +8,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
+import duckdb
 import pandas as pd
+
+from benchmark_pipeline.lib.snapshots.ledger_cids import record_file_cids
 
 from benchmark_pipeline.lib.warehouse.connection import open_reader, open_writer
 from benchmark_pipeline.lib.warehouse.load import LoadResult, load_batch, outcomes_for, read_ledger
 from benchmark_pipeline.lib.warehouse.plan import plan_files
 
-from .batch import discover, read_and_validate
+from .batch import ValidatedBatch, discover, read_and_validate
 
 
 @dataclass
@@ -32,6 +35,14 @@ class IngestReport:
 
 def new_cli_run_id() -> str:
     return f"cli-{uuid.uuid4()}"
+
+
+def store_batch(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: str,
+                now: datetime | None = None) -> LoadResult:
+    """Write a validated batch and record each new file version's content address (CID) in the ledger."""
+    result = load_batch(conn, batch, run_id, now)
+    record_file_cids(conn, result.outcomes[["source_path", "sha256"]].itertuples(index=False, name=None))
+    return result
 
 
 def ingest_paths(
@@ -53,7 +64,7 @@ def ingest_paths(
         result = LoadResult(outcomes, quarantine.drop(columns=["file_id", "record_json"]))
     else:
         with open_writer(db_path) as conn:
-            result = load_batch(conn, batch, run_id, now)
+            result = store_batch(conn, batch, run_id, now)
     failures = batch.failures.merge(batch.files[["file_id", "source_path"]], on="file_id")
     return IngestReport(result, discovered.skipped, dry_run, run_id,
                         failures.groupby("source_path").size().to_dict())
