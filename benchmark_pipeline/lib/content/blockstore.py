@@ -12,11 +12,11 @@ import os
 import secrets
 from pathlib import Path
 
+from benchmark_pipeline.config import data_dir
 from benchmark_pipeline.lib.content.cid import CID, b32encode
 from benchmark_pipeline.lib.content.errors import BlockNotFoundError, CorruptBlockError
 
 BLOCKS_DIR_ENV = "BENCHMARK_BLOCKS_DIR"
-DEFAULT_BLOCKS_SUBDIR = Path("data") / "snapshots" / "blocks"
 
 
 def create_temp(directory: Path, name: str) -> tuple[int, Path]:
@@ -34,9 +34,9 @@ def create_temp(directory: Path, name: str) -> tuple[int, Path]:
 
 
 def default_blocks_dir() -> Path:
-    """``$BENCHMARK_BLOCKS_DIR`` if set, else ``data/snapshots/blocks`` under the current directory."""
+    """``$BENCHMARK_BLOCKS_DIR`` if set, else ``snapshots/blocks`` in the data folder (as the snapshot store uses)."""
     env = os.environ.get(BLOCKS_DIR_ENV)
-    return Path(env) if env else Path.cwd() / DEFAULT_BLOCKS_SUBDIR
+    return Path(env) if env else data_dir() / "snapshots" / "blocks"
 
 
 class BlockStore:
