@@ -1,7 +1,8 @@
 """``benchmark-db regressions``: change points and outliers in benchmark series.
 
-``detect`` works on a raw series file and needs no warehouse; the warehouse sub-commands (list,
-ack, check) join the same group. NumPy/SciPy load only inside handlers.
+``detect`` works on a raw series file and needs no warehouse; ``update``, ``list``, ``ack`` and
+``check`` work on the warehouse's regression_flags. NumPy/SciPy/DuckDB load only inside handlers,
+so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 
-from benchmark_pipeline.cli.main import CliError
+from benchmark_pipeline.cli.main import EXIT_OK, CliError, add_db_path_option
 
+EXIT_OPEN_REGRESSIONS = 1
 MODES = ("robust", "otava")
 
 
@@ -24,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     commands = parser.add_subparsers(dest="regressions_command", metavar="SUBCOMMAND", required=True)
     _register_detect(commands)
+    _register_warehouse_commands(commands)
 
 
 def _register_detect(commands: argparse._SubParsersAction) -> None:
@@ -154,3 +158,215 @@ def _print_table(report: dict) -> None:
             print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
     if params["mode"] == "robust":
         print("outliers: " + (", ".join(map(str, report["outliers"])) or "none"))
+
+
+# --- warehouse sub-commands: flags written by the regression_flags asset (or `update`) -------------
+
+
+def _register_warehouse_commands(commands: argparse._SubParsersAction) -> None:
+    update = commands.add_parser(
+        "update",
+        help="re-detect the warehouse series whose results changed (what the regression_flags asset runs)",
+        description="Robust-mode detection over every performance series; unchanged series are skipped.",
+    )
+    add_db_path_option(update)
+    update.add_argument("--include-simulated", action="store_true", help="also analyse simulated results")
+    update.add_argument("--workers", type=int, default=1, metavar="N", help="processes for detection")
+    update.set_defaults(func=run_update)
+
+    listing = commands.add_parser(
+        "list",
+        help="regression, improvement and outlier flags with their status",
+        description="Flags newest first. A regression is open while it is the latest change of its series, "
+                    "not recovered and not acknowledged or muted.",
+    )
+    add_db_path_option(listing)
+    listing.add_argument("--model", metavar="M", help="model name")
+    listing.add_argument("--hardware", metavar="H",
+                         help="hardware type (cuda, cpu ...), device name, fingerprint or hardware id")
+    listing.add_argument("--since", metavar="DATE", help="first bad run on or after DATE (ISO date or time, UTC)")
+    listing.add_argument("--kind", choices=("regression", "improvement", "outlier"), help="only this kind")
+    listing.add_argument("--open", action="store_true", help="only open regressions")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    listing.set_defaults(func=run_list)
+
+    ack = commands.add_parser(
+        "ack",
+        help="acknowledge a flag (or mute its series), with who and when",
+        description="Acknowledging closes one flag; --mute closes every flag of its series, later ones too.",
+    )
+    add_db_path_option(ack)
+    ack.add_argument("flag_id", metavar="ID", help="flag id, or a unique prefix of it (see `regressions list`)")
+    ack.add_argument("--note", required=True, metavar="TEXT", help="why (kept with the ack)")
+    ack.add_argument("--mute", action="store_true", help="mute the whole series instead of this flag")
+    ack.add_argument("--by", metavar="NAME", help="who acknowledges (default: $USER)")
+    ack.set_defaults(func=run_ack)
+
+    check = commands.add_parser(
+        "check",
+        help="CI gate: exit 1 while open regressions exist",
+        description="Prints the open regressions on stdout; exit 1 when there are any, 0 otherwise, "
+                    "2 when the warehouse has no detection results to judge.",
+    )
+    add_db_path_option(check)
+    check.add_argument("--since", metavar="DATE", help="only regressions whose first bad run is on or after DATE")
+    check.add_argument("--fail-on", choices=("regression",), default="regression",
+                       help="what fails the gate (only open regressions, for now)")
+    check.set_defaults(func=run_check)
+
+
+def _since(text: str | None):
+    if text is None:
+        return None
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(f"--since {text!r}: expected an ISO date like 2025-11-14 or 2025-11-14T02:00") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _existing_db(args: argparse.Namespace):
+    """The warehouse path; these commands never create one (an empty warehouse has nothing to judge)."""
+    from benchmark_pipeline.config import resolve_db_path
+
+    path = resolve_db_path(args.db_path)
+    if not path.exists():
+        raise CliError(f"{path}: no warehouse here yet (run an ingest first)")
+    return path
+
+
+def _reader(args: argparse.Namespace):
+    from benchmark_pipeline.lib.warehouse.connection import open_reader
+
+    return open_reader(_existing_db(args))
+
+
+def _writer(args: argparse.Namespace):
+    from benchmark_pipeline.lib.warehouse.connection import open_writer
+
+    return open_writer(_existing_db(args))
+
+
+def _require_flags(conn) -> None:
+    from benchmark_pipeline.lib.warehouse.regressions import NoFlagsError, require_flags
+
+    try:
+        require_flags(conn)
+    except NoFlagsError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _warn_if_stale(conn) -> None:
+    from benchmark_pipeline.lib.warehouse.regressions import stale_series
+
+    stale = stale_series(conn)
+    if stale:
+        print(f"benchmark-db: warning: {stale} series changed since the last detection; "
+              "run `benchmark-db regressions update` for current flags", file=sys.stderr)
+
+
+def run_update(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.warehouse.regressions import refresh_flags
+
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    with _writer(args) as conn:
+        report = refresh_flags(conn, include_simulated=args.include_simulated, workers=args.workers)
+    print(f"benchmark-db: {report.series_analysed} of {report.series_total} series re-analysed, "
+          f"{report.series_removed} removed; {report.flags_total} flags", file=sys.stderr)
+    return EXIT_OK
+
+
+def _json_records(frame) -> list[dict]:
+    import pandas as pd
+
+    records = []
+    for row in frame.to_dict(orient="records"):
+        out = {}
+        for key, value in row.items():
+            if isinstance(value, pd.Timestamp):
+                value = value.tz_convert("UTC").isoformat() if value.tzinfo else value.isoformat()
+            elif value is None or (isinstance(value, float) and not math.isfinite(value)) or value is pd.NaT:
+                value = None
+            elif hasattr(value, "item"):
+                value = value.item()
+            out[key] = value
+        records.append(out)
+    return records
+
+
+def _print_frame(frame) -> None:
+    if frame.empty:
+        return
+    cells = frame.astype(str)
+    widths = [max(len(col), *(len(v) for v in cells[col])) for col in cells.columns]
+    print("  ".join(col.ljust(w) for col, w in zip(cells.columns, widths)).rstrip())
+    for row in cells.itertuples(index=False):
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+_JSON_COLUMNS = (
+    "flag_id", "kind", "status", "model_name", "hardware_id", "hardware_fingerprint", "hardware_type",
+    "device_name", "batch_size", "sequence_length", "precision", "test_case", "metric", "direction",
+    "change_index", "run_id", "result_id", "run_time", "mean_before", "stdev_before", "mean_after",
+    "stdev_after", "pct_change", "pvalue", "mode", "detected_at", "ack_kind", "ack_note", "acknowledged_by",
+    "acknowledged_at",
+)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.warehouse.regressions import list_flags, summary_frame
+
+    since = _since(args.since)
+    with _reader(args) as conn:
+        _require_flags(conn)
+        _warn_if_stale(conn)
+        flags = list_flags(conn, model=args.model, hardware=args.hardware, since=since, only_open=args.open,
+                           kind=args.kind)
+    if args.format == "json":
+        print(json.dumps(_json_records(flags[list(_JSON_COLUMNS)]), allow_nan=False))
+    else:
+        _print_frame(summary_frame(flags))
+    opened = int((flags["status"] == "open").sum()) if not flags.empty else 0
+    print(f"benchmark-db: {len(flags)} flag(s), {opened} open regression(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_ack(args: argparse.Namespace) -> int:
+    import getpass
+
+    from benchmark_pipeline.lib.warehouse.regressions import FlagLookupError, acknowledge
+
+    note = args.note.strip()
+    if not note:
+        raise CliError("--note must say why")
+    by = args.by or os.environ.get("USER") or getpass.getuser()
+    with _writer(args) as conn:
+        try:
+            row = acknowledge(conn, args.flag_id, note, by, mute=args.mute)
+        except FlagLookupError as exc:
+            raise CliError(str(exc)) from exc
+    what = "muted the series of" if args.mute else "acknowledged"
+    print(f"{row['ack_kind']}\t{row['flag_id']}\t{by}\t{row['acknowledged_at'].isoformat()}")
+    print(f"benchmark-db: {what} {row['kind']} flag {row['flag_id']}", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.warehouse.regressions import open_regressions, summary_frame
+
+    since = _since(args.since)
+    with _reader(args) as conn:
+        _require_flags(conn)
+        _warn_if_stale(conn)
+        found = open_regressions(conn, since=since)
+    if found.empty:
+        print("benchmark-db: no open regressions", file=sys.stderr)
+        return EXIT_OK
+    _print_frame(summary_frame(found).drop(columns=["kind"]))
+    pairs = found.groupby(["model_name", "hardware_fingerprint"]).ngroups
+    print(f"benchmark-db: {len(found)} open regression(s) on {pairs} model x hardware pair(s); "
+          "acknowledge with `benchmark-db regressions ack ID --note TEXT`", file=sys.stderr)
+    return EXIT_OPEN_REGRESSIONS

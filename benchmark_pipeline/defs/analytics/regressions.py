@@ -1,0 +1,77 @@
+"""Regression flags: robust change-point detection over every benchmark series, kept incrementally.
+
+Unlike the other analytics tables this one is not rebuilt whole: detection costs milliseconds per
+series, and acknowledgements must outlive re-detection, so only series whose points changed are
+re-analysed (see ``lib/changepoint/series.py``).
+"""
+
+import dagster as dg
+from pydantic import Field
+
+from benchmark_pipeline.defs.metadata import PREVIEW_ROWS
+from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
+from benchmark_pipeline.lib.warehouse.regressions import (
+    list_flags,
+    markdown_summary,
+    open_regressions,
+    refresh_flags,
+    summary_frame,
+)
+
+
+class RegressionFlagsConfig(dg.Config):
+    include_simulated: bool = Field(default=False, description="also analyse results marked simulated")
+    workers: int = Field(default=1, description="processes for detection (worth it from a few thousand series)")
+
+
+@dg.asset(
+    group_name="analytics",
+    kinds={"duckdb", "python"},
+    pool=DUCKDB_POOL,
+    deps=[dg.AssetKey("performance_results")],
+)
+def regression_flags(
+    context: dg.AssetExecutionContext, config: RegressionFlagsConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Regressions, improvements and outliers per benchmark series (robust mode), updated incrementally."""
+    with warehouse.connect() as conn:
+        report = refresh_flags(conn, mode="robust", include_simulated=config.include_simulated,
+                               workers=config.workers)
+        flags = list_flags(conn)
+        still_open = int((flags["status"] == "open").sum()) if not flags.empty else 0
+    context.log.info(
+        f"regression_flags: {report.series_analysed} of {report.series_total} series re-analysed, "
+        f"{report.series_removed} removed, {still_open} open regression(s)"
+    )
+    preview = summary_frame(flags.head(PREVIEW_ROWS))
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": report.flags_total,
+        "dagster/table_name": "main.regression_flags",
+        "series_total": report.series_total,
+        "series_reanalysed": report.series_analysed,
+        "series_removed": report.series_removed,
+        "open_regressions": still_open,
+        "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if not preview.empty else "_empty_"),
+    })
+
+
+@dg.asset_check(
+    asset=regression_flags,
+    blocking=False,
+    pool=DUCKDB_POOL,
+    description="Warns while a regression is open: the latest change of its series, not recovered, not acknowledged.",
+)
+def no_open_regressions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Non-blocking: a regression is news for people, not a reason to stop the downstream assets."""
+    with warehouse.connect() as conn:
+        found = open_regressions(conn)
+    pairs = found.groupby(["model_name", "hardware_fingerprint"]).ngroups if not found.empty else 0
+    return dg.AssetCheckResult(
+        passed=found.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "open_regressions": len(found),
+            "model_hardware_pairs": pairs,
+            "summary": dg.MetadataValue.md(markdown_summary(found)),
+        },
+    )

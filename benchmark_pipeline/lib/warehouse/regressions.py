@@ -1,0 +1,348 @@
+"""Regression flags in the warehouse: incremental detection, open regressions, acknowledgements.
+
+Shared by the ``regression_flags`` asset, its check and ``benchmark-db regressions``; the rules
+themselves (what to redo, what a flag holds, recovery) are in ``lib/changepoint/series.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from benchmark_pipeline.lib.changepoint.robust import (
+    DEFAULT_MAX_OUTLIERS,
+    DEFAULT_MIN_RUN,
+    DEFAULT_OUTLIER_ALPHA,
+    DEFAULT_OUTLIER_BASIS,
+    DEFAULT_RESIDUAL_WIDTH,
+    default_max_pvalue,
+)
+from benchmark_pipeline.lib.changepoint.otava import DEFAULT_MIN_MAGNITUDE, DEFAULT_WINDOW_LEN
+from benchmark_pipeline.lib.changepoint.series import (
+    FLAG_TABLE_COLUMNS,
+    KEY_COLUMNS,
+    LABEL_COLUMNS,
+    METRICS,
+    build_flags,
+    params_hash,
+    series_to_analyse,
+)
+
+from . import scalar
+from .schema import current_version
+
+FLAGS_SCHEMA_VERSION = 4
+# Hashed into every series' state with the parameters: bump it when the detector's code changes
+# its answers (e.g. the GESD cap on short series), so the next run re-analyses everything.
+DETECTION_REVISION = 2
+
+
+class NoFlagsError(RuntimeError):
+    """The warehouse predates the regression tables, or detection never ran on its results."""
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    series_total: int
+    series_analysed: int
+    series_removed: int
+    flags_written: int
+    flags_total: int
+
+
+def detection_options(mode: str = "robust") -> dict[str, Any]:
+    """Every parameter that shapes the flags, so it can be hashed into each series' state."""
+    options: dict[str, Any] = {
+        "window_len": DEFAULT_WINDOW_LEN,
+        "max_pvalue": default_max_pvalue(mode),
+        "min_magnitude": DEFAULT_MIN_MAGNITUDE,
+    }
+    if mode == "robust":
+        options.update(
+            min_run=DEFAULT_MIN_RUN, max_outliers=DEFAULT_MAX_OUTLIERS, outlier_alpha=DEFAULT_OUTLIER_ALPHA,
+            outlier_basis=DEFAULT_OUTLIER_BASIS, residual_width=DEFAULT_RESIDUAL_WIDTH,
+        )
+    return options
+
+
+def _params_hash(mode: str, include_simulated: bool) -> str:
+    return params_hash(mode, include_simulated, {**detection_options(mode), "revision": DETECTION_REVISION})
+
+
+def _long_points_sql(include_simulated: bool) -> str:
+    # Unpivoted (one row per result and metric, NULLs dropped) and keyed by a hash of the natural
+    # series key, so series ids do not depend on surrogate ids or on the order things were ingested.
+    metrics = ", ".join(METRICS)
+    where = "" if include_simulated else "WHERE NOT r.is_simulated"
+    return f"""
+        WITH wide AS (
+            SELECT r.result_id, r.run_id, r.run_time, m.model_name, h.hardware_id,
+                   h.fingerprint AS hardware_fingerprint, h.hardware_type, h.device_name,
+                   r.batch_size, r.sequence_length, r.precision, r.test_case, {metrics}
+            FROM performance_results r
+            JOIN models m ON m.model_id = r.model_id
+            JOIN hardware_platforms h ON h.hardware_id = r.hardware_id
+            {where}
+        ), long AS (
+            UNPIVOT wide ON {metrics} INTO NAME metric VALUE value
+        )
+        SELECT left(sha256(concat_ws(chr(31), model_name, hardware_fingerprint, batch_size::VARCHAR,
+                                     coalesce(sequence_length::VARCHAR, '\\N'), coalesce(precision, '\\N'),
+                                     test_case, metric)), 16) AS series_id,
+               *
+        FROM long
+        WHERE isfinite(value)
+    """
+
+
+def current_fingerprints(conn: duckdb.DuckDBPyConnection, include_simulated: bool = False) -> pd.DataFrame:
+    """One row per series now in the warehouse: key, labels and (count, max result id, points hash)."""
+    keys = ", ".join(KEY_COLUMNS)
+    labels = ", ".join(f"any_value({c}) AS {c}" for c in LABEL_COLUMNS)
+    return conn.execute(f"""
+        SELECT series_id, {keys}, {labels}, count(*) AS point_count, max(result_id) AS max_result_id,
+               bit_xor(hash(result_id, run_time, value)) AS points_hash
+        FROM ({_long_points_sql(include_simulated)})
+        GROUP BY series_id, {keys}
+        ORDER BY series_id
+    """).df()
+
+
+def stored_state(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return conn.execute("SELECT * FROM regression_series_state").df()
+
+
+def stale_series(conn: duckdb.DuckDBPyConnection, mode: str = "robust", include_simulated: bool = False) -> int:
+    """How many series a detection run would redo now (0: the flags are up to date)."""
+    current = current_fingerprints(conn, include_simulated)
+    changed, removed = series_to_analyse(current, stored_state(conn), _params_hash(mode, include_simulated))
+    return len(changed) + len(removed)
+
+
+def refresh_flags(
+    conn: duckdb.DuckDBPyConnection,
+    mode: str = "robust",
+    include_simulated: bool = False,
+    now: datetime | None = None,
+    workers: int = 1,
+) -> RefreshReport:
+    """Re-detect the series whose points changed since the last run; leave the others' flags alone."""
+    now = now or datetime.now(timezone.utc)
+    options = detection_options(mode)
+    params = _params_hash(mode, include_simulated)
+    current = current_fingerprints(conn, include_simulated)
+    changed, removed = series_to_analyse(current, stored_state(conn), params)
+    redo = pd.DataFrame({"series_id": pd.Series(changed + removed, dtype="object")})
+
+    flags = pd.DataFrame(columns=list(FLAG_TABLE_COLUMNS))
+    if changed:
+        conn.register("redo_series", pd.DataFrame({"series_id": changed}))
+        try:
+            points = conn.execute(f"""
+                SELECT p.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
+                FROM ({_long_points_sql(include_simulated)}) p
+                JOIN redo_series USING (series_id)
+                ORDER BY p.series_id, p.run_time, p.result_id
+            """).df()
+            earlier = dict(conn.execute(
+                "SELECT flag_id, detected_at FROM regression_flags JOIN redo_series USING (series_id)"
+            ).fetchall())
+        finally:
+            conn.unregister("redo_series")
+        detect_options = {k: v for k, v in options.items() if k != "min_run"}
+        flags = build_flags(points, current[current["series_id"].isin(changed)], mode, now,
+                            min_run=options.get("min_run", 1), previous_detected_at=earlier,
+                            workers=workers, **detect_options)
+        flags = flags.drop_duplicates("flag_id")  # two results of one run flagged alike: one flag
+
+    state = current[current["series_id"].isin(changed)][["series_id", "point_count", "max_result_id", "points_hash"]]
+    state = state.assign(
+        params_hash=params,
+        flag_count=state["series_id"].map(flags["series_id"].value_counts()).fillna(0).astype("int64"),
+        analysed_at=now,
+    )
+    conn.register("redo_series", redo)
+    conn.register("new_flags", flags.astype({"hardware_id": "int64"}) if not flags.empty else flags)
+    conn.register("new_state", state)
+    columns = ", ".join(FLAG_TABLE_COLUMNS)
+    try:
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute("DELETE FROM regression_flags WHERE series_id IN (SELECT series_id FROM redo_series)")
+            conn.execute("DELETE FROM regression_series_state WHERE series_id IN (SELECT series_id FROM redo_series)")
+            if not flags.empty:
+                conn.execute(f"INSERT INTO regression_flags ({columns}) SELECT {columns} FROM new_flags")
+            if not state.empty:
+                conn.execute(
+                    "INSERT INTO regression_series_state (series_id, point_count, max_result_id, points_hash, "
+                    "params_hash, flag_count, analysed_at) SELECT series_id, point_count, max_result_id, "
+                    "points_hash, params_hash, flag_count, analysed_at FROM new_state"
+                )
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        for name in ("redo_series", "new_flags", "new_state"):
+            conn.unregister(name)
+    return RefreshReport(
+        series_total=len(current), series_analysed=len(changed), series_removed=len(removed),
+        flags_written=len(flags), flags_total=int(scalar(conn, "SELECT count(*) FROM regression_flags")),
+    )
+
+
+# A regression's status, first rule that applies: superseded (a later change point in its series
+# decides), recovered (the latest runs are back at the old level), muted (its series was muted),
+# acknowledged (this flag was), else open. Improvements and outliers have no status.
+_FLAGS_WITH_STATUS = """
+    WITH acks AS (
+        SELECT flag_id, arg_max(kind, acknowledged_at) AS ack_kind, arg_max(note, acknowledged_at) AS ack_note,
+               arg_max(acknowledged_by, acknowledged_at) AS acknowledged_by, max(acknowledged_at) AS acknowledged_at
+        FROM regression_acks GROUP BY flag_id
+    ), muted AS (
+        SELECT DISTINCT series_id FROM regression_acks WHERE kind = 'mute'
+    )
+    SELECT f.*, acks.ack_kind, acks.ack_note, acks.acknowledged_by, acks.acknowledged_at,
+           CASE WHEN f.kind <> 'regression' THEN NULL
+                WHEN NOT f.is_latest_change THEN 'superseded'
+                WHEN f.recovered THEN 'recovered'
+                WHEN muted.series_id IS NOT NULL THEN 'muted'
+                WHEN acks.flag_id IS NOT NULL THEN 'acknowledged'
+                ELSE 'open' END AS status
+    FROM regression_flags f
+    LEFT JOIN acks ON acks.flag_id = f.flag_id
+    LEFT JOIN muted ON muted.series_id = f.series_id
+"""
+
+
+def require_flags(conn: duckdb.DuckDBPyConnection) -> None:
+    """Refuse to answer from a warehouse where no detection could have run."""
+    version = current_version(conn)
+    if version < FLAGS_SCHEMA_VERSION:
+        raise NoFlagsError(
+            f"the warehouse is at schema version {version}, before the regression tables "
+            f"(version {FLAGS_SCHEMA_VERSION}); run `benchmark-db regressions update` or materialize regression_flags"
+        )
+    analysed = scalar(conn, "SELECT count(*) FROM regression_series_state")
+    results = scalar(conn, "SELECT count(*) FROM performance_results")
+    if results and not analysed:
+        raise NoFlagsError(
+            "regression detection has never run on this warehouse; run `benchmark-db regressions update` "
+            "or materialize regression_flags"
+        )
+
+
+def list_flags(
+    conn: duckdb.DuckDBPyConnection,
+    model: str | None = None,
+    hardware: str | None = None,
+    since: datetime | None = None,
+    only_open: bool = False,
+    kind: str | None = None,
+) -> pd.DataFrame:
+    """Flags with their status and latest acknowledgement, newest first run first."""
+    where, params = [], []
+    if model:
+        where.append("model_name = ?")
+        params.append(model)
+    if hardware:
+        where.append("lower(?) IN (lower(hardware_type), lower(device_name), lower(hardware_fingerprint), "
+                     "CAST(hardware_id AS VARCHAR))")
+        params.append(hardware)
+    if since is not None:
+        where.append("run_time >= ?")
+        params.append(since)
+    if only_open:
+        where.append("status = 'open'")
+    if kind:
+        where.append("kind = ?")
+        params.append(kind)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    return conn.execute(
+        f"SELECT * FROM ({_FLAGS_WITH_STATUS}) {clause} "
+        "ORDER BY run_time DESC, model_name, hardware_fingerprint, batch_size, metric, kind",
+        params,
+    ).df()
+
+
+def open_regressions(conn: duckdb.DuckDBPyConnection, since: datetime | None = None) -> pd.DataFrame:
+    return list_flags(conn, since=since, only_open=True)
+
+
+class FlagLookupError(LookupError):
+    """No flag, or more than one, matches the id given."""
+
+
+def resolve_flag(conn: duckdb.DuckDBPyConnection, flag: str) -> dict[str, Any]:
+    """The flag whose id is ``flag`` or starts with it (ids are hex, so a prefix is enough to type)."""
+    text = flag.strip().lower()
+    if not text:
+        raise FlagLookupError("empty flag id")
+    rows = conn.execute(
+        "SELECT flag_id, series_id, kind FROM regression_flags WHERE starts_with(flag_id, ?) ORDER BY flag_id",
+        [text],
+    ).fetchall()
+    if not rows:
+        raise FlagLookupError(f"no regression flag with id {flag!r} (see `benchmark-db regressions list`)")
+    if len(rows) > 1:
+        raise FlagLookupError(f"{flag!r} matches {len(rows)} flags ({', '.join(r[0] for r in rows[:5])}); "
+                              "give more of the id")
+    return dict(zip(("flag_id", "series_id", "kind"), rows[0]))
+
+
+def acknowledge(
+    conn: duckdb.DuckDBPyConnection, flag: str, note: str, by: str, mute: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Record an ack (this flag) or a mute (this flag's whole series, later flags included)."""
+    found = resolve_flag(conn, flag)
+    row = {**found, "ack_kind": "mute" if mute else "ack", "note": note, "acknowledged_by": by,
+           "acknowledged_at": now or datetime.now(timezone.utc)}
+    conn.execute(
+        "INSERT INTO regression_acks (flag_id, series_id, kind, note, acknowledged_by, acknowledged_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [row["flag_id"], row["series_id"], row["ack_kind"], note, by, row["acknowledged_at"]],
+    )
+    return row
+
+
+def hardware_label(frame: pd.DataFrame) -> pd.Series:
+    return frame["device_name"].fillna(frame["hardware_type"]).fillna(frame["hardware_fingerprint"])
+
+
+def summary_frame(flags: pd.DataFrame) -> pd.DataFrame:
+    """The columns a person reads first, in the order they read them."""
+    if flags.empty:
+        return pd.DataFrame(columns=["flag", "kind", "status", "model", "hardware", "batch", "seq", "precision",
+                                     "test_case", "metric", "first_bad_run", "change_pct", "p_value"])
+    return pd.DataFrame({
+        "flag": flags["flag_id"].str[:12],
+        "kind": flags["kind"],
+        "status": flags["status"].fillna(""),
+        "model": flags["model_name"],
+        "hardware": hardware_label(flags),
+        "batch": flags["batch_size"],
+        "seq": flags["sequence_length"].astype("Int64").astype("string").fillna(""),
+        "precision": flags["precision"].fillna(""),
+        "test_case": flags["test_case"],
+        "metric": flags["metric"],
+        "first_bad_run": pd.to_datetime(flags["run_time"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
+        "change_pct": flags["pct_change"].map(lambda x: f"{x:+.1f}%" if pd.notna(x) else ""),
+        "p_value": flags["pvalue"].map(lambda x: f"{x:.2g}" if pd.notna(x) else ""),
+    })
+
+
+def markdown_summary(open_flags: pd.DataFrame, limit: int = 20) -> str:
+    """What the asset check and the asset show in the Dagster UI."""
+    if open_flags.empty:
+        return "No open regressions."
+    series = open_flags.groupby(["model_name", "hardware_fingerprint"]).size()
+    head = (f"**{len(open_flags)} open regression(s)** on {len(series)} model x hardware pair(s); "
+            "acknowledge with `benchmark-db regressions ack ID --note TEXT`.\n\n")
+    table = summary_frame(open_flags.head(limit)).drop(columns=["status", "kind"]).to_markdown(index=False)
+    more = f"\n\n… and {len(open_flags) - limit} more" if len(open_flags) > limit else ""
+    return head + table + more

@@ -1,0 +1,106 @@
+"""benchmark-db regressions update / list / ack / check on the ingested sample warehouse."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmark_pipeline.cli.main import main
+from benchmark_pipeline_tests.lib.changepoint import regression_sample as rs
+
+
+@pytest.fixture(scope="module")
+def sample_source(tmp_path_factory):
+    return rs.build(tmp_path_factory.mktemp("regression_cli_sample"))
+
+
+@pytest.fixture
+def db(sample_source, tmp_path):
+    return rs.copy(sample_source, tmp_path)[1]
+
+
+def run(capsys, *argv):
+    code = main(["regressions", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_is_a_ci_gate_that_opens_after_every_regression_is_acknowledged(capsys, db, monkeypatch):
+    code, _, err = run(capsys, "check", "--db-path", db, "--fail-on", "regression")
+    assert code == 2 and "never run" in err  # nothing to judge yet is not a pass
+
+    assert run(capsys, "update", "--db-path", db)[0] == 0
+    code, out, err = run(capsys, "check", "--db-path", db, "--fail-on", "regression")
+    assert code == 1 and "12 open regression(s) on 1 model x hardware pair(s)" in err
+    assert out.count("bert-base-uncased") == 12
+
+    code, out, _ = run(capsys, "list", "--db-path", db, "--open", "--format", "json")
+    opened = json.loads(out)
+    assert code == 0 and len(opened) == 12
+    assert {(f["model_name"], f["device_name"], f["kind"], f["status"]) for f in opened} == {
+        (*rs.REGRESSED, "regression", "open")}
+
+    monkeypatch.setenv("USER", "ci-bot")
+    for flag in opened[:-1]:
+        assert run(capsys, "ack", flag["flag_id"][:12], "--db-path", db, "--note", "cuDNN 9 upgrade")[0] == 0
+    assert run(capsys, "check", "--db-path", db)[0] == 1
+    code, out, _ = run(capsys, "ack", opened[-1]["flag_id"], "--db-path", db, "--note", "same", "--by", "alice")
+    assert code == 0 and out.startswith(f"ack\t{opened[-1]['flag_id']}\talice\t")
+    code, _, err = run(capsys, "check", "--db-path", db, "--fail-on", "regression")
+    assert code == 0 and "no open regressions" in err
+
+    code, out, _ = run(capsys, "list", "--db-path", db, "--kind", "regression", "--format", "json")
+    acked = json.loads(out)
+    assert {f["status"] for f in acked} == {"acknowledged"}
+    assert {f["acknowledged_by"] for f in acked} == {"ci-bot", "alice"}
+    assert {f["ack_note"] for f in acked} == {"cuDNN 9 upgrade", "same"}
+
+
+def test_since_filters_by_the_first_bad_run(capsys, db):
+    run(capsys, "update", "--db-path", db)
+    assert run(capsys, "check", "--db-path", db, "--since", "2025-11-15")[0] == 1
+    assert run(capsys, "check", "--db-path", db, "--since", "2025-11-16T00:00:00Z")[0] == 0
+    code, _, err = run(capsys, "check", "--db-path", db, "--since", "last week")
+    assert code == 2 and "ISO date" in err
+
+
+def test_list_filters_and_table_output(capsys, db):
+    run(capsys, "update", "--db-path", db)
+    code, out, _ = run(capsys, "list", "--db-path", db, "--model", "t5-small", "--hardware", "cpu")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split()[:3] == ["flag", "kind", "status"]
+    assert len(lines) == 11 and all(" outlier " in line for line in lines[1:])
+    code, out, _ = run(capsys, "list", "--db-path", db, "--hardware", "NVIDIA A100-SXM4-80GB", "--open")
+    assert code == 0 and len(out.splitlines()) == 13
+    code, out, _ = run(capsys, "list", "--db-path", db, "--model", "no-such-model", "--format", "json")
+    assert code == 0 and json.loads(out) == []
+
+
+def test_mute_closes_a_flag_and_bad_ids_are_usage_errors(capsys, db):
+    run(capsys, "update", "--db-path", db)
+    opened = json.loads(run(capsys, "list", "--db-path", db, "--open", "--format", "json")[1])
+    code, out, _ = run(capsys, "ack", opened[0]["flag_id"], "--mute", "--note", "flaky box", "--db-path", db)
+    assert code == 0 and out.startswith("mute\t")
+    statuses = {f["flag_id"]: f["status"] for f in json.loads(run(capsys, "list", "--db-path", db, "--format", "json")[1])}
+    assert statuses[opened[0]["flag_id"]] == "muted"
+    assert run(capsys, "ack", "0123456789abcdef", "--note", "x", "--db-path", db)[0] == 2
+    code, _, err = run(capsys, "ack", "", "--note", "x", "--db-path", db)
+    assert code == 2
+    assert run(capsys, "ack", opened[1]["flag_id"], "--note", "  ", "--db-path", db)[0] == 2
+
+
+def test_stale_flags_are_reported_on_stderr(capsys, db):
+    run(capsys, "update", "--db-path", db)
+    from benchmark_pipeline.lib.warehouse.connection import open_writer
+
+    with open_writer(db) as conn:
+        conn.execute("DELETE FROM regression_series_state WHERE series_id IN "
+                     "(SELECT series_id FROM regression_series_state LIMIT 3)")
+    code, _, err = run(capsys, "list", "--db-path", db, "--open")
+    assert code == 0 and "3 series changed since the last detection" in err
+
+
+def test_missing_warehouse_is_a_usage_error(capsys, tmp_path):
+    code, _, err = run(capsys, "check", "--db-path", tmp_path / "none.duckdb")
+    assert code == 2 and "no warehouse" in err

@@ -1,0 +1,165 @@
+"""Regression flags over the ingested sample warehouse: the planted regression and outlier, and incrementality."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.lib.warehouse.connection import open_writer
+from benchmark_pipeline.lib.warehouse.regressions import acknowledge, list_flags, open_regressions, refresh_flags
+from benchmark_pipeline_tests.lib.changepoint import regression_sample as rs
+
+
+@pytest.fixture(scope="module")
+def detected_source(tmp_path_factory):
+    """Ingested and analysed once; each test gets a copy (detection over 348 series takes ~1 s)."""
+    source = rs.build(tmp_path_factory.mktemp("regression_sample"))
+    with open_writer(source[1]) as conn:
+        return source, refresh_flags(conn)
+
+
+@pytest.fixture
+def detected(detected_source, tmp_path):
+    source, first = detected_source
+    return rs.copy(source, tmp_path), first
+
+
+def _flags(db, **filters):
+    with open_writer(db) as conn:
+        return list_flags(conn, **filters)
+
+
+def test_sample_yields_exactly_the_planted_regression_open(detected):
+    (_, db), first = detected
+    assert first.series_analysed == first.series_total > 300
+    flags = _flags(db)
+    regressions = flags[flags["kind"] == "regression"]
+    assert set(zip(regressions["model_name"], regressions["device_name"])) == {rs.REGRESSED}
+    assert set(regressions["metric"]) == rs.UP | rs.DOWN
+    assert sorted(regressions["batch_size"].value_counts().items()) == [(1, 6), (8, 6)]
+    assert (regressions["status"] == "open").all()
+    assert (regressions["change_index"] == 14).all()  # day 14 of 0..20
+    assert regressions["run_time"].dt.strftime("%Y-%m-%d").eq("2025-11-15").all()
+    up = regressions[regressions["metric"].isin(rs.UP)]
+    down = regressions[regressions["metric"].isin(rs.DOWN)]
+    assert (up["direction"] == "up").all() and up["pct_change"].between(20, 30).all()
+    assert (down["direction"] == "down").all() and down["pct_change"].between(-25, -15).all()
+    assert flags["flag_id"].is_unique and flags["flag_id"].str.fullmatch("[0-9a-f]{16}").all()
+
+
+def test_the_planted_spike_is_an_outlier_not_a_change_point(detected):
+    (_, db), _ = detected
+    t5_cpu = _flags(db, model="t5-small", hardware="cpu")
+    assert set(t5_cpu["kind"]) == {"outlier"}
+    spikes = t5_cpu[t5_cpu["run_time"].dt.strftime("%Y-%m-%d") == "2025-11-10"]  # day 9
+    assert set(spikes["metric"]) == {"average_latency_ms", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
+                                     "throughput_items_per_second"}
+    assert set(spikes["batch_size"]) == {1, 8} and (spikes["change_index"] == 9).all()
+    assert spikes.loc[spikes["metric"] == "average_latency_ms", "pct_change"].gt(150).all()
+
+
+def test_short_noise_series_do_not_drown_in_outliers(detected):
+    (_, db), _ = detected
+    flags = _flags(db, kind="outlier")
+    per_series = flags.groupby("series_id").size()
+    assert per_series.max() <= 2  # 21 runs: at most 1 in 10 tested (not GESD's 10 of 21)
+
+
+def test_rerun_reanalyses_nothing_and_keeps_flags(detected):
+    (_, db), first = detected
+    before = _flags(db).sort_values("flag_id").reset_index(drop=True)
+    with open_writer(db) as conn:
+        again = refresh_flags(conn)
+    assert (again.series_analysed, again.series_removed, again.flags_total) == (0, 0, first.flags_total)
+    after = _flags(db).sort_values("flag_id").reset_index(drop=True)
+    assert after["flag_id"].tolist() == before["flag_id"].tolist()
+    assert after["detected_at"].tolist() == before["detected_at"].tolist()
+
+
+def _one_record_file(sample_dir, name, latency, day="2025-11-22T02:10:00Z"):
+    record = {"model_name": "t5-small", "hardware_type": "cpu", "device_name": "Intel Xeon Platinum 8380",
+              "memory_gb": 256.0, "compute_units": 40, "batch_size": 1, "precision": "fp32", "sequence_length": 128,
+              "test_case": "inference", "average_latency_ms": latency, "latency_p50_ms": latency * 0.98,
+              "latency_p90_ms": latency * 1.08, "latency_p99_ms": latency * 1.21,
+              "throughput_items_per_second": 1000.0 / latency, "memory_peak_mb": 637.6, "timestamp": day}
+    path = sample_dir / "performance" / "extra" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([record]), encoding="utf-8")
+    return path
+
+
+def test_one_new_file_reanalyses_only_the_series_it_touches(detected):
+    (sample_dir, db), first = detected
+    path = _one_record_file(sample_dir, "t5_cpu_day21.json", 55.2)
+    ingest_paths([str(path)], db)
+    with open_writer(db) as conn:
+        step = refresh_flags(conn)
+    # t5-small / cpu / batch 1: four latencies, throughput, memory (no power on the CPU)
+    assert step.series_analysed == 6 and step.series_total == first.series_total
+    # the same file again with other numbers supersedes its rows: the same six series, nothing else
+    _one_record_file(sample_dir, "t5_cpu_day21.json", 56.0)
+    ingest_paths([str(path)], db)
+    with open_writer(db) as conn:
+        assert refresh_flags(conn).series_analysed == 6
+        assert refresh_flags(conn).series_analysed == 0
+
+
+def test_removed_points_reanalyse_their_series_and_drop_their_flags(detected):
+    (_, db), first = detected
+    with open_writer(db) as conn:
+        conn.execute("DELETE FROM performance_results WHERE model_id IN (SELECT model_id FROM models "
+                     "WHERE model_name = 't5-small') AND hardware_id IN (SELECT hardware_id FROM hardware_platforms "
+                     "WHERE hardware_type = 'cpu') AND batch_size = 8")
+        step = refresh_flags(conn)
+        left = list_flags(conn, model="t5-small", hardware="cpu")
+    assert (step.series_analysed, step.series_removed) == (0, 6)
+    assert set(left["batch_size"]) == {1}
+    assert step.series_total == first.series_total - 6
+
+
+def test_ack_closes_a_regression_and_survives_redetection(detected):
+    (_, db), _ = detected
+    with open_writer(db) as conn:
+        target = open_regressions(conn).iloc[0]
+        row = acknowledge(conn, target["flag_id"][:10], "known: new cuDNN", "tester")
+        assert row["flag_id"] == target["flag_id"]
+        conn.execute("DELETE FROM regression_series_state")  # force a full re-detection
+        assert refresh_flags(conn).series_analysed > 300
+        flags = list_flags(conn)
+    acked = flags[flags["flag_id"] == target["flag_id"]].iloc[0]
+    assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "tester"
+    assert (flags["status"] == "open").sum() == 11
+
+
+def test_mute_closes_later_flags_of_the_series_too(detected):
+    (_, db), _ = detected
+    with open_writer(db) as conn:
+        target = open_regressions(conn).iloc[0]
+        acknowledge(conn, target["flag_id"], "noisy box", "tester", mute=True)
+        conn.execute("UPDATE regression_flags SET flag_id = 'ffffffffffffffff' WHERE flag_id = ?", [target["flag_id"]])
+        flags = list_flags(conn)
+    assert flags.loc[flags["flag_id"] == "ffffffffffffffff", "status"].item() == "muted"
+
+
+def test_simulated_results_are_left_out_unless_asked(detected):
+    (_, db), first = detected
+    with open_writer(db) as conn:
+        conn.execute("UPDATE performance_results SET is_simulated = true, simulation_reason = 'test' "
+                     "WHERE hardware_id IN (SELECT hardware_id FROM hardware_platforms WHERE hardware_type = 'rocm')")
+        without = refresh_flags(conn)
+        flagged_rocm = list_flags(conn, hardware="rocm")
+        with_sim = refresh_flags(conn, include_simulated=True)
+    assert without.series_total < first.series_total and flagged_rocm.empty
+    assert with_sim.series_total == first.series_total and with_sim.series_analysed == first.series_total
+
+
+def test_readers_see_flags_written_by_the_writer(detected):
+    (_, db), first = detected
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        assert conn.execute("SELECT count(*) FROM regression_flags").fetchone()[0] == first.flags_total
+    finally:
+        conn.close()
