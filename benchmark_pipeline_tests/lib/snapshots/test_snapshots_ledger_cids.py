@@ -22,14 +22,16 @@ def test_v2_warehouse_upgrades_to_a_ledger_cid_column(tmp_path):
     assert rows == [("performance/a.json", "ab12", "ingested", None)]
 
 
-def test_record_file_cids_fills_new_rows_with_kubo_v1_cids(sample_dir, tmp_path):
+def test_ingest_records_kubo_v1_cids_and_record_file_cids_fills_only_missing_ones(sample_dir, tmp_path):
     db = tmp_path / "w.duckdb"
     report = ingest_paths([str(sample_dir)], db)
     outcomes = report.result.outcomes
     pairs = list(outcomes[["source_path", "sha256"]].itertuples(index=False, name=None))
     with open_writer(db) as conn:
-        assert record_file_cids(conn, pairs) == len(pairs) == 25
+        assert conn.execute("SELECT count(cid) FROM ingestion_ledger").fetchall() == [(25,)]  # set by the ingest
         assert record_file_cids(conn, pairs) == 0  # only NULL rows are touched
+        conn.execute("UPDATE ingestion_ledger SET cid = NULL")
+        assert record_file_cids(conn, pairs) == len(pairs) == 25
         rows = conn.execute("SELECT source_path, cid FROM ingestion_ledger").fetchall()
     for path, cid in rows:
         assert cid == str(import_path(path, KUBO_V1).cid)
@@ -46,6 +48,7 @@ def test_a_file_changed_since_ingest_gets_no_cid(sample_dir, tmp_path):
     ingest_paths([str(drop.parent)], db)
     copy.write_bytes(src.read_bytes() + b"\n")
     with open_writer(db) as conn:
+        conn.execute("UPDATE ingestion_ledger SET cid = NULL")  # as a warehouse from before schema v3
         assert backfill_file_cids(conn) == 0
         assert conn.execute("SELECT cid FROM ingestion_ledger").fetchall() == [(None,)]
     copy.write_bytes(src.read_bytes())
