@@ -16,6 +16,9 @@ COMMAND_MODULES = (
     "ingest",
     "snapshot",
     "regressions",
+    "report",
+    "query",
+    "compare",
 )
 
 EXIT_OK = 0

@@ -1,0 +1,45 @@
+"""Shared by the analytics sub-commands: where results go and how dates on the command line are read."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from .main import CliError
+
+
+def emit(text: str, output: str | None) -> None:
+    """Results to ``--output`` (written whole, then renamed) or stdout."""
+    if not output:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise CliError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def since_date(value: str) -> date | datetime:
+    """``--since``: an ISO date (midnight UTC) or date-time."""
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {value!r} (e.g. 2025-03-01)") from None
+
+
+def add_filter_options(parser: argparse.ArgumentParser, model: bool = True, hardware: bool = True) -> None:
+    if model:
+        parser.add_argument("--model", help="only this model (exact name, any case)")
+    if hardware:
+        parser.add_argument("--hardware", help="only this hardware type (cuda, gpu, ...) or device name")
+    parser.add_argument("--since", type=since_date, metavar="DATE", help="only results from this date (UTC) on")
+    parser.add_argument("--include-simulated", action="store_true",
+                        help="count simulated results too (left out by default)")

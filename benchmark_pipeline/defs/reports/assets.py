@@ -1,0 +1,67 @@
+"""Reports group: data/reports/<kind>.{md,html,json}, rewritten on every run.
+
+The warehouse is held only while the report's queries run; rendering (plotly's HTML is the slow
+part) happens after the lock is released, so reports never hold up an ingest.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
+from benchmark_pipeline.lib.reports.build import build_report
+from benchmark_pipeline.lib.reports.render import FORMATS, SUFFIXES, write
+
+GROUP = "reports"
+KINDS = {"plotly", "html"}
+
+
+def _write_all(kind: str, warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
+    with warehouse.connect() as conn:
+        report = build_report(conn, kind)
+    out_dir = data_dirs.reports_dir()
+    paths = {fmt: write(report, fmt, out_dir / f"{kind}{SUFFIXES[fmt]}") for fmt in FORMATS}
+    first_table = next((s for s in report.sections if s.table is not None and not s.table.empty), None)
+    preview = first_table.table.head(10).to_markdown(index=False) if first_table is not None else "_no data_"
+    metadata: dict = {fmt: dg.MetadataValue.path(str(path)) for fmt, path in paths.items()}
+    metadata["sections"] = len(report.sections)
+    metadata["charts"] = sum(s.figure is not None for s in report.sections)
+    metadata["preview"] = dg.MetadataValue.md(preview)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL,
+          deps=["compatibility_matrix", "hardware_comparison", "daily_model_stats", "regression_flags"])
+def summary_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
+    """Summary statistics, compatibility heatmap, throughput bars, trend and recent results."""
+    return _write_all("summary", warehouse, data_dirs)
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=["hardware_comparison", "regression_flags"])
+def performance_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
+    """Throughput and latency by model and hardware, with trends and recent results."""
+    return _write_all("performance", warehouse, data_dirs)
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=["compatibility_matrix"])
+def compatibility_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
+    """The compatibility matrix as a heatmap, with coverage and the errors of failing cells."""
+    return _write_all("compatibility", warehouse, data_dirs)
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=["regression_flags"])
+def regressions_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
+    """Regression flags and metric trends with change points and outliers marked."""
+    return _write_all("regressions", warehouse, data_dirs)
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=["hardware_recommendations"])
+def hardware_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
+    """Hardware platforms, speedup over CPU, recommendations and a Pareto scatter per model."""
+    return _write_all("hardware", warehouse, data_dirs)
+
+
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=["model_comparison", "daily_model_stats"])
+def model_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
+    """Models side by side per hardware, with daily statistics."""
+    return _write_all("model", warehouse, data_dirs)

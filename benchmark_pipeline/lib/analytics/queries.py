@@ -1,0 +1,375 @@
+"""SQL over the warehouse facts: the derived tables, the report sections and the compare views.
+
+Every query is computed from the fact tables, never from the derived tables, so the command line
+gives current answers on a warehouse whose analytics assets have not run. Filters become SQL
+predicates (not ``$x IS NULL OR ...``), which keeps DuckDB's filter pushdown for the 10 M-row
+compare target. Simulated rows are left out unless a caller asks for them: they would otherwise
+win every ranking they appear in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from benchmark_pipeline.lib.normalize import KNOWN_HARDWARE_TYPES, canonical_hardware_type
+
+from .filters import METRICS, RUN_METRICS, Filters, hardware_label_sql
+
+# METRICS, RUN_METRICS and Filters are imported from here by the reports as well.
+_REEXPORTED = (METRICS, RUN_METRICS)
+
+
+def _perf_cte(filters: Filters, params: dict[str, Any], name: str = "perf", hardware: bool = True) -> str:
+    where = ["true"]
+    if not filters.include_simulated:
+        where.append("NOT p.is_simulated")
+    if filters.model:
+        where.append("lower(m.model_name) = lower($model)")
+        params["model"] = filters.model
+    if filters.since is not None:
+        where.append("p.run_time >= $since")
+        params["since"] = filters.since_utc()
+    if hardware and filters.hardware:
+        where.append("(h.hardware_type = $hw_type OR lower(h.device_name) = lower($hw))")
+        params["hw"] = filters.hardware
+        params["hw_type"] = canonical_hardware_type(filters.hardware) or filters.hardware.lower()
+    return f"""{name} AS (
+        SELECT p.*, coalesce(p.latency_p50_ms, p.average_latency_ms) AS latency_ms,
+               m.model_name, m.model_family, h.hardware_type, h.device_name, {hardware_label_sql()} AS hardware
+        FROM performance_results p
+        JOIN models m USING (model_id)
+        JOIN hardware_platforms h USING (hardware_id)
+        WHERE {' AND '.join(where)})"""
+
+
+def _medians_cte(source: str) -> str:
+    return f"""agg AS (
+        SELECT model_name, any_value(model_family) AS model_family, batch_size, precision,
+               hardware_type, device_name, any_value(hardware) AS hardware,
+               count(*) AS results, max(run_time) AS last_run,
+               median(latency_p50_ms) AS median_latency_p50_ms, arg_max(latency_p50_ms, run_time) AS latest_latency_p50_ms,
+               median(latency_p90_ms) AS median_latency_p90_ms, arg_max(latency_p90_ms, run_time) AS latest_latency_p90_ms,
+               median(latency_p99_ms) AS median_latency_p99_ms, arg_max(latency_p99_ms, run_time) AS latest_latency_p99_ms,
+               median(throughput_items_per_second) AS median_throughput_items_per_second,
+               arg_max(throughput_items_per_second, run_time) AS latest_throughput_items_per_second,
+               median(memory_peak_mb) AS median_memory_peak_mb, arg_max(memory_peak_mb, run_time) AS latest_memory_peak_mb,
+               median(power_watts) AS median_power_watts, arg_max(power_watts, run_time) AS latest_power_watts,
+               median(items_per_joule) AS median_items_per_joule, arg_max(items_per_joule, run_time) AS latest_items_per_joule,
+               median(latency_ms) AS median_latency_ms
+        FROM {source}
+        GROUP BY model_name, batch_size, precision, hardware_type, device_name)"""
+
+
+def hardware_comparison_sql(filters: Filters = Filters()) -> tuple[str, dict[str, Any]]:
+    """Per model, batch size and precision: every hardware's latest and median metrics and its speedup over CPU.
+
+    The CPU baseline ignores the hardware filter: comparing CUDA alone still needs CPU rows.
+    """
+    params: dict[str, Any] = {}
+    sql = f"""
+    WITH {_perf_cte(filters, params)},
+    {_perf_cte(Filters(filters.model, None, filters.since, filters.include_simulated), params, "perf_all", False)},
+    cpu AS (
+        SELECT model_name, batch_size, precision,
+               median(throughput_items_per_second) AS cpu_throughput, median(latency_ms) AS cpu_latency
+        FROM perf_all WHERE hardware_type = 'cpu' GROUP BY ALL),
+    {_medians_cte("perf")}
+    SELECT a.* EXCLUDE (median_latency_ms),
+           CASE WHEN cpu.cpu_throughput > 0 AND a.median_throughput_items_per_second IS NOT NULL
+                THEN a.median_throughput_items_per_second / cpu.cpu_throughput
+                WHEN a.median_latency_ms > 0 AND cpu.cpu_latency IS NOT NULL
+                THEN cpu.cpu_latency / a.median_latency_ms END AS speedup_vs_cpu,
+           CASE WHEN cpu.cpu_throughput > 0 AND a.median_throughput_items_per_second IS NOT NULL THEN 'throughput'
+                WHEN a.median_latency_ms > 0 AND cpu.cpu_latency IS NOT NULL THEN 'latency' END AS speedup_basis,
+           rank() OVER (PARTITION BY a.model_name, a.batch_size, a.precision
+                        ORDER BY a.median_throughput_items_per_second DESC NULLS LAST) AS throughput_rank
+    FROM agg a
+    LEFT JOIN cpu ON cpu.model_name = a.model_name AND cpu.batch_size = a.batch_size
+                 AND cpu.precision IS NOT DISTINCT FROM a.precision
+    ORDER BY a.model_name, a.batch_size, a.precision, throughput_rank, a.hardware
+    """
+    return sql, params
+
+
+def model_comparison_sql(filters: Filters = Filters()) -> tuple[str, dict[str, Any]]:
+    """Per hardware, batch size and precision: every model's medians, ranked, relative to the best model there."""
+    params: dict[str, Any] = {}
+    sql = f"""
+    WITH {_perf_cte(filters, params)}, {_medians_cte("perf")}
+    SELECT hardware_type, device_name, hardware, batch_size, precision, model_name, model_family, results, last_run,
+           median_latency_p50_ms, median_latency_p99_ms, median_throughput_items_per_second, median_memory_peak_mb,
+           median_power_watts, median_items_per_joule,
+           median_throughput_items_per_second / max(median_throughput_items_per_second)
+               OVER (PARTITION BY hardware_type, device_name, batch_size, precision) AS relative_throughput,
+           rank() OVER (PARTITION BY hardware_type, device_name, batch_size, precision
+                        ORDER BY median_throughput_items_per_second DESC NULLS LAST) AS throughput_rank
+    FROM agg
+    ORDER BY hardware, batch_size, precision, throughput_rank, model_name
+    """
+    return sql, params
+
+
+def daily_model_stats_sql(filters: Filters = Filters()) -> tuple[str, dict[str, Any]]:
+    """Per model and UTC day: mean throughput, p95 of the results' typical latency, number of benchmarks."""
+    params: dict[str, Any] = {}
+    sql = f"""
+    WITH {_perf_cte(filters, params)}
+    SELECT model_name, any_value(model_family) AS model_family, CAST(timezone('UTC', run_time) AS DATE) AS day,
+           avg(throughput_items_per_second) AS mean_throughput_items_per_second,
+           quantile_cont(latency_ms, 0.95) AS p95_latency_ms,
+           count(*) AS benchmarks, count(DISTINCT hardware_id) AS hardware_platforms
+    FROM perf GROUP BY model_name, day ORDER BY model_name, day
+    """
+    return sql, params
+
+
+def compatibility_matrix_sql(filters: Filters = Filters()) -> tuple[str, dict[str, Any]]:
+    """Every model and model family x every hardware type, untested cells included.
+
+    Evidence is the compatibility tests: a family row counts the family-level tests and the tests of
+    its member models; a model row only its own tests. Performance results are not counted as
+    tests (a result shows the model ran, not that everything it needs works).
+    """
+    params: dict[str, Any] = {"known": list(KNOWN_HARDWARE_TYPES)}
+    test_where = ["true"]
+    if not filters.include_simulated:
+        test_where.append("NOT c.is_simulated")
+    if filters.since is not None:
+        test_where.append("c.run_time >= $since")
+        params["since"] = filters.since_utc()
+    subject_where = "true"
+    if filters.model:
+        subject_where = ("(s.level = 'model' AND lower(s.subject) = lower($model)) OR (s.level = 'family' AND s.subject IN "
+                         "(SELECT model_family FROM models WHERE lower(model_name) = lower($model)))")
+        params["model"] = filters.model
+    hw_where = "true"
+    if filters.hardware:
+        hw_where = "hardware_type = $hw_type"
+        params["hw_type"] = canonical_hardware_type(filters.hardware) or filters.hardware.lower()
+    sql = f"""
+    WITH hw AS (
+        SELECT DISTINCT hardware_type FROM (
+            SELECT unnest($known::VARCHAR[]) AS hardware_type UNION SELECT hardware_type FROM hardware_platforms)
+        WHERE {hw_where}),
+    subjects AS (
+        SELECT 'model' AS level, model_name AS subject, model_family FROM models
+        UNION ALL
+        SELECT DISTINCT 'family', family, family FROM (
+            SELECT model_family AS family FROM models UNION SELECT model_family FROM hardware_compatibility)
+        WHERE family IS NOT NULL),
+    tests AS (
+        SELECT m.model_name, coalesce(c.model_family, m.model_family) AS family, h.hardware_type,
+               c.is_compatible, c.run_time, coalesce(c.error_type, 'error') || coalesce(': ' || c.error_message, '') AS error
+        FROM hardware_compatibility c
+        JOIN hardware_platforms h USING (hardware_id)
+        LEFT JOIN models m USING (model_id)
+        WHERE {' AND '.join(test_where)}),
+    evidence AS (
+        SELECT 'model' AS level, model_name AS subject, * EXCLUDE (model_name, family) FROM tests WHERE model_name IS NOT NULL
+        UNION ALL
+        SELECT 'family', family, * EXCLUDE (model_name, family) FROM tests WHERE family IS NOT NULL),
+    errors AS (
+        SELECT level, subject, hardware_type,
+               array_to_string(list(error || ' (' || n || ')' ORDER BY n DESC, error)[1:3], '; ') AS error_summary
+        FROM (SELECT level, subject, hardware_type, error, count(*) AS n FROM evidence
+              WHERE NOT is_compatible GROUP BY ALL)
+        GROUP BY ALL),
+    cells AS (
+        SELECT level, subject, hardware_type, count(*) AS tests, count_if(is_compatible)::BIGINT AS compatible_tests,
+               max(run_time) AS last_tested
+        FROM evidence GROUP BY ALL)
+    SELECT s.level, s.subject, s.model_family, hw.hardware_type,
+           CASE WHEN coalesce(c.tests, 0) = 0 THEN 'untested'
+                WHEN c.compatible_tests = c.tests THEN 'compatible'
+                WHEN c.compatible_tests = 0 THEN 'incompatible'
+                ELSE 'partial' END AS status,
+           c.compatible_tests / c.tests AS score,
+           coalesce(c.tests, 0) AS tests, coalesce(c.compatible_tests, 0) AS compatible_tests,
+           c.last_tested, e.error_summary
+    FROM subjects s CROSS JOIN hw
+    LEFT JOIN cells c ON c.level = s.level AND c.subject = s.subject AND c.hardware_type = hw.hardware_type
+    LEFT JOIN errors e ON e.level = s.level AND e.subject = s.subject AND e.hardware_type = hw.hardware_type
+    WHERE {subject_where}
+    ORDER BY s.level DESC, s.subject, hw.hardware_type
+    """
+    return sql, params
+
+
+def fetch(conn: duckdb.DuckDBPyConnection, query: tuple[str, dict[str, Any]]) -> pd.DataFrame:
+    sql, params = query
+    return conn.execute(sql, params).df()
+
+
+def compatibility_matrix(conn, filters: Filters = Filters()) -> pd.DataFrame:
+    return fetch(conn, compatibility_matrix_sql(filters))
+
+
+def hardware_comparison(conn, filters: Filters = Filters()) -> pd.DataFrame:
+    return fetch(conn, hardware_comparison_sql(filters))
+
+
+def model_comparison(conn, filters: Filters = Filters()) -> pd.DataFrame:
+    return fetch(conn, model_comparison_sql(filters))
+
+
+def daily_model_stats(conn, filters: Filters = Filters()) -> pd.DataFrame:
+    return fetch(conn, daily_model_stats_sql(filters))
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name]
+    ).fetchone()[0])
+
+
+def summary_statistics(conn: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pd.DataFrame:
+    """The headline numbers as (statistic, value) rows.
+
+    Success rate = non-simulated performance results / (those + recorded benchmark failures): a
+    failure row is a benchmark that was attempted and produced no result.
+    """
+    params: dict[str, Any] = {}
+    perf = _perf_cte(filters, params)
+    fail_where = ["true"] if filters.include_simulated else ["NOT is_simulated"]
+    if filters.model:
+        fail_where.append("lower(model_name) = lower($model)")
+    if filters.hardware:
+        fail_where.append("hardware_type = $hw_type")
+    if filters.since is not None:
+        fail_where.append("run_time >= $since")
+    row = conn.execute(f"""
+        WITH {perf},
+        fails AS (SELECT count(*) AS n FROM benchmark_failures WHERE {' AND '.join(fail_where)}),
+        sim AS (SELECT count(*) AS n FROM performance_results WHERE is_simulated)
+        SELECT count(DISTINCT model_id), count(DISTINCT hardware_id), count(DISTINCT hardware_type),
+               count(DISTINCT run_id), count(*), (SELECT n FROM fails),
+               count(*) / nullif(count(*) + (SELECT n FROM fails), 0),
+               (SELECT n FROM sim), min(run_time), max(run_time)
+        FROM perf""", params).fetchone()
+    tests = conn.execute(
+        "SELECT count(*), count_if(status = 'pass') FROM integration_test_results"
+        + ("" if filters.include_simulated else " WHERE NOT is_simulated")
+    ).fetchone()
+    stats = [
+        ("models benchmarked", row[0]),
+        ("hardware platforms", row[1]),
+        ("hardware types", row[2]),
+        ("benchmark runs", row[3]),
+        ("performance results", row[4]),
+        ("benchmark failures", row[5]),
+        ("benchmark success rate", _pct(row[6])),
+        ("integration tests", tests[0]),
+        ("integration pass rate", _pct(tests[1] / tests[0] if tests[0] else None)),
+        ("simulated results (excluded)" if not filters.include_simulated else "simulated results (included)", row[7]),
+        ("first result", _iso(row[8])),
+        ("latest result", _iso(row[9])),
+    ]
+    return pd.DataFrame({"statistic": [s for s, _ in stats], "value": [str(v) if v is not None else "" for _, v in stats]})
+
+
+def _pct(value: float | None) -> str | None:
+    return None if value is None else f"{100 * value:.1f} %"
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else pd.Timestamp(value).tz_convert("UTC").isoformat()
+
+
+def recent_results(conn: duckdb.DuckDBPyConnection, filters: Filters = Filters(), limit: int = 20) -> pd.DataFrame:
+    params: dict[str, Any] = {"limit": limit}
+    return conn.execute(f"""
+        WITH {_perf_cte(filters, params)}
+        SELECT run_time, model_name, hardware, test_case, batch_size, precision, throughput_items_per_second,
+               latency_p50_ms, latency_p99_ms, memory_peak_mb, power_watts, run_id
+        FROM perf ORDER BY run_time DESC, result_id DESC LIMIT $limit""", params).df()
+
+
+SERIES_COLUMNS = ("model_id", "hardware_id", "batch_size", "sequence_length", "precision", "test_case")
+
+
+def trend_points(conn: duckdb.DuckDBPyConnection, metric_column: str, filters: Filters = Filters(),
+                 max_series: int = 8, max_points: int = 1000) -> pd.DataFrame:
+    """The latest points of the busiest series (one per model, platform, batch, length, precision, test case).
+
+    Capped per series: an SVG chart of a year of hourly results is megabytes and slow to draw, and
+    the recent history is what a reviewer looks at.
+    """
+    params: dict[str, Any] = {"max_series": max_series, "max_points": max_points}
+    keys = ", ".join(SERIES_COLUMNS)
+    return conn.execute(f"""
+        WITH {_perf_cte(filters, params)},
+        pts AS (SELECT {keys}, model_name, hardware, run_id, result_id, run_time, {metric_column} AS value
+                FROM perf WHERE {metric_column} IS NOT NULL),
+        top AS (SELECT {keys}, count(*) AS n FROM pts GROUP BY ALL
+                ORDER BY n DESC, {keys} LIMIT $max_series)
+        SELECT pts.*,
+               model_name || ' · ' || hardware || ' · b' || batch_size || coalesce(' · ' || precision, '')
+                   || coalesce(' · s' || sequence_length, '') AS series
+        FROM pts SEMI JOIN top ON {" AND ".join(f"pts.{k} IS NOT DISTINCT FROM top.{k}" for k in SERIES_COLUMNS)}
+        QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY run_time DESC, result_id DESC) <= $max_points
+        ORDER BY series, run_time""", params).df()
+
+
+# Columns of regression_flags (issue 5) that describe the flag rather than identify its series.
+_FLAG_VALUE_COLUMNS = {"metric", "change_index", "run_id", "run_time", "kind", "pct_change"}
+
+
+def regression_flags(conn: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pd.DataFrame | None:
+    """The regression_flags table with model and hardware names joined in, or None when it does not exist.
+
+    A warehouse from before migration 4 has no such table; the trend charts then go without marks.
+    ``open`` = a regression that is its series' latest change, not recovered and not acknowledged.
+    """
+    if not table_exists(conn, "regression_flags"):
+        return None
+    flags = conn.execute("SELECT * FROM regression_flags").df()
+    if {"kind", "is_latest_change", "recovered"} <= set(flags.columns):
+        acked = set()
+        if "flag_id" in flags and table_exists(conn, "regression_acks"):
+            acked = {r[0] for r in conn.execute("SELECT flag_id FROM regression_acks").fetchall()}
+        flags["open"] = ((flags["kind"] == "regression") & flags["is_latest_change"].astype(bool)
+                         & ~flags["recovered"].astype(bool))
+        if "flag_id" in flags:
+            flags["open"] &= ~flags["flag_id"].isin(acked)
+    if "model_id" in flags and "model_name" not in flags:
+        names = conn.execute("SELECT model_id, model_name FROM models").df()
+        flags = flags.merge(names, on="model_id", how="left")
+    if "hardware_id" in flags and "hardware" not in flags:
+        hw = conn.execute(f"SELECT hardware_id, hardware_type, {hardware_label_sql()} AS hardware "
+                          "FROM hardware_platforms h").df()
+        flags = flags.merge(hw.drop(columns=[c for c in ["hardware_type"] if c in flags]), on="hardware_id", how="left")
+    if filters.model and "model_name" in flags:
+        flags = flags[flags["model_name"].str.lower() == filters.model.lower()]
+    if filters.hardware and "hardware_type" in flags:
+        wanted = canonical_hardware_type(filters.hardware) or filters.hardware.lower()
+        flags = flags[flags["hardware_type"] == wanted]
+    if filters.since is not None and "run_time" in flags:
+        flags = flags[pd.to_datetime(flags["run_time"], utc=True) >= pd.Timestamp(filters.since_utc())]
+    if "run_time" in flags:
+        flags = flags.sort_values("run_time", ascending=False)
+    return flags.reset_index(drop=True)
+
+
+def mark_flags(points: pd.DataFrame, flags: pd.DataFrame | None, metric_column: str) -> pd.DataFrame:
+    """The trend points that carry a flag of this metric, with its kind (regression/improvement/outlier).
+
+    Matched on the result id when the flags carry it, else on run id plus whichever series columns
+    both sides have.
+    """
+    empty = points.iloc[0:0].assign(kind=pd.Series(dtype="string"), pct_change=pd.Series(dtype="float64"))
+    if flags is None or flags.empty or points.empty or "run_id" not in flags:
+        return empty
+    chosen = flags[flags["metric"] == metric_column] if "metric" in flags else flags
+    if "result_id" in chosen and "result_id" in points:
+        keys = ["result_id"]  # issue 5's flags name the exact result
+    else:
+        keys = ["run_id"] + [c for c in points.columns if c in chosen.columns and c not in _FLAG_VALUE_COLUMNS
+                             and c not in ("value", "series", "run_time", "result_id")]
+    extra = [c for c in ("kind", "pct_change") if c in chosen]
+    marked = points.merge(chosen[keys + extra].drop_duplicates(keys + extra[:1]), on=keys, how="inner")
+    if "kind" not in marked:
+        marked["kind"] = "regression"
+    return marked
