@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -41,3 +44,20 @@ def perf_record(**overrides: Any) -> dict:
     }
     record.update(overrides)
     return {k: v for k, v in record.items() if v is not None}
+
+
+@contextmanager
+def writer_held(db: Path, seconds: float) -> Iterator[None]:
+    """Another process holds the warehouse as a writer for ``seconds`` (yields once it holds it)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from benchmark_pipeline.lib.warehouse.connection import open_writer\n"
+         "with open_writer(Path(sys.argv[1])):\n print('held', flush=True); time.sleep(float(sys.argv[2]))",
+         str(db), str(seconds)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.wait(timeout=seconds + 60)

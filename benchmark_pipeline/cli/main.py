@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "report",
     "query",
     "compare",
+    "operations",
 )
 
 EXIT_OK = 0

@@ -3,6 +3,7 @@
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from benchmark_pipeline.defs.metadata import frame_metadata
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
@@ -26,12 +27,20 @@ VALIDATED_OUTPUTS = {
 }
 
 
+class DiscoveryConfig(dg.Config):
+    paths: list[str] | None = Field(
+        default=None,
+        description="only these files (the drop-folder sensor sets them); default: scan incoming/, legacy/, sample/",
+    )
+
+
 @dg.asset(group_name=GROUP, kinds={"json", "pandas"}, io_manager_key="staging_io_manager", pool=DUCKDB_POOL)
 def discovered_result_files(
-    context: dg.AssetExecutionContext, data_dirs: DataDirs, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: DiscoveryConfig, data_dirs: DataDirs, warehouse: WarehouseResource
 ) -> pd.DataFrame:
     """JSON result files under data/incoming and data/sample, with their sha256 and whether the ledger has them."""
-    discovered = discover(data_dirs.ingest_roots(), missing_ok=True, unknown_category_ok=True)
+    roots = data_dirs.ingest_roots() if config.paths is None else config.paths
+    discovered = discover(roots, missing_ok=True, unknown_category_ok=True)
     files = discovered.files.assign(file_id=range(len(discovered.files)))
     files["sha256"] = [sha256_of(path) for path in files["source_path"]]
     with warehouse.connect() as conn:

@@ -3,6 +3,12 @@
 DuckDB itself refuses a second writing process with "Could not set lock on file"; the lock file
 turns that into an orderly wait with a bounded timeout and an error naming the file, for every
 writer alike: the CLI, Dagster steps in any executor, and concurrent runs without instance pools.
+
+DuckDB also refuses a read-only connection while another process writes, and a writer while any
+process reads. Writers hold the file only for their load (parsing and validation happen before
+``open_writer``), so both sides simply retry the connect within a bound: a reader waits out a write
+instead of failing, and a reader never sees a half-written state because it cannot open the file
+until the writer's transaction is committed and its connection closed.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import duckdb
 from .schema import migrate
 
 DEFAULT_LOCK_TIMEOUT_S = 600.0
+READ_TIMEOUT_ENV = "BENCHMARK_READ_TIMEOUT_S"
+DEFAULT_READ_TIMEOUT_S = 300.0
 
 
 class WarehouseLockedError(RuntimeError):
@@ -27,6 +35,39 @@ class WarehouseLockedError(RuntimeError):
 
 class WarehouseMissingError(FileNotFoundError):
     """A reader asked for a warehouse that does not exist yet."""
+
+
+class WarehouseBusyError(WarehouseLockedError):
+    """A reader could not open the warehouse within its bound because writers kept it."""
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def connect_with_retry(db_path: Path, read_only: bool, timeout_s: float) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` that waits out another process's conflicting lock, up to ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        try:
+            return duckdb.connect(str(db_path), read_only=read_only)
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                kind = "read" if read_only else "write"
+                error = WarehouseBusyError if read_only else WarehouseLockedError
+                raise error(f"{db_path}: could not open the warehouse to {kind} within {timeout_s:.0f} s: {exc}") \
+                    from None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+def read_timeout_s() -> float:
+    """How long readers wait for writers: ``$BENCHMARK_READ_TIMEOUT_S``, default 300 s."""
+    value = os.environ.get(READ_TIMEOUT_ENV)
+    return float(value) if value else DEFAULT_READ_TIMEOUT_S
 
 
 def lock_path(db_path: Path) -> Path:
@@ -58,7 +99,7 @@ def writer_lock(db_path: Path, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Ite
 def open_writer(db_path: Path, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
     """The single writer: lock, connect read-write, migrate to the latest schema."""
     with writer_lock(db_path, timeout_s):
-        conn = duckdb.connect(str(db_path))
+        conn = connect_with_retry(db_path, read_only=False, timeout_s=timeout_s)
         try:
             migrate(conn)
             yield conn
@@ -67,11 +108,11 @@ def open_writer(db_path: Path, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Ite
 
 
 @contextmanager
-def open_reader(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection; never migrates (only writers do)."""
+def open_reader(db_path: Path, timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection that waits (bounded) while a writer holds the file; never migrates."""
     if not db_path.exists():
         raise WarehouseMissingError(f"{db_path}: no warehouse here yet (run an ingest first)")
-    conn = duckdb.connect(str(db_path), read_only=True)
+    conn = connect_with_retry(db_path, read_only=True, timeout_s=read_timeout_s() if timeout_s is None else timeout_s)
     try:
         yield conn
     finally:

@@ -225,6 +225,11 @@ _PROVENANCE = "f.source_path, f.sha256, ?, ?, coalesce(s.is_simulated, false), s
 _PROVENANCE_COLUMNS = "source_path, source_sha256, ingestion_run_id, ingested_at, is_simulated, simulation_reason"
 
 
+def write_facts(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: str, now: datetime) -> None:
+    """Dimensions and facts of every record in the batch, no ledger (quarantine replay lands records with it)."""
+    _write_facts(conn, batch, run_id, now)
+
+
 def _write_facts(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: str, now: datetime) -> None:
     perf = _with_fingerprint(batch.performance)
     compat = _with_fingerprint(batch.compatibility)

@@ -1,0 +1,102 @@
+"""Taking a file's rows back out of the warehouse while the ledger keeps saying it was there.
+
+A retraction deletes the facts of the file's active version, closes its open quarantine rows and
+turns its ledger row into ``retracted`` with the previous status and the reason in ``history``.
+Nothing else is touched: dimension rows stay (other facts may use them), and derived tables catch
+up on their next refresh. Ingesting the same bytes again later brings the version back
+(``plan.py`` treats a retracted version as new).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .connection import open_writer
+from .load import FACT_TABLES
+from .plan import ACTIVE_STATUSES
+
+
+class NotInLedgerError(LookupError):
+    """A path to retract that has no active version in the ledger."""
+
+
+@dataclass
+class Retraction:
+    source_path: str
+    sha256: str
+    previous_status: str
+    rows_deleted: int
+    duplicates: list[str]  # other paths ledgered as duplicates of this content (they have no rows of their own)
+
+
+def ledger_candidates(path: str) -> list[str]:
+    """Spellings under which a path may be ledgered: as given, cwd-relative, absolute."""
+    given = Path(path)
+    absolute = given if given.is_absolute() else Path.cwd() / given
+    spellings = [path, os.path.normpath(str(absolute))]
+    try:
+        spellings.append(str(Path(os.path.normpath(str(absolute))).relative_to(Path.cwd().resolve())))
+    except ValueError:
+        pass
+    return list(dict.fromkeys(spellings))
+
+
+def retract(conn: duckdb.DuckDBPyConnection, path: str, run_id: str, reason: str | None = None,
+            now: datetime | None = None) -> Retraction:
+    """Retract the active version of one ledgered path, in one transaction."""
+    now = now or datetime.now(timezone.utc)
+    placeholders = ", ".join("?" for _ in ACTIVE_STATUSES)
+    candidates = ledger_candidates(path)
+    rows = conn.execute(
+        f"SELECT source_path, sha256, status FROM ingestion_ledger WHERE status IN ({placeholders}) "
+        f"AND source_path IN ({', '.join('?' for _ in candidates)}) ORDER BY ledger_id DESC",
+        [*ACTIVE_STATUSES, *candidates],
+    ).fetchall()
+    if not rows:
+        raise NotInLedgerError(f"{path}: no active version in the ledger (see `benchmark-db ledger`)")
+    source_path, sha256, status = rows[0]
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        deleted = 0
+        for table in FACT_TABLES:
+            deleted += conn.execute(
+                f"DELETE FROM {table} WHERE source_path = ? AND source_sha256 = ?", [source_path, sha256]
+            ).fetchall()[0][0]
+        conn.execute("UPDATE quarantine SET status = 'retracted' WHERE status = 'open' AND source_path = ? "
+                     "AND source_sha256 = ?", [source_path, sha256])
+        note = f"{status} -> retracted by {run_id}" + (f" ({reason})" if reason else "")
+        conn.execute(
+            "UPDATE ingestion_ledger SET status = 'retracted', status_changed_at = ?, ingestion_run_id = ?, "
+            "reason = ?, history = coalesce(history || '; ', '') || ? "
+            "WHERE source_path = ? AND sha256 = ? AND status = ?",
+            [now, run_id, f"retracted: {reason}" if reason else "retracted", note, source_path, sha256, status],
+        )
+        duplicates = [r[0] for r in conn.execute(
+            "SELECT source_path FROM ingestion_ledger WHERE status = 'duplicate' AND duplicate_of = ? "
+            "AND sha256 = ? ORDER BY ledger_id", [source_path, sha256]).fetchall()]
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    return Retraction(source_path, sha256, status, int(deleted), duplicates)
+
+
+def retract_paths(db_path: Path, paths: list[str], reason: str | None = None,
+                  run_id: str | None = None) -> list[Retraction]:
+    """Retract several paths under the writer lock; all or none (each path is checked first)."""
+    run_id = run_id or f"retract-{uuid.uuid4()}"
+    with open_writer(db_path) as conn:
+        ledger = pd.DataFrame(conn.execute("SELECT source_path, status FROM ingestion_ledger").fetchall(),
+                              columns=["source_path", "status"])
+        active = set(ledger.loc[ledger["status"].isin(ACTIVE_STATUSES), "source_path"])
+        missing = [p for p in paths if not active.intersection(ledger_candidates(p))]
+        if missing:
+            raise NotInLedgerError(f"{missing[0]}: no active version in the ledger (see `benchmark-db ledger`)")
+        return [retract(conn, path, run_id, reason) for path in paths]

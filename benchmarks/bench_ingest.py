@@ -1,0 +1,240 @@
+"""Ingest throughput against DuckDB's own ``read_json_auto`` over the same files, in the same run.
+
+Issue 3 sets the target at >= 1.5x ``read_json_auto`` rows/s with peak RSS <= 1.5 GB for
+1,000,000 flat performance records in 10,000 JSON files of 100 records. Both sides run as fresh
+processes (imports included) on a warm page cache, alternating, each into a fresh database;
+medians of the repeats are reported with peak RSS from ``/usr/bin/time -v``. The same run also
+times ``benchmark_job`` over the same files, one sensor tick over 100,000 files with a 100,000-row
+ledger, and ``benchmark-db --help``.
+
+    uv run python benchmarks/bench_ingest.py [--files 10000] [--records 100] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "ingest.md"
+BIN = Path(sys.executable).parent
+TARGET_RATIO = 1.5
+TARGET_RSS_MB = 1536
+MODELS = [f"model-{i:02d}" for i in range(40)]
+HARDWARE = [("cuda", "NVIDIA A100-SXM4-80GB", 80), ("cuda", "NVIDIA H100", 80), ("rocm", "MI300X", 192),
+            ("cpu", "AMD EPYC 9654", 512), ("mps", "Apple M3 Max", 64), ("openvino", "Intel Arc A770", 16)]
+
+
+def generate(root: Path, files: int, records: int, seed: int = 7) -> int:
+    """Flat performance records, 100 files per directory; returns the bytes written."""
+    rng = random.Random(seed)
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    total = 0
+    for f in range(files):
+        directory = root / "performance" / f"d{f // 100:03d}"
+        directory.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for r in range(records):
+            hw_type, device, mem = HARDWARE[(f + r) % len(HARDWARE)]
+            latency = rng.uniform(1, 200)
+            rows.append({
+                "model_name": MODELS[(f * 7 + r) % len(MODELS)], "hardware_type": hw_type, "device_name": device,
+                "memory_gb": mem, "batch_size": 2 ** (r % 6), "sequence_length": 128 * (1 + r % 4),
+                "precision": ("fp32", "fp16", "int8")[r % 3], "test_case": "inference",
+                "average_latency_ms": round(latency, 4), "latency_p50_ms": round(latency * 0.95, 4),
+                "latency_p90_ms": round(latency * 1.2, 4), "latency_p99_ms": round(latency * 1.5, 4),
+                "throughput_items_per_second": round(1000 / latency * 2 ** (r % 6), 4),
+                "memory_peak_mb": round(rng.uniform(200, 8000), 2), "iterations": 100,
+                "timestamp": (base + dt.timedelta(seconds=f * 60 + r)).isoformat(),
+            })
+        data = json.dumps(rows).encode()
+        (directory / f"run_{f:05d}.json").write_bytes(data)
+        total += len(data)
+    return total
+
+
+def timed_process(command: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, int, str]:
+    """Wall seconds and peak RSS (MB) of one process, via /usr/bin/time -v."""
+    start = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env, cwd=cwd)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{command[:3]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1)) // 1024
+    return elapsed, rss, proc.stdout + proc.stderr
+
+
+def count_rows(db: Path, table: str) -> int:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def sensor_tick_seconds(work: Path, n_files: int, repeats: int) -> tuple[float, int, list[float]]:
+    """One tick of the drop-folder sensor over n_files already in a ledger of n_files rows."""
+    import dagster as dg
+
+    from benchmark_pipeline.defs.ingest.sensors import DropWatch, result_files_sensor
+    from benchmark_pipeline.defs.resources import DataDirs, WarehouseResource
+    from benchmark_pipeline.lib.warehouse.connection import open_writer
+
+    data = work / "sensor_data"
+    incoming = data / "incoming" / "performance"
+    for i in range(n_files):
+        directory = incoming / f"d{i // 1000:03d}"
+        if i % 1000 == 0:
+            directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"r{i:06d}.json").write_bytes(b"[]")
+    db = work / "sensor.duckdb"
+    with open_writer(db) as conn:
+        conn.execute(
+            "INSERT INTO ingestion_ledger (source_path, sha256, size_bytes, status, first_seen_at, status_changed_at, "
+            "ingestion_run_id) SELECT ? || '/d' || lpad(CAST(i // 1000 AS VARCHAR), 3, '0') || '/r' || "
+            "lpad(CAST(i AS VARCHAR), 6, '0') || '.json', md5(CAST(i AS VARCHAR)), 2, 'not a result', now(), now(), 'b' "
+            "FROM range(?) t(i)", [str(incoming.resolve()), n_files])
+    times, requested = [], 0
+    with dg.instance_for_test() as instance:
+        for _ in range(repeats):
+            context = dg.build_sensor_context(instance=instance, cursor=None, resources={
+                "data_dirs": DataDirs(root=str(data)), "warehouse": WarehouseResource(db_path=str(db)),
+                "drop_watch": DropWatch(settle_s=0)})
+            start = time.perf_counter()
+            result = result_files_sensor(context)
+            times.append(time.perf_counter() - start)
+            requested = len(result.run_requests or [])
+    shutil.rmtree(data)
+    return statistics.median(times), requested, times
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--records", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sensor-files", type=int, default=100_000)
+    parser.add_argument("--skip-job", action="store_true", help="do not time benchmark_job")
+    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir, removed)")
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_ingest_"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "data"
+    drop = data / "incoming"
+    rows = args.files * args.records
+    print(f"generating {args.files} files x {args.records} records in {drop}", file=sys.stderr)
+    nbytes = generate(drop, args.files, args.records)
+    subprocess.run(["cat", *map(str, drop.rglob("*.json"))], stdout=subprocess.DEVNULL, check=True)  # warm cache
+
+    env = {**os.environ}
+    ingest_cmd = [str(BIN / "benchmark-db"), "ingest", str(drop), "--db-path", "{db}"]
+    duck_sql = f"CREATE TABLE t AS SELECT * FROM read_json_auto('{drop}/**/*.json')"
+    duck_cmd = [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); c.execute(sys.argv[2]); "
+                "print(c.execute('SELECT count(*) FROM t').fetchall()[0][0])", "{db}", duck_sql]
+    ours, theirs = [], []
+    for i in range(args.repeats):
+        for label, template, bucket in (("ingest", ingest_cmd, ours), ("read_json_auto", duck_cmd, theirs)):
+            db = work / f"{label}_{i}.duckdb"
+            command = [str(db) if part == "{db}" else part for part in template]
+            seconds, rss, _ = timed_process(command, env)
+            table = "performance_results" if label == "ingest" else "t"
+            got = count_rows(db, table)
+            if got != rows:
+                raise RuntimeError(f"{label}: {got} rows, expected {rows}")
+            bucket.append((seconds, rss))
+            print(f"{label} run {i + 1}: {seconds:.2f} s, {rows / seconds:,.0f} rows/s, peak RSS {rss} MB",
+                  file=sys.stderr)
+            db.unlink()
+            Path(str(db) + ".lock").unlink(missing_ok=True)
+
+    job = None
+    if not args.skip_job:
+        home = work / "dagster_home"
+        home.mkdir(exist_ok=True)
+        shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+        job_env = {**env, "DAGSTER_HOME": str(home), "BENCHMARK_DATA_DIR": str(data),
+                   "BENCHMARK_DB_PATH": str(work / "job.duckdb")}
+        seconds, rss, out = timed_process([str(BIN / "dagster"), "job", "execute", "-m", "benchmark_pipeline.definitions",
+                                           "-j", "benchmark_job"], job_env, cwd=REPO)
+        ok = "RUN_SUCCESS" in out
+        job = (seconds, rss, ok, count_rows(work / "job.duckdb", "performance_results") if ok else 0)
+        print(f"benchmark_job: {seconds:.1f} s, peak RSS {rss} MB, success {ok}", file=sys.stderr)
+
+    print(f"sensor tick over {args.sensor_files} files", file=sys.stderr)
+    tick, tick_requests, tick_runs = sensor_tick_seconds(work, args.sensor_files, 3)
+
+    help_times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([str(BIN / "benchmark-db"), "--help"], capture_output=True, check=True)
+        help_times.append(time.perf_counter() - start)
+
+    ours_rate = statistics.median(rows / s for s, _ in ours)
+    theirs_rate = statistics.median(rows / s for s, _ in theirs)
+    ratio = ours_rate / theirs_rate
+    peak = max(r for _, r in ours)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "benchmark_pipeline/lib"], capture_output=True, text=True,
+                           cwd=REPO).stdout.strip()
+    lines = [
+        "# Ingest benchmark", "",
+        "Produced by `uv run python benchmarks/bench_ingest.py` (run on demand, not a test). Targets (issue 3): "
+        f"`benchmark-db ingest` >= {TARGET_RATIO}x DuckDB `read_json_auto` rows/s with peak RSS <= 1.5 GB; "
+        "a sensor tick over 100,000 files <= 2 s; `benchmark-db --help` <= 0.5 s.", "",
+        "| what | value |", "| --- | --- |",
+        f"| date | {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC |",
+        f"| commit | {commit}{' (with uncommitted changes under benchmark_pipeline/lib)' if dirty else ''} |",
+        f"| machine | {cpu_model()}, {os.cpu_count()} logical cores (shared with other work), "
+        f"Python {platform.python_version()} |",
+        f"| input | {args.files:,} files x {args.records} flat performance records = {rows:,} rows, "
+        f"{nbytes / 1e6:,.1f} MB, page cache warm |",
+        f"| ingest command | `benchmark-db ingest DIR --db-path NEW.duckdb` (fresh process and database per run) |",
+        f"| DuckDB command | `CREATE TABLE t AS SELECT * FROM read_json_auto('DIR/**/*.json')` (fresh process and database) |",
+        f"| ingest runs | {', '.join(f'{s:.2f} s' for s, _ in ours)} |",
+        f"| read_json_auto runs | {', '.join(f'{s:.2f} s' for s, _ in theirs)} |",
+        f"| **ingest median** | **{ours_rate:,.0f} rows/s** |",
+        f"| **read_json_auto median** | **{theirs_rate:,.0f} rows/s** |",
+        f"| **ratio** | **{ratio:.2f}x** (target {TARGET_RATIO}x: {'met' if ratio >= TARGET_RATIO else 'NOT met'}) |",
+        f"| ingest peak RSS | {peak:,} MB (target <= {TARGET_RSS_MB:,} MB: {'met' if peak <= TARGET_RSS_MB else 'NOT met'}) |",
+        f"| read_json_auto peak RSS | {max(r for _, r in theirs):,} MB |",
+    ]
+    if job:
+        lines.append(f"| `dagster job execute -j benchmark_job` | {job[0]:.1f} s, peak RSS {job[1]:,} MB, "
+                     f"{'RUN_SUCCESS' if job[2] else 'FAILED'}, {job[3]:,} performance rows (includes the "
+                     "Parquet staging hand-off, checks, analytics, reports and snapshot) |")
+    lines += [
+        f"| sensor tick, {args.sensor_files:,} files, {args.sensor_files:,}-row ledger | median "
+        f"{tick:.2f} s ({', '.join(f'{t:.2f}' for t in tick_runs)}); {tick_requests} run requests "
+        f"(target <= 2 s: {'met' if tick <= 2 else 'NOT met'}) |",
+        f"| `benchmark-db --help` | median {statistics.median(help_times):.2f} s of 5 "
+        f"(target <= 0.5 s: {'met' if statistics.median(help_times) <= 0.5 else 'NOT met'}) |",
+        "",
+    ]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
