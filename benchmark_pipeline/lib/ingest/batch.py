@@ -127,6 +127,12 @@ class ValidatedBatch:
         return {name: getattr(self, name) for name in self.FRAMES}
 
 
+# Records validated together: big enough for whole-column work, small enough that the raw record dicts
+# (the bulk of an ingest's memory) of only one chunk are alive at a time. Chunks end at file boundaries,
+# so per-file rules (exact duplicates) see whole files.
+CHUNK_RECORDS = 100_000
+
+
 def read_and_validate(
     files: pd.DataFrame, seen_at: datetime | None = None, progress: Callable[[int, int], None] | None = None
 ) -> ValidatedBatch:
@@ -134,7 +140,9 @@ def read_and_validate(
     seen_at = seen_at or datetime.now(timezone.utc)
     batches = {c: CategoryRecords() for c in CATEGORIES}
     failures = CategoryRecords()
-    file_rows = []
+    file_rows: list[dict] = []
+    parts: list[ValidatedBatch] = []
+    chunk_start, chunk_records = 0, 0
     total = len(files)
     for file_id, (path, category) in enumerate(zip(files["source_path"], files["category"])):
         if progress is not None:
@@ -163,10 +171,38 @@ def read_and_validate(
             "detail": parsed.detail, "records_total": records_total, "detected_type": detected,
             "is_result": is_result, "note": note,
         })
-    file_frame = pd.DataFrame(file_rows, columns=FILE_COLUMNS)
+        del parsed, data
+        chunk_records += records_total
+        if chunk_records >= CHUNK_RECORDS:
+            parts.append(validate_records(_file_frame(file_rows[chunk_start:]), batches, failures))
+            batches = {c: CategoryRecords() for c in CATEGORIES}
+            failures = CategoryRecords()
+            chunk_start, chunk_records = len(file_rows), 0
+    if chunk_records or not parts:
+        parts.append(validate_records(_file_frame(file_rows[chunk_start:]), batches, failures))
+    return _concat_batches(_file_frame(file_rows), parts)
+
+
+def _file_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=FILE_COLUMNS)
     for column in ("seen_at", "file_name_time"):
-        file_frame[column] = pd.to_datetime(file_frame[column], utc=True).astype("datetime64[us, UTC]")
-    return validate_records(file_frame, batches, failures)
+        frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
+    return frame
+
+
+def _concat_batches(files: pd.DataFrame, parts: list[ValidatedBatch]) -> ValidatedBatch:
+    if len(parts) == 1:
+        parts[0].files = files
+        return parts[0]
+    frames = {}
+    for name in ValidatedBatch.FRAMES:
+        if name == "files":
+            continue
+        pieces = [getattr(p, name) for p in parts]
+        non_empty = [f for f in pieces if not f.empty]
+        frames[name] = (pd.concat(non_empty, ignore_index=True) if len(non_empty) > 1
+                        else (non_empty or pieces)[0].reset_index(drop=True))
+    return ValidatedBatch(files=files, **frames, duplicates_dropped=sum(p.duplicates_dropped for p in parts))
 
 
 def validate_records(files: pd.DataFrame, batches: dict[str, CategoryRecords],

@@ -31,8 +31,54 @@ def coerce(series: pd.Series, kind: str, factor: float = 1.0) -> tuple[pd.Series
         return _coerce_float(series, factor)
     if kind == INT:
         return _coerce_int(series)
+    if kind == STR and _all_text(series):
+        return _coerce_text(series)
+    if kind == TIME and _all_text(series):
+        return _coerce_iso_times(series)
     converter = {STR: _to_str, BOOL: _to_bool, JSON: _to_json, TIME: _to_time}[kind]
     return _elementwise(series, converter, dtype=_DTYPES[kind])
+
+
+def _all_text(series: pd.Series) -> bool:
+    return series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+
+
+def _coerce_text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Whole-column ``_to_str`` for columns holding only strings (the common case): strip, empty -> missing.
+
+    Equal values end up as one shared ``str`` object: model and hardware names repeat on every row, and a
+    million separate copies would cost more memory than all the numeric columns together.
+    """
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    stripped = np.array([u.strip() or pd.NA for u in uniques] + [pd.NA], dtype=object)
+    shared = stripped[np.where(codes >= 0, codes, len(uniques))]
+    return pd.Series(pd.arrays.StringArray(shared), index=series.index), _no_problems(series.index)
+
+
+# ISO 8601 date-times that pandas and ``datetime.fromisoformat`` read alike; anything else goes value by value.
+_ISO = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:[Zz]|[+-]\d{2}:\d{2})?"
+
+
+def _coerce_iso_times(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = series.astype("string").str.strip()
+    iso = text.str.fullmatch(_ISO).fillna(False).to_numpy(dtype=bool)
+    values = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us, UTC]")
+    problems = _no_problems(series.index)
+    if iso.any():
+        # One pandas call per offset spelling: mixing naive and offset values in one call shifts the naive ones.
+        normalized = text[iso].str.replace(r"[Zz]$", "+00:00", regex=True)
+        offsets = normalized.str.extract(r"([+-]\d{2}:\d{2})$", expand=False).fillna("")
+        for offset in offsets.unique():
+            group = normalized[(offsets == offset).to_numpy()]
+            parsed = pd.to_datetime(group, format="ISO8601", utc=True, errors="coerce")
+            values[group.index] = parsed.astype("datetime64[us, UTC]")
+        iso &= values.notna().to_numpy()
+    rest = ~iso & series.notna().to_numpy()
+    if rest.any():
+        rest_values, rest_problems = _elementwise(series[rest], _to_time, dtype=_DTYPES[TIME])
+        values[rest] = rest_values
+        problems[rest] = rest_problems
+    return values, problems
 
 
 _DTYPES = {STR: "string", BOOL: "boolean", JSON: "string", TIME: "datetime64[us, UTC]"}

@@ -195,15 +195,14 @@ def _parents_of(frame: pd.DataFrame, children: pd.DataFrame) -> np.ndarray:
 def _resolve_run_time(frame: pd.DataFrame, files: pd.DataFrame) -> None:
     """Run time = the record's timestamp, else the file name's stamp, else when the ledger first saw the file."""
     file_ids = frame["file_id"].to_numpy()
-    from_name = files["file_name_time"].reindex(file_ids).to_numpy()
-    seen = files["seen_at"].reindex(file_ids).to_numpy()
-    record_time = frame["timestamp"].to_numpy()
-    has_record = ~pd.isna(record_time)
-    has_name = ~pd.isna(from_name)
-    run_time = np.where(has_record, record_time, np.where(has_name, from_name, seen))
-    frame["run_time"] = pd.to_datetime(pd.Series(run_time, index=frame.index), utc=True).astype(
-        "datetime64[us, UTC]"
-    )
+    from_name = files["file_name_time"].reindex(file_ids).set_axis(frame.index)
+    seen = files["seen_at"].reindex(file_ids).set_axis(frame.index)
+    record_time = frame["timestamp"]
+    has_record = record_time.notna().to_numpy()
+    has_name = from_name.notna().to_numpy()
+    run_time = record_time.astype("datetime64[us, UTC]").where(
+        has_record, from_name.astype("datetime64[us, UTC]").where(has_name, seen.astype("datetime64[us, UTC]")))
+    frame["run_time"] = run_time
     derived = np.where(has_record, TIME_SOURCE_RECORD, np.where(has_name, TIME_SOURCE_FILE_NAME, TIME_SOURCE_LEDGER))
     given = frame["time_source"].to_numpy(dtype=object, na_value=None)
     keep_given = has_record & pd.notna(given)

@@ -111,7 +111,11 @@ def load_batch(
 
 
 def _restrict(batch: ValidatedBatch, file_ids: set[int]) -> ValidatedBatch:
-    frames = {name: frame[frame["file_id"].isin(file_ids)] for name, frame in batch.frames().items()}
+    def keep(frame: pd.DataFrame) -> pd.DataFrame:
+        mask = frame["file_id"].isin(file_ids)
+        return frame if mask.all() else frame[mask]  # a fresh ingest keeps everything: no copy
+
+    frames = {name: keep(frame) for name, frame in batch.frames().items()}
     return ValidatedBatch(**frames, duplicates_dropped=batch.duplicates_dropped)
 
 
@@ -193,14 +197,23 @@ def _upsert_models(conn: duckdb.DuckDBPyConnection, frames: list[pd.DataFrame]) 
     conn.unregister("stage_models")
 
 
+_FINGERPRINT_COLUMNS = ["hardware_type", "device_name", "memory_gb", "compute_units", "driver_version"]
+
+
 def _with_fingerprint(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame.assign(fingerprint=pd.Series(dtype="string"))
     has_hw = frame["hardware_type"].notna()
     fingerprint = pd.Series(pd.NA, index=frame.index, dtype="string")
     if has_hw.any():
-        fingerprint[has_hw] = hardware_fingerprint(frame.loc[has_hw])
-    return frame.assign(fingerprint=fingerprint)
+        # A batch has few distinct platforms: fingerprint each once, then map back by row.
+        with_hw = frame.loc[has_hw, _FINGERPRINT_COLUMNS]
+        codes = with_hw.groupby(_FINGERPRINT_COLUMNS, dropna=False, sort=False).ngroup().to_numpy()
+        distinct = hardware_fingerprint(with_hw.drop_duplicates()).to_numpy()
+        fingerprint[has_hw] = distinct[codes]
+    out = frame.copy(deep=False)  # shares the columns; only the new one is allocated
+    out["fingerprint"] = fingerprint
+    return out
 
 
 def _upsert_hardware(conn: duckdb.DuckDBPyConnection, frames: list[pd.DataFrame]) -> None:
