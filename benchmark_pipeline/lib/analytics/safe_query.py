@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from benchmark_pipeline.lib.warehouse.connection import connect_with_retry, read_timeout_s
+
 from .table import Table
 
 ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
@@ -42,7 +44,7 @@ def connect_read_only(db_path: Path, memory_limit: str | None = DEFAULT_MEMORY_L
         config["memory_limit"] = memory_limit
     if threads:
         config["threads"] = threads
-    return duckdb.connect(str(db_path), read_only=True, config=config)
+    return connect_with_retry(db_path, read_only=True, timeout_s=read_timeout_s(), config=config)
 
 
 def check_statement(conn: duckdb.DuckDBPyConnection, sql: str) -> None:

@@ -36,7 +36,7 @@ from benchmark_pipeline.lib.content.unixfs import (
     iter_file,
     walk,
 )
-from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S, writer_lock
+from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S, connect_with_retry, writer_lock
 
 from .errors import SnapshotError
 from .export import add_export, user_tables, write_export
@@ -298,7 +298,7 @@ def consistent_copy(db_path: Path, dest: Path, lock_timeout_s: float = DEFAULT_L
     if not db_path.is_file():
         raise SnapshotError(f"{db_path}: no database file to snapshot")
     with writer_lock(db_path, lock_timeout_s):
-        conn = duckdb.connect(str(db_path))
+        conn = connect_with_retry(db_path, read_only=False, timeout_s=lock_timeout_s)
         try:
             conn.execute("CHECKPOINT")
         finally:

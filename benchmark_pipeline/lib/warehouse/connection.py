@@ -45,13 +45,14 @@ def _is_lock_conflict(exc: duckdb.Error) -> bool:
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
 
-def connect_with_retry(db_path: Path, read_only: bool, timeout_s: float) -> duckdb.DuckDBPyConnection:
+def connect_with_retry(db_path: Path, read_only: bool, timeout_s: float,
+                       config: dict | None = None) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` that waits out another process's conflicting lock, up to ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     delay = 0.01
     while True:
         try:
-            return duckdb.connect(str(db_path), read_only=read_only)
+            return duckdb.connect(str(db_path), read_only=read_only, config=config or {})
         except duckdb.Error as exc:
             if not _is_lock_conflict(exc):
                 raise
