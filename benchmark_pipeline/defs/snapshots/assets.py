@@ -2,6 +2,14 @@
 
 import dagster as dg
 
+from benchmark_pipeline.defs.analytics.assets import (
+    compatibility_matrix,
+    daily_model_stats,
+    hardware_comparison,
+    hardware_recommendations,
+    model_comparison,
+)
+from benchmark_pipeline.defs.analytics.regressions import regression_flags
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
 from benchmark_pipeline.defs.warehouse.assets import WAREHOUSE_TABLES
 from benchmark_pipeline.lib.snapshots.node import node_from_env, try_publish
@@ -14,7 +22,9 @@ GROUP = "snapshots"
     group_name=GROUP,
     kinds={"duckdb", "ipfs"},
     pool=DUCKDB_POOL,
-    deps=[dg.AssetKey(table) for table in WAREHOUSE_TABLES],
+    # Last writer of a run: the copy then holds the facts and every table derived from them.
+    deps=[*(dg.AssetKey(table) for table in WAREHOUSE_TABLES), compatibility_matrix, hardware_comparison,
+          model_comparison, daily_model_stats, hardware_recommendations, regression_flags],
 )
 def ipfs_snapshot(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, data_dirs: DataDirs
