@@ -32,12 +32,12 @@ def test_check_is_a_ci_gate_that_opens_after_every_regression_is_acknowledged(ca
 
     assert run(capsys, "update", "--db-path", db)[0] == 0
     code, out, err = run(capsys, "check", "--db-path", db, "--fail-on", "regression")
-    assert code == 1 and "12 open regression(s) on 1 model x hardware pair(s)" in err
-    assert out.count("bert-base-uncased") == 12
+    assert code == 1 and "24 open regression(s) on 1 model x hardware pair(s)" in err
+    assert out.count("bert-base-uncased") == 24
 
     code, out, _ = run(capsys, "list", "--db-path", db, "--open", "--format", "json")
     opened = json.loads(out)
-    assert code == 0 and len(opened) == 12
+    assert code == 0 and len(opened) == 24
     assert {(f["model_name"], f["device_name"], f["kind"], f["status"]) for f in opened} == {
         (*rs.REGRESSED, "regression", "open")}
 
@@ -72,7 +72,7 @@ def test_list_filters_and_table_output(capsys, db):
     assert code == 0 and lines[0].split()[:3] == ["flag", "kind", "status"]
     assert len(lines) == 11 and all(" outlier " in line for line in lines[1:])
     code, out, _ = run(capsys, "list", "--db-path", db, "--hardware", "NVIDIA A100-SXM4-80GB", "--open")
-    assert code == 0 and len(out.splitlines()) == 13
+    assert code == 0 and len(out.splitlines()) == 25
     code, out, _ = run(capsys, "list", "--db-path", db, "--model", "no-such-model", "--format", "json")
     assert code == 0 and json.loads(out) == []
 

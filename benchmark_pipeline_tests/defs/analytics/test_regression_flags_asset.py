@@ -32,11 +32,11 @@ def test_asset_writes_flags_incrementally_and_the_check_warns_until_acknowledged
     assert first.success
     meta = _metadata(first)
     assert meta["series_reanalysed"].value == meta["series_total"].value > 300
-    assert meta["open_regressions"].value == 12 and meta["dagster/row_count"].value > 12
+    assert meta["open_regressions"].value == 24 and meta["dagster/row_count"].value > 24
     assert meta["preview"].value.startswith("| flag")
     check = _check(first)
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
-    assert "12 open regression(s)" in check.metadata["summary"].value
+    assert "24 open regression(s)" in check.metadata["summary"].value
     assert "NVIDIA A100-SXM4-80GB" in check.metadata["summary"].value
 
     second = _materialize(db)

@@ -39,7 +39,8 @@ def test_sample_yields_exactly_the_planted_regression_open(detected):
     regressions = flags[flags["kind"] == "regression"]
     assert set(zip(regressions["model_name"], regressions["device_name"])) == {rs.REGRESSED}
     assert set(regressions["metric"]) == rs.UP | rs.DOWN
-    assert sorted(regressions["batch_size"].value_counts().items()) == [(1, 6), (8, 6)]
+    # 6 metrics x batch sizes 1 and 8 x precisions fp16 and fp32
+    assert sorted(regressions["batch_size"].value_counts().items()) == [(1, 12), (8, 12)]
     assert (regressions["status"] == "open").all()
     assert (regressions["change_index"] == 14).all()  # day 14 of 0..20
     assert regressions["run_time"].dt.strftime("%Y-%m-%d").eq("2025-11-15").all()
@@ -131,7 +132,7 @@ def test_ack_closes_a_regression_and_survives_redetection(detected):
         flags = list_flags(conn)
     acked = flags[flags["flag_id"] == target["flag_id"]].iloc[0]
     assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "tester"
-    assert (flags["status"] == "open").sum() == 11
+    assert (flags["status"] == "open").sum() == 23
 
 
 def test_mute_closes_later_flags_of_the_series_too(detected):

@@ -40,7 +40,7 @@ def test_create_builds_a_chain_and_skips_unchanged_data(warehouse, store):
     assert first.created and store.head() == first.manifest.cid
     m = first.manifest
     assert m.previous is None and m.data["run_id"] == "run-1" and m.data["profile"] == "kubo-v1"
-    assert m.row_counts["performance_results"] == 1008 and m.data["schema_version"] >= 3
+    assert m.row_counts["performance_results"] == 1806 and m.data["schema_version"] >= 3
     assert m.size == warehouse.stat().st_size
 
     again = create_snapshot(store, warehouse)
