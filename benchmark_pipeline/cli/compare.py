@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare", help="compare hardware, models or two runs side by side",
         description="--model M: every hardware for that model; --hardware H (a type such as cuda, or a device "
                     "name): every model on it; --run A --run B (run ids or git commits): every series both "
-                    "measured, with %% change from A to B. Values are medians; simulated results are left out "
+                    "measured, with % change from A to B. Values are medians; simulated results are left out "
                     "unless --include-simulated.",
     )
     what = parser.add_mutually_exclusive_group(required=True)
