@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 import pandas as pd
 
 from benchmark_pipeline.lib.normalize import timestamp_from_file_name
+from benchmark_pipeline.lib.snapshots.ledger_cids import cid_of_bytes
 
 from .fields import CATEGORIES
 from .jsonfile import parse_json_bytes
@@ -25,6 +26,8 @@ from .validate import QUARANTINE_COLUMNS, CategoryRecords, normalize_failures, v
 
 FILE_COLUMNS = ["file_id", "source_path", "category", "size_bytes", "sha256", "seen_at", "file_name_time",
                 "problem", "detail", "records_total", "detected_type", "is_result", "note"]
+# Files read by ``read_and_validate`` also carry the kubo-v1 CID of the bytes read (written with the ledger row).
+CID_COLUMN = "cid"
 
 # Files of the original system: shape detected from content (lib.legacy), any categories per file.
 LEGACY = "legacy"
@@ -164,9 +167,10 @@ def read_and_validate(
             records = parsed.document if isinstance(parsed.document, list) else [parsed.document]
             batches[category].extend(file_id, records)
             records_total = len(records)
+        digest = hashlib.sha256(data).digest()
         file_rows.append({
             "file_id": file_id, "source_path": path, "category": category, "size_bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(), "seen_at": seen_at,
+            "sha256": digest.hex(), "cid": cid_of_bytes(data, digest), "seen_at": seen_at,
             "file_name_time": timestamp_from_file_name(path), "problem": parsed.problem,
             "detail": parsed.detail, "records_total": records_total, "detected_type": detected,
             "is_result": is_result, "note": note,
@@ -184,7 +188,7 @@ def read_and_validate(
 
 
 def _file_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=FILE_COLUMNS)
+    frame = pd.DataFrame(rows, columns=FILE_COLUMNS + [CID_COLUMN])
     for column in ("seen_at", "file_name_time"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
     return frame

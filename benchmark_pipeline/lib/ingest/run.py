@@ -39,9 +39,17 @@ def new_cli_run_id() -> str:
 
 def store_batch(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: str,
                 now: datetime | None = None) -> LoadResult:
-    """Write a validated batch and record each new file version's content address (CID) in the ledger."""
+    """Write a validated batch; each file version's content address (CID) goes into the ledger with it.
+
+    The CIDs come from the bytes the batch read (the files frame's ``cid`` column); files without one
+    (frames staged by an older version) get it from disk afterwards, as ``record_file_cids`` does.
+    """
     result = load_batch(conn, batch, run_id, now)
-    record_file_cids(conn, result.outcomes[["source_path", "sha256"]].itertuples(index=False, name=None))
+    files = batch.files
+    missing = files["source_path"] if "cid" not in files.columns else files.loc[files["cid"].isna(), "source_path"]
+    if len(missing):
+        todo = result.outcomes[result.outcomes["source_path"].isin(set(missing))]
+        record_file_cids(conn, todo[["source_path", "sha256"]].itertuples(index=False, name=None))
     return result
 
 

@@ -422,9 +422,21 @@ def _insert_integration(conn: duckdb.DuckDBPyConnection, integ: pd.DataFrame, ba
 
 def _write_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, plan: pd.DataFrame,
                   outcomes: pd.DataFrame, run_id: str, now: datetime) -> None:
-    changed = outcomes[outcomes["status"] != UNCHANGED].merge(
-        files[["source_path", "size_bytes", "file_id", "problem", "detail"]], on="source_path"
-    )
+    # The kubo-v1 CID computed from the bytes the ingest read (files from older staging may lack it:
+    # ``run.store_batch`` fills those from disk afterwards).
+    cids = files["cid"] if "cid" in files.columns else pd.Series(None, index=files.index, dtype=object)
+    with_cid = files[["source_path", "size_bytes", "file_id", "problem", "detail"]].assign(cid=cids.astype(object))
+    unchanged = outcomes["status"] == UNCHANGED
+    if unchanged.any() and with_cid["cid"].notna().any():
+        # An unchanged version already has its row; fill its CID if it was ledgered before CIDs were kept.
+        conn.register("stage_cids", outcomes.loc[unchanged, ["source_path", "sha256"]].merge(
+            with_cid[["source_path", "cid"]].dropna(), on="source_path"))
+        conn.execute(
+            "UPDATE ingestion_ledger SET cid = s.cid FROM stage_cids s WHERE ingestion_ledger.cid IS NULL "
+            "AND ingestion_ledger.source_path = s.source_path AND ingestion_ledger.sha256 = s.sha256"
+        )
+        conn.unregister("stage_cids")
+    changed = outcomes[~unchanged].merge(with_cid, on="source_path")
     if changed.empty:
         return
     conn.register("stage_ledger", changed)
@@ -432,7 +444,7 @@ def _write_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, plan: pd
     conn.execute(
         "UPDATE ingestion_ledger SET status = s.status, reason = s.reason, records_total = s.records_total, "
         "records_quarantined = s.records_quarantined, rows_written = s.rows_written, duplicate_of = s.duplicate_of, "
-        "status_changed_at = ?, ingestion_run_id = ?, "
+        "status_changed_at = ?, ingestion_run_id = ?, cid = coalesce(ingestion_ledger.cid, s.cid), "
         "history = coalesce(history || '; ', '') || ingestion_ledger.status || ' -> ' || s.status || ' by run ' || ? "
         "FROM stage_ledger s WHERE ingestion_ledger.source_path = s.source_path "
         "AND ingestion_ledger.sha256 = s.sha256",
@@ -441,8 +453,8 @@ def _write_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, plan: pd
     conn.execute(
         "INSERT INTO ingestion_ledger (source_path, sha256, size_bytes, detected_type, status, reason, "
         "records_total, records_quarantined, rows_written, duplicate_of, first_seen_at, status_changed_at, "
-        "ingestion_run_id) SELECT s.source_path, s.sha256, s.size_bytes, s.detected_type, s.status, s.reason, "
-        "s.records_total, s.records_quarantined, s.rows_written, s.duplicate_of, ?, ?, ? "
+        "ingestion_run_id, cid) SELECT s.source_path, s.sha256, s.size_bytes, s.detected_type, s.status, s.reason, "
+        "s.records_total, s.records_quarantined, s.rows_written, s.duplicate_of, ?, ?, ?, s.cid "
         "FROM stage_ledger s ANTI JOIN ingestion_ledger l USING (source_path, sha256) ORDER BY s.file_id",
         [now, now, run_id],
     )

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import duckdb
 
 from benchmark_pipeline.lib.content.unixfs import KUBO_V1, import_path
@@ -55,3 +57,33 @@ def test_a_file_changed_since_ingest_gets_no_cid(sample_dir, tmp_path):
     with open_writer(db) as conn:
         assert backfill_file_cids(conn) == 1
         assert conn.execute("SELECT cid FROM ingestion_ledger").fetchall() == [(file_cid(copy)[0],)]
+
+
+def test_ingest_takes_cids_from_the_bytes_it_read_for_small_and_multi_chunk_files(drop, tmp_path):
+    from benchmark_pipeline_tests.conftest import perf_record
+
+    small = drop("performance", "small.json", [perf_record()])
+    big = drop("performance", "big.json", [perf_record(batch_size=i + 1) for i in range(2500)])
+    assert big.stat().st_size > 2 * 262_144  # several chunks: a dag-pb root over raw leaves
+    db = tmp_path / "w.duckdb"
+    ingest_paths([str(small.parent)], db)
+    with open_writer(db) as conn:
+        rows = dict(conn.execute("SELECT source_path, cid FROM ingestion_ledger").fetchall())
+    cids = {Path(p).name: cid for p, cid in rows.items()}
+    assert cids["small.json"] == str(import_path(small, KUBO_V1).cid) == file_cid(small)[0]
+    assert cids["big.json"] == str(import_path(big, KUBO_V1).cid) == file_cid(big)[0]
+    assert cids["big.json"].startswith("bafybei")
+
+
+def test_a_re_ingest_fills_the_cid_of_an_unchanged_version_ledgered_without_one(drop, tmp_path):
+    from benchmark_pipeline_tests.conftest import perf_record
+
+    path = drop("performance", "r.json", [perf_record()])
+    db = tmp_path / "w.duckdb"
+    ingest_paths([str(path)], db)
+    with open_writer(db) as conn:
+        conn.execute("UPDATE ingestion_ledger SET cid = NULL")  # as a row from before schema v3
+    report = ingest_paths([str(path)], db)
+    assert list(report.result.outcomes["status"]) == ["unchanged"]
+    with open_writer(db) as conn:
+        assert conn.execute("SELECT cid FROM ingestion_ledger").fetchall() == [(file_cid(path)[0],)]
