@@ -6,11 +6,13 @@ writer (``lib.warehouse.load``) takes its output.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from stat import S_ISREG
 from typing import Callable, Iterable
 
 import pandas as pd
@@ -52,30 +54,28 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
     """
     rows: list[dict] = []
     skipped: list[tuple[str, str]] = []
+    display = _DisplayPaths()
     for raw in paths:
         root = Path(raw)
         if not root.exists():
             if missing_ok:
                 continue
             raise DiscoveryError(f"{root}: no such file or directory")
-        candidates = [root] if root.is_file() else sorted(
-            p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")
-        )
-        for path in candidates:
+        candidates = [(root, root.stat())] if root.is_file() else sorted(_files_under(root), key=lambda c: c[0])
+        for path, stat in candidates:
             if path.suffix.lower() != ".json":
-                skipped.append((display_path(path), "not a *.json file"))
+                skipped.append((display(path), "not a *.json file"))
                 continue
             file_category = category or _category_from_path(path)
             if file_category is None and unknown_category_ok:
-                skipped.append((display_path(path), "not under a performance/, compatibility/ or integration/ directory"))
+                skipped.append((display(path), "not under a performance/, compatibility/ or integration/ directory"))
                 continue
             if file_category is None:
                 raise DiscoveryError(
                     f"{path}: cannot tell its category; put it under a performance/, compatibility/ or "
                     "integration/ directory or pass --type"
                 )
-            stat = path.stat()
-            rows.append({"source_path": display_path(path), "category": file_category,
+            rows.append({"source_path": display(path), "category": file_category,
                          "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
     files = pd.DataFrame(rows, columns=["source_path", "category", "size_bytes", "mtime_ns"])
     return Discovered(files.drop_duplicates("source_path").reset_index(drop=True), skipped)
@@ -91,6 +91,47 @@ def display_path(path: Path) -> str:
         return str(resolved.relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(resolved)
+
+
+_IGNORED_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # what Path.is_file() ignores
+
+
+def _files_under(root: Path) -> list[tuple[Path, os.stat_result]]:
+    """Regular files (symlinks followed) below ``root`` that are not hidden, each with its one ``stat``."""
+    found = []
+    for path in root.rglob("*"):
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            if exc.errno in _IGNORED_ERRNOS:
+                continue
+            raise
+        except ValueError:
+            continue
+        if S_ISREG(stat.st_mode) and not path.name.startswith("."):
+            found.append((path, stat))
+    return found
+
+
+class _DisplayPaths:
+    """``display_path`` for many files: the working directory and each parent directory resolved once."""
+
+    def __init__(self) -> None:
+        self.cwd = Path.cwd().resolve()
+        self.parents: dict[Path, Path] = {}
+
+    def __call__(self, path: Path) -> str:
+        if path.is_symlink() or path.name in ("", ".", ".."):
+            resolved = path.resolve()
+        else:  # resolving the parent and appending a name that is no link is what resolve() does
+            parent = self.parents.get(path.parent)
+            if parent is None:
+                parent = self.parents[path.parent] = path.parent.resolve()
+            resolved = parent / path.name
+        try:
+            return str(resolved.relative_to(self.cwd))
+        except ValueError:
+            return str(resolved)
 
 
 def _category_from_path(path: Path) -> str | None:

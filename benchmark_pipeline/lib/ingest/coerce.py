@@ -16,6 +16,7 @@ import pandas as pd
 
 from benchmark_pipeline.lib.normalize import parse_timestamp
 
+from .columns import text_column
 from .fields import BOOL, FLOAT, INT, JSON, STR, TIME
 
 NON_FINITE = "non-finite"
@@ -49,10 +50,7 @@ def _coerce_text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     Equal values end up as one shared ``str`` object: model and hardware names repeat on every row, and a
     million separate copies would cost more memory than all the numeric columns together.
     """
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
-    stripped = np.array([u.strip() or pd.NA for u in uniques] + [pd.NA], dtype=object)
-    shared = stripped[np.where(codes >= 0, codes, len(uniques))]
-    return pd.Series(pd.arrays.StringArray(shared), index=series.index), _no_problems(series.index)
+    return text_column(series.to_numpy(dtype=object)).set_axis(series.index), _no_problems(series.index)
 
 
 # ISO 8601 date-times that pandas and ``datetime.fromisoformat`` read alike; anything else goes value by value.

@@ -1,9 +1,10 @@
 """Raw record dicts of one category to typed, canonical frames plus per-field problems.
 
-Works column by column over all files of a batch at once: one ``DataFrame`` from the record dicts,
-each accepted spelling coerced and merged into its canonical column, unknown keys kept as an
-``extra`` JSON column, nested ``batch_results`` / ``power_metrics`` / ``assertions`` split into child
-frames keyed by (file_id, record_index).
+Works column by column over all files of a batch at once: the record dicts seen as columns
+(``columns.RawColumns``, only the keys the fields ask for), each accepted spelling coerced and merged
+into its canonical column (whole-column fast path for clean columns, value by value otherwise),
+unknown keys kept as an ``extra`` JSON column, nested ``batch_results`` / ``power_metrics`` /
+``assertions`` split into child frames keyed by (file_id, record_index).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import pandas as pd
 from benchmark_pipeline.lib.normalize import canonical_hardware_type
 
 from .coerce import coerce
-from .fields import CHILDREN, FIELDS, FieldSpec, known_raw_keys
+from .columns import RawColumns, fast_coerce, missing_column
+from .fields import CHILDREN, FIELDS, STR, FieldSpec, known_raw_keys
 
 KEY_COLUMNS = ["file_id", "record_index"]
 
@@ -57,18 +59,19 @@ def normalize_category(
             problems.add(int(file_ids[i]), int(record_indexes[i]), None, records[i],
                          f"record is a {type(records[i]).__name__}, not a JSON object")
     dict_records = [records[i] for i in keep] if len(keep) != len(records) else records
-    raw = pd.DataFrame.from_records(dict_records) if dict_records else pd.DataFrame()
-    raw.index = pd.RangeIndex(len(dict_records))
+    raw = RawColumns(dict_records)
     keys = pd.DataFrame({"file_id": file_ids[keep].astype("int64"),
                          "record_index": record_indexes[keep].astype("int64")})
 
     frame, bad = _canonical_columns(raw, FIELDS[category], keys, problems)
     if "hardware_type" in frame:
         frame["hardware_type"] = _canonical_hardware(frame["hardware_type"], keys, problems, bad)
-    frame["extra"] = _extra_json(dict_records, known_raw_keys(category))
+    known = known_raw_keys(category)
+    frame["extra"] = _extra_json(dict_records, known) if not raw.keys <= known \
+        else missing_column(STR, len(dict_records))
     children = {}
     for child_key, child_fields in CHILDREN.get(category, {}).items():
-        column = raw[child_key] if child_key in raw else pd.Series([None] * len(raw), dtype=object)
+        column = raw[child_key] if child_key in raw else pd.Series([], dtype=object)  # none: no child rows
         children[child_key] = _child_frame(column, child_fields, keys, problems, bad, child_key)
     frame = pd.concat([keys, frame], axis=1)
     frame["has_problem"] = bad
@@ -78,8 +81,7 @@ def normalize_category(
 def normalize_rows(records: list[dict[str, Any]], specs: tuple[FieldSpec, ...], file_ids: np.ndarray,
                    record_indexes: np.ndarray) -> pd.DataFrame:
     """Typed canonical columns for trusted diagnostic rows; values that cannot be coerced become NULL."""
-    raw = pd.DataFrame.from_records(records) if records else pd.DataFrame()
-    raw.index = pd.RangeIndex(len(records))
+    raw = RawColumns(records)
     keys = pd.DataFrame({"file_id": file_ids.astype("int64"), "record_index": record_indexes.astype("int64")})
     frame, _ = _canonical_columns(raw, specs, keys, Problems())
     if "hardware_type" in frame:
@@ -89,7 +91,7 @@ def normalize_rows(records: list[dict[str, Any]], specs: tuple[FieldSpec, ...], 
 
 
 def _canonical_columns(
-    raw: pd.DataFrame, specs: tuple[FieldSpec, ...], keys: pd.DataFrame, problems: Problems,
+    raw: RawColumns, specs: tuple[FieldSpec, ...], keys: pd.DataFrame, problems: Problems,
     labels: list[str] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     columns: dict[str, pd.Series] = {}
@@ -98,6 +100,11 @@ def _canonical_columns(
         merged: pd.Series | None = None
         for source, factor in spec.sources():
             if source not in raw:
+                continue
+            values = fast_coerce(raw.values(source), spec.kind, factor)
+            if values is not None:  # clean column: nothing to report
+                merged = values if merged is None else merged.fillna(values) if merged.dtype == values.dtype \
+                    else merged.where(merged.notna(), values)
                 continue
             values, reasons = coerce(raw[source], spec.kind, factor)
             problem_mask = reasons.notna().to_numpy()
@@ -110,13 +117,9 @@ def _canonical_columns(
             merged = values if merged is None else merged.fillna(values) if merged.dtype == values.dtype \
                 else merged.where(merged.notna(), values)
         if merged is None:
-            merged = pd.Series(pd.array([None] * len(raw), dtype=_EMPTY_DTYPES[spec.kind]), index=raw.index)
+            merged = missing_column(spec.kind, len(raw))
         columns[spec.name] = merged
     return pd.DataFrame(columns, index=raw.index), bad
-
-
-_EMPTY_DTYPES = {"str": "string", "float": "float64", "int": "Int64", "bool": "boolean",
-                 "json": "string", "time": "datetime64[us, UTC]"}
 
 
 def _canonical_hardware(values: pd.Series, keys: pd.DataFrame, problems: Problems, bad: np.ndarray) -> pd.Series:
@@ -168,8 +171,7 @@ def _child_frame(
             items.append(element)
             parents.append(pos)
             positions.append(child_pos)
-    raw = pd.DataFrame.from_records(items) if items else pd.DataFrame(index=pd.RangeIndex(0))
-    raw.index = pd.RangeIndex(len(items))
+    raw = RawColumns(items)
     child_keys = keys.iloc[parents].reset_index(drop=True)
     labels = [f"{child_key}[{p}]." for p in positions]
     frame, child_bad = _canonical_columns(raw, specs, child_keys, problems, labels)
