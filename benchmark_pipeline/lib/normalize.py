@@ -131,6 +131,9 @@ TIME_SOURCE_RECORD = "record"
 TIME_SOURCE_FILE_NAME = "file_name"
 TIME_SOURCE_LEDGER = "ledger"
 
+# Plausible run times; anything outside is a broken clock or a typo and is quarantined, not stored.
+RUN_TIME_MIN_YEAR, RUN_TIME_MAX_YEAR = 1970, 2100
+
 _STAMP = re.compile(r"(?<!\d)(\d{8})_(\d{6})(?!\d)")
 # Epoch seconds between 2000-01-01 and 2100-01-01; larger values are taken as milliseconds.
 _EPOCH_MIN, _EPOCH_MAX = 946_684_800, 4_102_444_800

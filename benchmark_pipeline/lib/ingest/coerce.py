@@ -14,12 +14,14 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from benchmark_pipeline.lib.normalize import parse_timestamp
+from benchmark_pipeline.lib.normalize import RUN_TIME_MAX_YEAR, RUN_TIME_MIN_YEAR, parse_timestamp
 
 from .columns import text_column
-from .fields import BOOL, FLOAT, INT, JSON, STR, TIME
+from .fields import BOOL, FLOAT, INT, INT_MAX, INT_MIN, JSON, STR, TIME
 
 NON_FINITE = "non-finite"
+OUT_OF_RANGE_INT = f"out of range: integer fields hold {INT_MIN} to {INT_MAX}"
+OUT_OF_RANGE_TIME = f"timestamp out of range: years {RUN_TIME_MIN_YEAR} to {RUN_TIME_MAX_YEAR}"
 WRONG_TYPE = "wrong type"
 
 _TRUE = {"true", "yes", "y", "1", "pass", "passed", "success"}
@@ -71,7 +73,12 @@ def _coerce_iso_times(series: pd.Series) -> tuple[pd.Series, pd.Series]:
             parsed = pd.to_datetime(group, format="ISO8601", utc=True, errors="coerce")
             values[group.index] = parsed.astype("datetime64[us, UTC]")
         iso &= values.notna().to_numpy()
-    rest = ~iso & series.notna().to_numpy()
+        years = values.dt.year
+        implausible = iso & ((years < RUN_TIME_MIN_YEAR) | (years > RUN_TIME_MAX_YEAR)).fillna(False).to_numpy()
+        values[implausible] = pd.NaT
+        problems[implausible] = OUT_OF_RANGE_TIME
+        iso &= ~implausible
+    rest = ~iso & series.notna().to_numpy() & problems.isna().to_numpy()
     if rest.any():
         rest_values, rest_problems = _elementwise(series[rest], _to_time, dtype=_DTYPES[TIME])
         values[rest] = rest_values
@@ -98,12 +105,14 @@ def _coerce_float(series: pd.Series, factor: float) -> tuple[pd.Series, pd.Serie
 
 
 def _coerce_int(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    if series.dtype.kind in "iu":
+    if series.dtype.kind in "iu" and ((series >= INT_MIN) & (series <= INT_MAX)).all():
         return series.astype("Int64"), _no_problems(series.index)
     floats, problems = _coerce_float(series, 1.0)
     frac = floats.notna() & (floats != np.floor(floats.fillna(0)))
+    out_of_range = floats.notna() & ((floats < INT_MIN) | (floats > INT_MAX))
     problems = problems.mask(frac & problems.isna(), "not an integer")
-    return floats.mask(frac).round().astype("Int64"), problems
+    problems = problems.mask(out_of_range & problems.isna(), OUT_OF_RANGE_INT)
+    return floats.mask(frac | out_of_range).round().astype("Int64"), problems
 
 
 def _elementwise(
@@ -176,4 +185,6 @@ def _to_time(value: Any) -> tuple[Any, str | None]:
     parsed = parse_timestamp(value)
     if parsed is None:
         return None, f"unparseable timestamp {value!r:.40}"
+    if not RUN_TIME_MIN_YEAR <= parsed.year <= RUN_TIME_MAX_YEAR:
+        return None, OUT_OF_RANGE_TIME
     return pd.Timestamp(parsed), None

@@ -18,7 +18,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .fields import BOOL, FLOAT, INT, STR, TIME
+from benchmark_pipeline.lib.normalize import RUN_TIME_MAX_YEAR, RUN_TIME_MIN_YEAR
+
+from .fields import BOOL, FLOAT, INT, INT_MAX, INT_MIN, STR, TIME
 
 _NONE = type(None)
 _NAN = float("nan")
@@ -128,6 +130,8 @@ def _fast_int(values: Sequence[Any], types: set[type]) -> pd.Series | None:
             array = np.array(values, dtype=np.int64)
         except OverflowError:
             return None
+        if ((array < INT_MIN) | (array > INT_MAX)).any():
+            return None  # "out of range": reported by the value-by-value path
         return pd.Series(array).astype("Int64")
     if not types <= {float, int, _NONE}:
         return None
@@ -136,8 +140,8 @@ def _fast_int(values: Sequence[Any], types: set[type]) -> pd.Series | None:
     if array is None:
         return None
     floats = pd.Series(array)
-    if (floats.notna() & (floats != np.floor(floats.fillna(0)))).any():
-        return None  # "not an integer": reported by the value-by-value path
+    if (floats.notna() & ((floats != np.floor(floats.fillna(0))) | (floats < INT_MIN) | (floats > INT_MAX))).any():
+        return None  # "not an integer" or "out of range": reported by the value-by-value path
     return floats.round().astype("Int64")
 
 
@@ -208,7 +212,7 @@ def _fast_iso_times(values: Sequence[Any], has_missing: bool) -> pd.Series | Non
         if (hours_off > 23).any() or (minutes_off > 59).any():
             return None
         offset_minutes = (hours_off * 60 + minutes_off) * (1 if suffix[0] == "+" else -1)
-    if ((year < 1700) | (year > 2200) | (month < 1) | (month > 12) | (day < 1) | (hour > 23) | (minute > 59)
+    if ((year < RUN_TIME_MIN_YEAR) | (year > RUN_TIME_MAX_YEAR) | (month < 1) | (month > 12) | (day < 1) | (hour > 23) | (minute > 59)
             | (second > 59)).any():
         return None
     months = (year - 1970) * 12 + (month - 1)

@@ -13,6 +13,9 @@ CATEGORIES = ("performance", "compatibility", "integration")
 
 STR, FLOAT, INT, BOOL, JSON, TIME = "str", "float", "int", "bool", "json", "time"
 
+# Warehouse integer columns (batch sizes, iterations, compute units, indexes) are 32-bit.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
 
 @dataclass(frozen=True)
 class FieldSpec:

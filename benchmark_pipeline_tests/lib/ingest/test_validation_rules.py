@@ -158,3 +158,27 @@ def test_only_json_files_are_considered(drop, tmp_path):
     found = discover([tmp_path / "drop"])
     assert list(found.files["category"]) == ["performance"]
     assert [why for _, why in found.skipped] == ["not a *.json file"]
+
+
+@pytest.mark.parametrize("raw, field, reason", [
+    (b'"batch_size": 9223372036854775808', "batch_size", "out of range: integer fields hold"),
+    (b'"batch_size": 1e300', "batch_size", "out of range: integer fields hold"),
+    (b'"iterations": 3000000000', "iterations", "out of range: integer fields hold"),
+    (b'"timestamp": "2300-01-01T00:00:00Z"', "timestamp", "timestamp out of range: years 1970 to 2100"),
+    (b'"timestamp": "1900-01-01 00:00:00"', "timestamp", "timestamp out of range: years 1970 to 2100"),
+])
+def test_values_the_warehouse_cannot_hold_are_quarantined_not_fatal(drop, raw, field, reason):
+    good = b'{"model_name": "bert", "hardware_type": "cpu", "average_latency_ms": 5.0}'
+    bad = b'{"model_name": "bert", "hardware_type": "cpu", "average_latency_ms": 6.0, ' + raw + b"}"
+    batch = validate(drop("performance", "range.json", b"[" + good + b", " + bad + b"]"))
+    assert list(batch.performance["record_index"]) == [0]
+    assert reasons(batch, record_index=1)[field].startswith(reason)
+
+
+def test_integers_beyond_64_bits_in_free_form_fields_are_kept(drop, db_path):
+    from benchmark_pipeline.lib.ingest.run import ingest_paths
+
+    path = drop("performance", "big.json", b'[{"model_name": "bert", "hardware_type": "cpu", "average_latency_ms": 5.0, '
+                                           b'"foo": 123456789012345678901234567890}]')
+    report = ingest_paths([path], db_path)
+    assert report.result.outcomes.iloc[0]["status"] == "ingested"
