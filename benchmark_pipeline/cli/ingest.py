@@ -65,6 +65,8 @@ def _progress_printer():
 
 
 def run_ingest(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from benchmark_pipeline.config import resolve_db_path
     from benchmark_pipeline.lib.ingest.batch import DiscoveryError
     from benchmark_pipeline.lib.ingest.run import ingest_paths
@@ -84,8 +86,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     for path, why in report.skipped:
         print(f"skipped {path}: {why}", file=sys.stderr)
     for row in report.result.quarantine.itertuples(index=False):
-        where = f"record {row.record_index}" if row.record_index == row.record_index and row.record_index is not None \
-            else "whole file"
+        where = "whole file" if pd.isna(row.record_index) else f"record {int(row.record_index)}"
         field = f", field {row.field!r}" if isinstance(row.field, str) else ""
         value = f" (value {row.value!r})" if isinstance(row.value, str) else ""
         print(f"quarantined {row.source_path}: {where}{field}: {row.reason}{value}", file=sys.stderr)

@@ -98,7 +98,7 @@ def load_batch(
         ingest_ids = plan.loc[plan["action"] == INGEST, "file_id"]
         replaced_paths = batch.files.merge(plan.loc[plan["replaces"]], on="file_id")["source_path"].tolist()
         _supersede(conn, replaced_paths, ingestion_run_id, now)
-        _write_facts(conn, _restrict(batch, set(ingest_ids)), ingestion_run_id, now)
+        write_facts(conn, _restrict(batch, set(ingest_ids)), ingestion_run_id, now)
         write_quarantine(conn, batch, set(ingest_ids), ingestion_run_id, now)
         _write_ledger(conn, batch.files, plan, outcomes, ingestion_run_id, now)
         conn.execute("COMMIT")
@@ -240,10 +240,6 @@ _PROVENANCE_COLUMNS = "source_path, source_sha256, ingestion_run_id, ingested_at
 
 def write_facts(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: str, now: datetime) -> None:
     """Dimensions and facts of every record in the batch, no ledger (quarantine replay lands records with it)."""
-    _write_facts(conn, batch, run_id, now)
-
-
-def _write_facts(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: str, now: datetime) -> None:
     perf = _with_fingerprint(batch.performance)
     compat = _with_fingerprint(batch.compatibility)
     integ = _with_fingerprint(batch.integration)
