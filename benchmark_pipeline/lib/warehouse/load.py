@@ -18,7 +18,7 @@ import pandas as pd
 from benchmark_pipeline.lib.ingest.batch import ValidatedBatch
 from benchmark_pipeline.lib.normalize import infer_model_family
 
-from .plan import DUPLICATE, INGEST, UNCHANGED, file_status, plan_files
+from .plan import DUPLICATE, INGEST, UNCHANGED, FilePlanner, file_status
 
 FACT_TABLES = ("performance_results", "performance_batch_results", "power_metrics", "hardware_compatibility",
                "integration_test_results", "integration_test_assertions", "benchmark_failures", "test_runs")
@@ -34,6 +34,15 @@ class LoadResult:
 
     def count(self, status: str) -> int:
         return int((self.outcomes["status"] == status).sum())
+
+    @classmethod
+    def concat(cls, results: list["LoadResult"]) -> "LoadResult":
+        """The result of a load written in chunks."""
+        def stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+            non_empty = [f for f in frames if not f.empty]  # pandas warns on concatenating empty frames
+            return pd.concat(non_empty, ignore_index=True) if len(non_empty) > 1 else (non_empty or frames)[0]
+
+        return cls(stack([r.outcomes for r in results]), stack([r.quarantine for r in results]))
 
 
 def read_ledger(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -90,24 +99,56 @@ def load_batch(
     now: datetime | None = None,
 ) -> LoadResult:
     """Write one validated batch; all or nothing."""
-    now = now or datetime.now(timezone.utc)
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        plan = plan_files(batch.files, read_ledger(conn))
+    with BatchWriter(conn, ingestion_run_id, now) as writer:
+        return writer.write(batch)
+
+
+class BatchWriter:
+    """One all-or-nothing load fed chunk by chunk, so only one chunk's frames need to be in memory.
+
+    Chunks are planned against the ledger as it stands inside the transaction (``FilePlanner``), so a
+    batch loaded in chunks ends exactly as the same batch loaded whole. Leaving the ``with`` block
+    commits; an exception rolls everything back.
+    """
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = None) -> None:
+        self.conn, self.run_id = conn, run_id
+        self.now = now or datetime.now(timezone.utc)
+        self.planner: FilePlanner | None = None
+
+    def __enter__(self) -> "BatchWriter":
+        self.conn.execute("BEGIN TRANSACTION")
+        try:
+            self.planner = FilePlanner(read_ledger(self.conn))
+        except Exception:
+            self.conn.execute("ROLLBACK")
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            try:
+                fill_inferred_families(self.conn)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+    def write(self, batch: ValidatedBatch) -> LoadResult:
+        conn, run_id, now = self.conn, self.run_id, self.now
+        plan = self.planner.plan(batch.files)
         outcomes = outcomes_for(batch, plan)
         ingest_ids = plan.loc[plan["action"] == INGEST, "file_id"]
         replaced_paths = batch.files.merge(plan.loc[plan["replaces"]], on="file_id")["source_path"].tolist()
-        _supersede(conn, replaced_paths, ingestion_run_id, now)
-        write_facts(conn, _restrict(batch, set(ingest_ids)), ingestion_run_id, now)
-        write_quarantine(conn, batch, set(ingest_ids), ingestion_run_id, now)
-        _write_ledger(conn, batch.files, plan, outcomes, ingestion_run_id, now)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
-    quarantine = batch.quarantine.merge(batch.files[["file_id", "source_path"]], on="file_id")
-    quarantine = quarantine[quarantine["file_id"].isin(set(ingest_ids))]
-    return LoadResult(outcomes, quarantine.drop(columns=["file_id", "record_json"]))
+        _supersede(conn, replaced_paths, run_id, now)
+        write_facts(conn, _restrict(batch, set(ingest_ids)), run_id, now)
+        write_quarantine(conn, batch, set(ingest_ids), run_id, now)
+        _write_ledger(conn, batch.files, plan, outcomes, run_id, now)
+        quarantine = batch.quarantine.merge(batch.files[["file_id", "source_path"]], on="file_id")
+        quarantine = quarantine[quarantine["file_id"].isin(set(ingest_ids))]
+        return LoadResult(outcomes, quarantine.drop(columns=["file_id", "record_json"]))
 
 
 def _restrict(batch: ValidatedBatch, file_ids: set[int]) -> ValidatedBatch:
@@ -152,7 +193,9 @@ def hardware_fingerprint(frame: pd.DataFrame) -> pd.Series:
     Two GPUs that differ in any declared detail get different fingerprints, so they are never merged.
     """
     def part(column: str, fmt: str) -> pd.Series:
-        values = frame[column]
+        # As Python objects: mapping a nullable-integer column with a missing value would hand the
+        # function floats, and the same 40 compute units would print as "40 CU" or "40.0 CU".
+        values = frame[column].astype(object)
         text = values.map(lambda v: fmt.format(v) if pd.notna(v) else "", na_action="ignore")
         return text.fillna("").astype(str)
 
@@ -176,9 +219,8 @@ def _upsert_models(conn: duckdb.DuckDBPyConnection, frames: list[pd.DataFrame]) 
     models = pd.concat(parts, ignore_index=True).dropna(subset=["model_name"])
     if models.empty:
         return
-    models = models.groupby("model_name", sort=True).first().reset_index().rename(columns=_MODEL_COLUMNS)
-    inferred = models["model_name"].map(infer_model_family)
-    models["model_family"] = models["model_family"].fillna(inferred.astype("string"))
+    models = _first_per_group(models, "model_name", list(_MODEL_COLUMNS)[1:]).sort_index().reset_index()
+    models = models.rename(columns=_MODEL_COLUMNS)
     conn.register("stage_models", models)
     conn.execute(
         "INSERT INTO models (model_name, model_family, modality, source, version, parameters_million, metadata) "
@@ -195,6 +237,40 @@ def _upsert_models(conn: duckdb.DuckDBPyConnection, frames: list[pd.DataFrame]) 
         "(models.parameters_million IS NULL AND s.parameters_million IS NOT NULL))"
     )
     conn.unregister("stage_models")
+
+
+def _first_per_group(frame: pd.DataFrame, key: str, columns: list[str]) -> pd.DataFrame:
+    """``frame.groupby(key)[columns].first()`` (first non-missing value per group), indexed by ``key``.
+
+    Columns missing everywhere, most of the optional ones in practice, are filled instead of grouped:
+    grouping a million rows of empty text columns was a large share of a load.
+    """
+    present = [c for c in columns if frame[c].notna().any()]
+    if present:
+        first = frame.groupby(key, sort=False)[present].first()
+    else:
+        first = pd.DataFrame(index=pd.Index(frame[key].drop_duplicates(), name=key))
+    for column in columns:
+        if column not in present:
+            first[column] = pd.Series(index=first.index, dtype=frame[column].dtype)
+    return first[columns]
+
+
+def fill_inferred_families(conn: duckdb.DuckDBPyConnection) -> None:
+    """Models still without a family get the one their name implies.
+
+    Run once per load, after all its facts: a family given by any record of the load wins over the
+    inferred one, however the load was split into chunks.
+    """
+    names = [row[0] for row in conn.execute("SELECT model_name FROM models WHERE model_family IS NULL").fetchall()]
+    inferred = pd.DataFrame({"model_name": names, "model_family": [infer_model_family(n) for n in names]},
+                            columns=["model_name", "model_family"]).dropna()
+    if inferred.empty:
+        return
+    conn.register("stage_families", inferred)
+    conn.execute("UPDATE models SET model_family = s.model_family FROM stage_families s "
+                 "WHERE models.model_name = s.model_name")
+    conn.unregister("stage_families")
 
 
 _FINGERPRINT_COLUMNS = ["hardware_type", "device_name", "memory_gb", "compute_units", "driver_version"]
@@ -295,9 +371,9 @@ def _write_test_runs(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataF
             continue
         grouped = frame.groupby("file_id")
         summary = grouped.agg(started_at=("run_time", "min"), completed_at=("run_time", "max"),
-                              record_count=("record_index", "size"), test_name=("test_name", "first"),
-                              git_commit=("git_commit", "first"), git_branch=("git_branch", "first"),
-                              time_source=("time_source", "first")).reset_index()
+                              record_count=("record_index", "size"))
+        summary = summary.join(_first_per_group(frame, "file_id", ["test_name", "git_commit", "git_branch",
+                                                                   "time_source"])).reset_index()
         summary["test_type"] = test_type
         runs.append(summary)
     if not runs:
@@ -324,17 +400,31 @@ def _write_test_runs(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataF
     conn.execute("DROP TABLE stage_runs_ids")
 
 
+# What the performance inserts read from the staged frame: DuckDB scans every column of a registered
+# frame, and the unused text columns (mostly empty) would double the cost of the scan.
+_PERF_STAGE_COLUMNS = [
+    "file_id", "record_index", "model_name", "fingerprint", "test_case", "batch_size", "sequence_length", "precision",
+    "run_time", "time_source", "total_time_seconds", "average_latency_ms", "latency_p50_ms", "latency_p90_ms",
+    "latency_p95_ms", "latency_p99_ms", "throughput_items_per_second", "memory_peak_mb", "power_watts",
+    "energy_joules", "items_per_joule", "iterations", "warmup_iterations", "metrics", "extra", "is_simulated",
+    "simulation_reason",
+]
+
+
 def _insert_performance(conn: duckdb.DuckDBPyConnection, perf: pd.DataFrame, batch: ValidatedBatch,
                         params: list) -> None:
-    conn.register("s", perf)
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE stage_perf AS SELECT nextval('seq_result_id') AS result_id, r.run_id, "
-        "m.model_id, h.hardware_id, s.*, f.source_path, f.sha256 "
+    conn.register("s", perf[_PERF_STAGE_COLUMNS])
+    staged = (
+        "SELECT nextval('seq_result_id') AS result_id, r.run_id, m.model_id, h.hardware_id, s.*, "
+        "f.source_path, f.sha256 "
         "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "
         "AND r.test_type = 'performance' JOIN models m ON m.model_name = s.model_name "
         "JOIN hardware_platforms h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index"
     )
-    conn.unregister("s")
+    # The child rows need the new result ids: only then is the staged result kept as a table.
+    has_children = not (batch.batch_results.empty and batch.power_metrics.empty)
+    if has_children:
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE stage_perf AS {staged}")
     conn.execute(
         "INSERT INTO performance_results (result_id, run_id, model_id, hardware_id, test_case, batch_size, "
         "sequence_length, precision, run_time, time_source, total_time_seconds, average_latency_ms, "
@@ -346,9 +436,12 @@ def _insert_performance(conn: duckdb.DuckDBPyConnection, perf: pd.DataFrame, bat
         "latency_p50_ms, latency_p90_ms, latency_p95_ms, latency_p99_ms, throughput_items_per_second, "
         "memory_peak_mb, power_watts, energy_joules, items_per_joule, iterations, warmup_iterations, metrics, "
         "extra, record_index, source_path, sha256, ?, ?, coalesce(is_simulated, false), simulation_reason "
-        "FROM stage_perf",
+        f"FROM {'stage_perf' if has_children else '(' + staged + ')'}",
         params,
     )
+    conn.unregister("s")
+    if not has_children:
+        return
     if not batch.batch_results.empty:
         conn.register("c", batch.batch_results)
         conn.execute(

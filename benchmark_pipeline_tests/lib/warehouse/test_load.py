@@ -152,3 +152,15 @@ def test_50_mb_file(drop, db_path):
     report = ingest_paths([path], db_path)
     assert report.result.outcomes.iloc[0]["status"] == "ingested"
     assert query(db_path, "SELECT count(*) FROM performance_results") == [(200_000,)]
+
+
+def test_hardware_fingerprint_prints_compute_units_as_integers_next_to_missing_ones():
+    import pandas as pd
+
+    from benchmark_pipeline.lib.warehouse.load import hardware_fingerprint
+
+    frame = pd.DataFrame({
+        "hardware_type": ["cpu", "cpu"], "device_name": ["Xeon", "Xeon"], "memory_gb": [256.0, 256.0],
+        "compute_units": pd.array([40, None], dtype="Int64"), "driver_version": [None, None],
+    })
+    assert hardware_fingerprint(frame).tolist() == ["cpu | Xeon | 256 GB | 40 CU", "cpu | Xeon | 256 GB"]
