@@ -54,7 +54,7 @@ def _progress_printer():
         return None
 
     def show(done: int, total: int) -> None:
-        if total < 200 or done % 50:
+        if total < 200:
             return
         width = 30
         filled = int(width * done / total)

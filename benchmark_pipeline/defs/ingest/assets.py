@@ -8,6 +8,7 @@ from pydantic import Field
 from benchmark_pipeline.defs.metadata import frame_metadata
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
 from benchmark_pipeline.lib.ingest.batch import discover, read_and_validate, sha256_of
+from benchmark_pipeline.lib.ingest.parallel import paused_gc
 from benchmark_pipeline.lib.warehouse.load import read_ledger
 from benchmark_pipeline.lib.warehouse.plan import UNCHANGED, plan_files
 
@@ -66,7 +67,8 @@ def discovered_result_files(
 def validated_results(context: dg.AssetExecutionContext, discovered_result_files: pd.DataFrame):
     """Parse the new or changed files and validate their records; failures become quarantine rows."""
     todo = discovered_result_files[discovered_result_files["action"] != UNCHANGED]
-    batch = read_and_validate(todo[["source_path", "category"]].reset_index(drop=True))
+    with paused_gc():
+        batch = read_and_validate(todo[["source_path", "category"]].reset_index(drop=True))
     frames = batch.frames()
     for name, (frame_name, _) in VALIDATED_OUTPUTS.items():
         frame = frames[frame_name]

@@ -19,7 +19,7 @@ import orjson
 import pandas as pd
 
 from benchmark_pipeline.lib.normalize import timestamp_from_file_name
-from benchmark_pipeline.lib.warehouse.load import write_facts
+from benchmark_pipeline.lib.warehouse.load import fill_inferred_families, write_facts
 from benchmark_pipeline.lib.warehouse.plan import file_status
 from benchmark_pipeline.lib.warehouse.retract import ledger_candidates
 
@@ -113,6 +113,7 @@ def replay(conn: duckdb.DuckDBPyConnection, file: str | None = None, run_id: str
     conn.execute("BEGIN TRANSACTION")
     try:
         write_facts(conn, batch, run_id, now)
+        fill_inferred_families(conn)
         conn.register("replayed_ids", pd.DataFrame({"quarantine_id": replayed_ids.astype("int64")}))
         conn.execute("UPDATE quarantine SET status = 'replayed' "
                      "WHERE quarantine_id IN (SELECT quarantine_id FROM replayed_ids)")

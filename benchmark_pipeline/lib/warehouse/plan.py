@@ -20,27 +20,38 @@ def plan_files(files: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
     ``files`` has file_id, source_path, sha256 (batch order = priority); ``ledger`` has
     source_path, sha256, status.
     """
-    active = ledger[ledger["status"].isin(ACTIVE_STATUSES)]
-    known_versions = set(zip(active["source_path"], active["sha256"]))
-    first_path_by_sha = (
-        active[active["status"] != DUPLICATE].drop_duplicates("sha256").set_index("sha256")["source_path"].to_dict()
-    )
-    active_paths = set(active["source_path"])
-    rows = []
-    for file_id, path, sha in zip(files["file_id"], files["source_path"], files["sha256"]):
-        duplicate_of = None
-        if (path, sha) in known_versions:
-            action = UNCHANGED
-        elif sha in first_path_by_sha and first_path_by_sha[sha] != path:
-            action, duplicate_of = DUPLICATE, first_path_by_sha[sha]
-        else:
-            action = INGEST
-            first_path_by_sha.setdefault(sha, path)
-        rows.append({"file_id": file_id, "action": action, "duplicate_of": duplicate_of,
-                     "replaces": action != UNCHANGED and path in active_paths})
-        known_versions.add((path, sha))
-    plan = pd.DataFrame(rows, columns=["file_id", "action", "duplicate_of", "replaces"])
-    return plan.astype({"file_id": "int64", "replaces": "bool"})
+    return FilePlanner(ledger).plan(files)
+
+
+class FilePlanner:
+    """``plan_files`` over a batch that arrives in chunks: each chunk is planned as if the earlier chunks
+    of the same batch were already in the ledger, so chunked and whole-batch plans are the same."""
+
+    def __init__(self, ledger: pd.DataFrame) -> None:
+        active = ledger[ledger["status"].isin(ACTIVE_STATUSES)]
+        self.known_versions = set(zip(active["source_path"], active["sha256"]))
+        self.first_path_by_sha = (
+            active[active["status"] != DUPLICATE].drop_duplicates("sha256").set_index("sha256")["source_path"]
+            .to_dict()
+        )
+        self.active_paths = set(active["source_path"])
+
+    def plan(self, files: pd.DataFrame) -> pd.DataFrame:
+        rows = []
+        for file_id, path, sha in zip(files["file_id"], files["source_path"], files["sha256"]):
+            duplicate_of = None
+            if (path, sha) in self.known_versions:
+                action = UNCHANGED
+            elif sha in self.first_path_by_sha and self.first_path_by_sha[sha] != path:
+                action, duplicate_of = DUPLICATE, self.first_path_by_sha[sha]
+            else:
+                action = INGEST
+                self.first_path_by_sha.setdefault(sha, path)
+            rows.append({"file_id": file_id, "action": action, "duplicate_of": duplicate_of,
+                         "replaces": action != UNCHANGED and path in self.active_paths})
+            self.known_versions.add((path, sha))
+        plan = pd.DataFrame(rows, columns=["file_id", "action", "duplicate_of", "replaces"])
+        return plan.astype({"file_id": "int64", "replaces": "bool"})
 
 
 def file_status(problem: object, records_total: int, records_quarantined: int, is_result: bool = True) -> str:
