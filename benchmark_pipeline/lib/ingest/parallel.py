@@ -96,7 +96,7 @@ class ValidatedChunks:
 
     def __iter__(self) -> Iterator[ValidatedBatch]:
         done = 0
-        for index, chunk in enumerate(self.chunks):
+        for chunk in self.chunks:
             if self._pool is None:
                 batch = _validate_chunk(chunk, self.seen_at)
             else:
