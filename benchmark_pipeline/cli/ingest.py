@@ -11,6 +11,22 @@ CATEGORY_CHOICES = ("performance", "compatibility", "integration")
 LEDGER_STATUSES = ("ingested", "partial", "quarantined", "not a result", "duplicate", "superseded", "retracted")
 
 
+def _worker_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
+def add_workers_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=_worker_count, default=None, metavar="N",
+                        help="processes that parse and validate in parallel when there are more than ~32 MB of "
+                             "files (default: one per core)")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     ingest = subparsers.add_parser(
         "ingest", help="validate result files and load them into the warehouse",
@@ -25,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_db_path_option(ingest)
     ingest.add_argument("--dry-run", "--no-db-store", action="store_true", dest="dry_run",
                         help="validate and report, write nothing")
+    add_workers_option(ingest)
     ingest.set_defaults(func=run_ingest)
 
     convert = subparsers.add_parser(
@@ -37,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     convert.add_argument("--dry-run", "--no-db-store", action="store_true", dest="dry_run",
                          help="convert and validate, write nothing")
     convert.add_argument("--summary", action="store_true", help="print per-shape counts instead of per-file lines")
+    add_workers_option(convert)
     convert.set_defaults(func=run_ingest, category="legacy")
 
     ledger = subparsers.add_parser("ledger", help="list the ingestion ledger (one row per file version)")
@@ -74,7 +92,8 @@ def run_ingest(args: argparse.Namespace) -> int:
 
     db_path = resolve_db_path(args.db_path)
     try:
-        report = ingest_paths(args.paths, db_path, args.category, args.dry_run, progress=_progress_printer())
+        report = ingest_paths(args.paths, db_path, args.category, args.dry_run, progress=_progress_printer(),
+                              workers=args.workers)
     except DiscoveryError as exc:
         raise CliError(str(exc)) from exc
     except WarehouseLockedError as exc:

@@ -35,6 +35,14 @@ def test_quarantine_exits_1_and_names_file_record_and_field(drop, db_path, tmp_p
     assert "q.json: record 1, field 'average_latency_ms': non-finite" in result.stderr
 
 
+def test_workers_must_be_a_positive_count(drop, db_path, tmp_path):
+    drop("performance", "a.json", [perf_record()])
+    refused = run("ingest", tmp_path / "drop", "--db-path", db_path, "--workers", "0")
+    assert refused.returncode == 2 and "'0' is not a whole number >= 1" in refused.stderr
+    assert not db_path.exists()
+    assert run("ingest", tmp_path / "drop", "--db-path", db_path, "--workers", "1").returncode == 0
+
+
 def test_empty_file_exits_1(drop, db_path, tmp_path):
     drop("performance", "empty.json", b"")
     assert run("ingest", tmp_path / "drop", "--db-path", db_path).returncode == 1
