@@ -94,15 +94,6 @@ def _rows_per_file(batch: ValidatedBatch) -> pd.Series:
     return pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype="int64")
 
 
-def load_batch(
-    conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, ingestion_run_id: str,
-    now: datetime | None = None,
-) -> LoadResult:
-    """Write one validated batch; all or nothing."""
-    with BatchWriter(conn, ingestion_run_id, now) as writer:
-        return writer.write(batch)
-
-
 class BatchWriter:
     """One all-or-nothing load fed chunk by chunk, so only one chunk's frames need to be in memory.
 
