@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from benchmark_pipeline.lib.warehouse.connection import open_reader
-from benchmark_pipeline_tests.conftest import SHARED
+from benchmark_pipeline_tests.conftest import SHARED, needs_shared
 
 REALDATA = SHARED / "realdata"
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not REALDATA.exists(), reason="../shared/realdata missing")]
+pytestmark = [pytest.mark.slow, needs_shared("realdata")]
 
 
 def convert(*args):

@@ -10,10 +10,10 @@ import pytest
 
 from benchmark_pipeline.cli.main import main
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "changepoint"
-SAMPLE = SHARED / "otava" / "tests" / "resources" / "sample.csv"
-SEMICOLONS = SHARED / "otava" / "tests" / "resources" / "sample-semicolons.csv"
-TIGERBEETLE = SHARED / "otava" / "tigerbeetle_series.json"
+REFERENCE_SERIES = Path(__file__).resolve().parents[1] / "fixtures" / "changepoint"
+SAMPLE = REFERENCE_SERIES / "otava" / "tests" / "resources" / "sample.csv"
+SEMICOLONS = REFERENCE_SERIES / "otava" / "tests" / "resources" / "sample-semicolons.csv"
+TIGERBEETLE = REFERENCE_SERIES / "otava" / "tigerbeetle_series.json"
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""Otava mode must give exactly apache-otava 0.8.0's change points on the shared reference data."""
+"""Otava mode must give exactly apache-otava 0.8.0's change points on the reference series in fixtures/changepoint."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import pytest
 
 from benchmark_pipeline.lib.changepoint.otava import detect_otava, fill_missing, first_pass_pvalue
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "changepoint"
-TIGERBEETLE = json.loads((SHARED / "otava" / "tigerbeetle_series.json").read_text())
+REFERENCE_SERIES = Path(__file__).resolve().parents[2] / "fixtures" / "changepoint"
+TIGERBEETLE = json.loads((REFERENCE_SERIES / "otava" / "tigerbeetle_series.json").read_text())
 CSV_SAMPLES = [
-    SHARED / "otava" / "tests" / "resources" / "sample.csv",
-    SHARED / "otava" / "tests" / "resources" / "sample-unix-time.csv",
-    SHARED / "otava" / "tests" / "resources" / "sample-semicolons.csv",
-    SHARED / "otava" / "examples" / "csv" / "data" / "local_sample.csv",
+    REFERENCE_SERIES / "otava" / "tests" / "resources" / "sample.csv",
+    REFERENCE_SERIES / "otava" / "tests" / "resources" / "sample-unix-time.csv",
+    REFERENCE_SERIES / "otava" / "tests" / "resources" / "sample-semicolons.csv",
+    REFERENCE_SERIES / "otava" / "examples" / "csv" / "data" / "local_sample.csv",
 ]
 
 

@@ -11,9 +11,9 @@ import pytest
 from benchmark_pipeline.lib.changepoint.gesd import gesd
 from benchmark_pipeline.lib.changepoint.robust import detect, detect_robust, rolling_median_residuals
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "changepoint"
-TIGERBEETLE = json.loads((SHARED / "otava" / "tigerbeetle_series.json").read_text())["series"]
-REAL_SERIES = json.loads((SHARED / "mongodb_spa" / "tests" / "data" / "real_series.json").read_text())
+REFERENCE_SERIES = Path(__file__).resolve().parents[2] / "fixtures" / "changepoint"
+TIGERBEETLE = json.loads((REFERENCE_SERIES / "otava" / "tigerbeetle_series.json").read_text())["series"]
+REAL_SERIES = json.loads((REFERENCE_SERIES / "mongodb_spa" / "tests" / "data" / "real_series.json").read_text())
 
 
 def noisy(n: int, seed: int, cv: float = 0.01, level: float = 100.0) -> np.ndarray:

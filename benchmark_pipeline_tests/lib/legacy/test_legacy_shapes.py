@@ -10,9 +10,10 @@ import pytest
 
 from benchmark_pipeline.lib.legacy import convert_document
 from benchmark_pipeline.lib.normalize import KNOWN_HARDWARE_TYPES
+from benchmark_pipeline_tests.conftest import SHARED, needs_shared
 
-REALDATA = Path(__file__).resolve().parents[4] / "shared" / "realdata"
-pytestmark = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not present")
+REALDATA = SHARED / "realdata"
+pytestmark = needs_shared("realdata")
 
 
 def _files(shape_dir: str) -> list[Path]:
