@@ -59,3 +59,28 @@ def test_dg_launch_runs_benchmark_job(tmp_path):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert counts(db)["performance_results"] > 900
+
+
+@pytest.mark.slow
+def test_documented_dagster_commands_record_no_telemetry(tmp_path):
+    """`scripts/dg` (the README's way to run `dg`) with DAGSTER_HOME unset: no banner, nothing under ~/.dagster.
+
+    Bare `dg` ignores the repo's dagster.yaml when DAGSTER_HOME is unset and writes ~/.dagster/logs/event.log.
+    """
+    uv = shutil.which("uv")
+    assert uv, "uv is installed by scripts/lib/bootstrap.sh"
+    cache = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
+    data = tmp_path / "data"
+    write_sample(data / "sample")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "UV_CACHE_DIR": cache, "BENCHMARK_DATA_DIR": str(data),
+           "BENCHMARK_DB_PATH": str(tmp_path / "w.duckdb")}
+    env.pop("DAGSTER_HOME", None)
+    env.pop("XDG_CONFIG_HOME", None)
+    result = subprocess.run([str(REPO / "scripts" / "dg"), "launch", "--job", "benchmark_job"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Telemetry" not in result.stdout + result.stderr
+    assert not (home / ".dagster").exists(), sorted(str(p) for p in (home / ".dagster").rglob("*"))
+    assert counts(tmp_path / "w.duckdb")["performance_results"] > 900

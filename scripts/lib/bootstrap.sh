@@ -1,5 +1,6 @@
 # Sourced by the scripts: make sure uv exists, then install the locked environment into .venv.
-# Usage: source scripts/lib/bootstrap.sh [dev]
+# Both README scripts install the same environment (the project and its default `dev` group), so running
+# one never uninstalls what the other installed.
 UV_VERSION=0.13.9
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
@@ -10,8 +11,4 @@ fi
 # --compile-bytecode: installed packages get their .pyc now. Machines that set PYTHONDONTWRITEBYTECODE
 # would otherwise compile pandas, pandera and DuckDB's Python sources again in every fresh process
 # (~1.8 s for each `benchmark-db` or `dagster` command here).
-if [ "${1:-}" = "dev" ]; then
-  uv sync --frozen --extra dev --python "$PYTHON" --quiet --compile-bytecode
-else
-  uv sync --frozen --python "$PYTHON" --quiet --compile-bytecode
-fi
+uv sync --frozen --python "$PYTHON" --quiet --compile-bytecode
