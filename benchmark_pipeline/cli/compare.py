@@ -41,10 +41,11 @@ def run_compare(args: argparse.Namespace) -> int:
     from benchmark_pipeline.lib.analytics.filters import METRICS, Filters
     from benchmark_pipeline.lib.reports.tabular import render_table
 
-    from .query import open_warehouse
+    from .query import check_names, open_warehouse
 
     filters = Filters(since=args.since, include_simulated=args.include_simulated)
     with open_warehouse(resolve_db_path(args.db_path)) as conn:
+        check_names(conn, args.model, args.hardware)
         try:
             if args.run:
                 table, side_a, side_b = compare_runs(conn, args.run[0], args.run[1], args.metric, filters)

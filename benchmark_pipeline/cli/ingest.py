@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .main import EXIT_OK, EXIT_QUARANTINED, CliError, add_db_path_option
+from .main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option
+from .output import add_list_format_option, render_listing
 
 CATEGORY_CHOICES = ("performance", "compatibility", "integration")
+LEDGER_COLUMNS = ("status", "rows_written", "records_quarantined", "source_path", "sha256", "reason", "duplicate_of")
 LEDGER_STATUSES = ("ingested", "partial", "quarantined", "not a result", "duplicate", "superseded", "retracted")
 
 
@@ -57,12 +59,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_workers_option(convert)
     convert.set_defaults(func=run_ingest, category="legacy")
 
-    ledger = subparsers.add_parser("ledger", help="list the ingestion ledger (one row per file version)")
+    ledger = subparsers.add_parser("ledger", help="list the ingestion ledger (one row per file version)",
+                                   description="rows_written counts result rows (one per stored record); the "
+                                               "batch results, power metrics and assertions of those records "
+                                               "are not in it.")
     ledger.add_argument("--status", choices=LEDGER_STATUSES)
+    add_list_format_option(ledger)
     add_db_path_option(ledger)
     ledger.set_defaults(func=run_ledger)
 
-    schema = subparsers.add_parser("schema", help="print the warehouse column dictionary with units")
+    schema = subparsers.add_parser(
+        "schema", help="print the warehouse column dictionary with units",
+        description="Every table: the fact, dimension and bookkeeping tables the migrations create, then the "
+                    "derived tables the analytics assets (re)build (compatibility_matrix, hardware_comparison, "
+                    "...; present once `benchmark_job` has run). Exit 2 for an unknown --table.",
+    )
     schema.add_argument("--table", help="only this table")
     schema.set_defaults(func=run_schema)
 
@@ -121,7 +132,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     verb = "would write" if report.dry_run else "wrote"
     print(f"{len(outcomes)} files ({summary or 'none'}); {verb} {int(outcomes['rows_written'].sum())} rows; "
           f"warehouse {db_path}" + (" (dry run: nothing written)" if report.dry_run else ""), file=sys.stderr)
-    return EXIT_QUARANTINED if report.has_quarantine else EXIT_OK
+    return EXIT_PROBLEMS if report.has_quarantine else EXIT_OK
 
 
 def shape_summary(report):
@@ -147,11 +158,10 @@ def shape_summary(report):
 
 def run_ledger(args: argparse.Namespace) -> int:
     from benchmark_pipeline.config import resolve_db_path
-    from benchmark_pipeline.lib.warehouse.connection import WarehouseMissingError, open_reader
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, WarehouseMissingError, open_reader
 
     db_path = resolve_db_path(args.db_path)
-    sql = ("SELECT status, rows_written, records_quarantined, source_path, sha256, coalesce(reason, '') AS reason, "
-           "coalesce(duplicate_of, '') AS duplicate_of FROM ingestion_ledger")
+    sql = f"SELECT {', '.join(LEDGER_COLUMNS)} FROM ingestion_ledger"
     params: list = []
     if args.status:
         sql += " WHERE status = ?"
@@ -160,31 +170,32 @@ def run_ledger(args: argparse.Namespace) -> int:
     try:
         with open_reader(db_path) as conn:
             rows = conn.execute(sql, params).fetchall()
-    except WarehouseMissingError as exc:
+    except (WarehouseMissingError, WarehouseLockedError) as exc:
         raise CliError(str(exc)) from exc
-    print("status\trows_written\trecords_quarantined\tsource_path\tsha256\treason\tduplicate_of")
-    for row in rows:
-        print("\t".join(str(v) for v in row))
+    sys.stdout.write(render_listing(list(LEDGER_COLUMNS), rows, args.list_format))
+    print(f"{len(rows)} ledger rows", file=sys.stderr)
     return EXIT_OK
 
 
 def run_schema(args: argparse.Namespace) -> int:
     import duckdb
 
-    from benchmark_pipeline.lib.warehouse.dictionary import COLUMNS
+    from benchmark_pipeline.lib.names import suggestion
+    from benchmark_pipeline.lib.warehouse.dictionary import DERIVED_TABLES, dictionary, live_types
     from benchmark_pipeline.lib.warehouse.schema import SCHEMA_VERSION, migrate
 
+    columns = dictionary()
+    if args.table and args.table not in columns:
+        raise CliError(f"no table {args.table!r}; {suggestion(args.table, list(columns), 'benchmark-db schema')}")
     conn = duckdb.connect()
     migrate(conn)
-    types = {(t, c): d for t, c, d in conn.execute(
-        "SELECT table_name, column_name, data_type FROM information_schema.columns").fetchall()}
-    tables = [args.table] if args.table else list(COLUMNS)
-    if args.table and args.table not in COLUMNS:
-        raise CliError(f"no table {args.table!r}; tables: {', '.join(COLUMNS)}")
+    types = live_types(conn)
+    tables = [args.table] if args.table else list(columns)
     print(f"# warehouse schema version {SCHEMA_VERSION}")
     for table in tables:
-        print(f"\n## {table}")
+        derived = " (derived: rebuilt by the analytics assets)" if table in DERIVED_TABLES else ""
+        print(f"\n## {table}{derived}")
         print("column\ttype\tunit\tdescription")
-        for column, (unit, description) in COLUMNS[table].items():
+        for column, (unit, description) in columns[table].items():
             print(f"{column}\t{types.get((table, column), '?')}\t{unit}\t{description}")
     return EXIT_OK

@@ -5,15 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .main import EXIT_OK, EXIT_QUARANTINED, CliError, add_db_path_option
+from .main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option
+from .output import add_list_format_option, render_listing
+
+QUARANTINE_STATUSES = ("open", "replayed", "superseded", "retracted", "all")
+QUARANTINE_COLUMNS = ["quarantine_id", "status", "source_path", "category", "record_index", "field", "value", "reason"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     retract = subparsers.add_parser(
         "retract", help="remove a file's rows from the warehouse (the ledger keeps its history)",
         description="Delete the facts of each file's active version; its ledger row becomes 'retracted' and its "
-                    "history says what it was. Ingesting the same file again brings it back. Exit 2 if a path "
-                    "has no active ledger version (nothing is changed then).",
+                    "history says what it was. Ingesting the same file again brings it back. Prints per file the "
+                    "result rows deleted (what the ledger's rows_written counted) and the child rows that went "
+                    "with them (batch results, power metrics, assertions). Exit 2 if a path has no active "
+                    "ledger version (nothing is changed then; the closest ledgered paths are named).",
     )
     retract.add_argument("paths", nargs="+", metavar="PATH", help="path as ledgered (relative or absolute)")
     retract.add_argument("--reason", help="why, recorded in the ledger")
@@ -22,14 +28,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     quarantine = subparsers.add_parser("quarantine", help="list or replay quarantined records")
     actions = quarantine.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="quarantine rows (default: open ones)")
+    listing = actions.add_parser(
+        "list", help="quarantine rows (default: open ones)",
+        description="One row per quarantined record and field; a whole-file problem (empty, truncated, not JSON, "
+                    "not UTF-8) has an empty record_index. Exit 2 when --file names a file the ledger never saw.",
+    )
     listing.add_argument("--file", help="only this source file")
-    listing.add_argument("--status", default="open", help="open (default), replayed, superseded, retracted, or all")
+    listing.add_argument("--status", default="open", choices=QUARANTINE_STATUSES,
+                         help="open (default), replayed, superseded, retracted, or all")
+    add_list_format_option(listing)
     add_db_path_option(listing)
     listing.set_defaults(func=run_quarantine_list)
     replay = actions.add_parser(
         "replay", help="re-validate open quarantined records with the current code; land those that pass",
-        description="Exit 0 when every replayed record landed, 1 when some still fail (listed on stderr).",
+        description="Exit 0 when every replayed record landed, 1 when some still fail (listed on stderr), "
+                    "2 when --file names a file the ledger never saw.",
     )
     replay.add_argument("--file", help="only this source file")
     add_db_path_option(replay)
@@ -48,14 +61,31 @@ def run_retract(args: argparse.Namespace) -> int:
         done = retract_paths(db_path, args.paths, args.reason)
     except (NotInLedgerError, WarehouseLockedError) as exc:
         raise CliError(str(exc)) from exc
+    print("status\tresult_rows\tchild_rows\tsource_path\tprevious_status")
     for r in done:
-        print(f"retracted\t{r.rows_deleted}\t{r.source_path}\twas {r.previous_status}")
+        print(f"retracted\t{r.result_rows}\t{r.child_rows}\t{r.source_path}\t{r.previous_status}")
         for dup in r.duplicates:
             print(f"note: {dup} is ledgered as a duplicate of {r.source_path} and has no rows of its own; "
                   "ingest it under its own path to keep that content", file=sys.stderr)
-    print(f"{len(done)} files retracted, {sum(r.rows_deleted for r in done)} rows deleted; warehouse {db_path}",
-          file=sys.stderr)
+    results = sum(r.result_rows for r in done)
+    children = sum(r.child_rows for r in done)
+    runs = sum(r.run_rows for r in done)
+    print(f"{len(done)} file{'s' if len(done) != 1 else ''} retracted: {results} result rows deleted, as counted in "
+          f"the ledger's rows_written (+{children} child rows: batch results, power metrics, assertions; "
+          f"+{runs} test run{'s' if runs != 1 else ''}); warehouse {db_path}", file=sys.stderr)
     return EXIT_OK
+
+
+def check_ledgered_file(conn, file: str) -> None:
+    """``--file`` must name a file the ledger has seen (under any of its spellings), else a usage error."""
+    from benchmark_pipeline.lib.warehouse.retract import ledger_candidates, ledger_suggestion
+
+    candidates = ledger_candidates(file)
+    seen = conn.execute(f"SELECT count(*) FROM ingestion_ledger WHERE source_path IN "
+                        f"({', '.join('?' for _ in candidates)})", candidates).fetchone()[0]
+    if not seen:
+        known = [r[0] for r in conn.execute("SELECT DISTINCT source_path FROM ingestion_ledger").fetchall()]
+        raise CliError(f"{file}: not in the ledger; {ledger_suggestion(file, known)}")
 
 
 def run_quarantine_list(args: argparse.Namespace) -> int:
@@ -66,13 +96,15 @@ def run_quarantine_list(args: argparse.Namespace) -> int:
     db_path = resolve_db_path(args.db_path)
     try:
         with open_reader(db_path) as conn:
+            if args.file:
+                check_ledgered_file(conn, args.file)
             rows = list_quarantine(conn, args.file, None if args.status == "all" else args.status)
     except (WarehouseMissingError, WarehouseLockedError) as exc:
         raise CliError(str(exc)) from exc
-    print("quarantine_id\tstatus\tsource_path\tcategory\trecord_index\tfield\tvalue\treason")
-    for row in rows.itertuples(index=False):
-        print("\t".join("" if v is None or v != v else str(int(v)) if isinstance(v, float) else str(v) for v in row))
-    print(f"{len(rows)} quarantine rows", file=sys.stderr)
+    records = list(rows[QUARANTINE_COLUMNS].itertuples(index=False, name=None))
+    sys.stdout.write(render_listing(QUARANTINE_COLUMNS, records, args.list_format))
+    whole = int(rows["record_index"].isna().sum())
+    print(f"{len(rows)} quarantine rows ({whole} whole-file problem{'s' if whole != 1 else ''})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -86,6 +118,8 @@ def run_quarantine_replay(args: argparse.Namespace) -> int:
         raise CliError(f"{db_path}: no warehouse here yet")
     try:
         with open_writer(db_path) as conn:
+            if args.file:
+                check_ledgered_file(conn, args.file)
             result = replay(conn, args.file)
     except WarehouseLockedError as exc:
         raise CliError(str(exc)) from exc
@@ -99,4 +133,4 @@ def run_quarantine_replay(args: argparse.Namespace) -> int:
     print(f"{result.records_replayed} records re-validated, {result.records_landed} landed (run {result.run_id}); "
           f"{result.file_level_skipped} whole-file problems need the fixed file re-ingested; warehouse {db_path}",
           file=sys.stderr)
-    return EXIT_QUARANTINED if result.records_landed < result.records_replayed else EXIT_OK
+    return EXIT_PROBLEMS if result.records_landed < result.records_replayed else EXIT_OK

@@ -43,3 +43,36 @@ def add_filter_options(parser: argparse.ArgumentParser, model: bool = True, hard
     parser.add_argument("--since", type=since_date, metavar="DATE", help="only results from this date (UTC) on")
     parser.add_argument("--include-simulated", action="store_true",
                         help="count simulated results too (left out by default)")
+
+
+# --- listings: ledger, quarantine list, snapshot list -------------------------------------------
+
+LIST_FORMATS = ("tsv", "table", "json")
+
+
+def add_list_format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=LIST_FORMATS, default="tsv", dest="list_format",
+                        help="tsv (default: a header line, then tab-separated rows), table (aligned text) or "
+                             "json (a list of objects, for scripts)")
+
+
+def _tsv_cell(value) -> str:
+    from benchmark_pipeline.lib.reports.tabular import json_value
+
+    value = json_value(value)
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a count read through a nullable float column (record_index)
+    return str(value).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+def render_listing(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    """A listing in one of ``LIST_FORMATS``: tsv always has its header line, json is a list of objects."""
+    if fmt == "tsv":
+        lines = ["\t".join(columns)] + ["\t".join(_tsv_cell(v) for v in row) for row in rows]
+        return "\n".join(lines) + "\n"
+    from benchmark_pipeline.lib.analytics.table import Table
+    from benchmark_pipeline.lib.reports.tabular import render_table
+
+    return render_table(Table(list(columns), [tuple(r) for r in rows]), fmt)

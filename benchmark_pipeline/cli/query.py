@@ -49,6 +49,31 @@ def open_warehouse(db_path: Path, memory_limit: str | None = "1GB"):
         conn.close()
 
 
+def check_names(conn, model: str | None = None, hardware: str | None = None, known_types_ok: bool = False,
+                fingerprints_ok: bool = False) -> tuple[str | None, str | None]:
+    """The --model / --hardware values as the warehouse knows them; an unknown one is a usage error (exit 2)
+    whose message names the closest known names and how to list them all."""
+    from benchmark_pipeline.lib.names import UnknownNameError, check_hardware_name, resolve_model_name
+
+    try:
+        if model is not None:
+            model = resolve_model_name(conn, model)
+        if hardware is not None:
+            hardware = check_hardware_name(conn, hardware, known_types_ok=known_types_ok,
+                                           fingerprints_ok=fingerprints_ok)
+    except UnknownNameError as exc:
+        raise CliError(str(exc)) from None
+    return model, hardware
+
+
+def check_filter_names(db_path: Path, model: str | None, hardware: str | None, **options) -> None:
+    """``check_names`` on its own short read-only connection (for commands that open the warehouse later)."""
+    if model is None and hardware is None:
+        return
+    with open_warehouse(db_path) as conn:
+        check_names(conn, model, hardware, **options)
+
+
 def run_query_command(args: argparse.Namespace) -> int:
     from benchmark_pipeline.config import resolve_db_path
     from benchmark_pipeline.lib.analytics.safe_query import QueryFailed, QueryRefused, run_query

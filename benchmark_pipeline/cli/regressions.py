@@ -13,9 +13,9 @@ import math
 import os
 import sys
 
-from benchmark_pipeline.cli.main import EXIT_OK, CliError, add_db_path_option
+from benchmark_pipeline.cli.main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option
 
-EXIT_OPEN_REGRESSIONS = 1
+EXIT_OPEN_REGRESSIONS = EXIT_PROBLEMS
 MODES = ("robust", "otava")
 
 
@@ -136,7 +136,7 @@ def run_detect(args: argparse.Namespace) -> int:
         print(json.dumps(report, allow_nan=False))
     else:
         _print_table(report)
-    return 0
+    return EXIT_OK
 
 
 def _print_table(report: dict) -> None:
@@ -319,11 +319,14 @@ _JSON_COLUMNS = (
 def run_list(args: argparse.Namespace) -> int:
     from benchmark_pipeline.lib.warehouse.regressions import list_flags, summary_frame
 
+    from .query import check_names
+
     since = _since(args.since)
     with _reader(args) as conn:
+        model, hardware = check_names(conn, args.model, args.hardware, fingerprints_ok=True)
         _require_flags(conn)
         _warn_if_stale(conn)
-        flags = list_flags(conn, model=args.model, hardware=args.hardware, since=since, only_open=args.open,
+        flags = list_flags(conn, model=model, hardware=hardware, since=since, only_open=args.open,
                            kind=args.kind)
     if args.format == "json":
         print(json.dumps(_json_records(flags[list(_JSON_COLUMNS)]), allow_nan=False))

@@ -1,7 +1,8 @@
 """``benchmark-db snapshot ...``: content addressing from the command line.
 
-Exit codes: 0 success; 1 content problem (a corrupt or missing block, a bad or incomplete CAR);
-2 usage or IO problem (via ``CliError``). The ``snapshot`` group has its own sub-parsers so the
+Exit codes, as for every command: 0 success; 1 content problem (a corrupt block, a block missing
+under a stored root, a bad or incomplete CAR); 2 usage or IO problem (via ``CliError``), including
+a CID that does not parse or whose root block is not in the blockstore. The ``snapshot`` group has its own sub-parsers so the
 snapshot commands (create / list / verify / restore ...) can join the content commands here.
 """
 
@@ -12,12 +13,12 @@ import os
 import sys
 from pathlib import Path
 
-from benchmark_pipeline.cli.main import EXIT_OK, EXIT_QUARANTINED, CliError
+from benchmark_pipeline.cli.main import EXIT_OK, EXIT_PROBLEMS, CliError
 
 # Kept in sync with benchmark_pipeline.lib.content.unixfs.PROFILES (a test checks it); spelled out
 # here so building the parser imports nothing from the content library.
 PROFILE_NAMES = ("kubo-v1", "kubo-v0")
-EXIT_CONTENT = EXIT_QUARANTINED
+EXIT_CONTENT = EXIT_PROBLEMS
 
 
 def add_blocks_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "snapshot",
         help="content-addressed snapshots: CIDs, the local blockstore, CAR files",
         description="Content addressing compatible with kubo (IPFS): CIDs, a local blockstore, CARv1.",
-        epilog="exit codes: 0 ok; 1 content problem (corrupt or missing block, bad or incomplete CAR); "
-        "2 usage or IO error",
+        epilog="exit codes: 0 ok; 1 content problem (a corrupt snapshot or block, a block missing under a stored "
+        "root, a bad or incomplete CAR, an IPFS node serving other bytes); 2 usage, IO or lock error (a CID that "
+        "does not parse or names nothing stored, an IPFS node that is needed but cannot be used)",
     )
     commands = parser.add_subparsers(dest="snapshot_command", metavar="SUBCOMMAND", required=True)
     register_content_commands(commands)
@@ -97,6 +99,13 @@ def _parse_cid(text: str):
         raise CliError(str(exc)) from None
 
 
+def _stored_root(store, cid) -> None:
+    """A root CID that is not in the blockstore at all names nothing here: a usage error, not bad content."""
+    if not store.has(cid):
+        raise CliError(f"no block {cid} in {store.root} (import it with `benchmark-db snapshot add` or "
+                       "`snapshot import-car`)")
+
+
 def _content_failure(exc: Exception) -> int:
     print(f"benchmark-db: error: {exc}", file=sys.stderr)
     return EXIT_CONTENT
@@ -146,6 +155,7 @@ def cmd_cat(args: argparse.Namespace) -> int:
 
     cid = _parse_cid(args.cid)
     store = _store(args)
+    _stored_root(store, cid)
     out = sys.stdout.buffer
     try:
         for piece in iter_file(store.get, cid):
@@ -165,6 +175,7 @@ def cmd_export_car(args: argparse.Namespace) -> int:
 
     cid = _parse_cid(args.cid)
     store = _store(args)
+    _stored_root(store, cid)
     out_path: Path = args.out
     try:
         fd, tmp = create_temp(out_path.parent, out_path.name)

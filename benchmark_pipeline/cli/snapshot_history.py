@@ -1,8 +1,9 @@
 """``benchmark-db snapshot create | list | show | verify | restore | migrate | push | prune``.
 
-Registered into the ``snapshot`` group next to the content commands. Exit codes follow that
-group (0 ok, 1 content problem: a corrupt, incomplete or unknown snapshot, 2 usage or IO), plus
-3 when an IPFS node was needed (``push``, or ``IPFS_REQUIRED=1``) and could not be used.
+Registered into the ``snapshot`` group next to the content commands. Exit codes are those of every
+command: 0 ok; 1 content problem (a corrupt or incomplete snapshot, or an IPFS node serving other
+bytes than ours); 2 usage, IO or lock error -- a CID that does not parse or names no snapshot, and
+an IPFS node that was needed (``push``, or ``IPFS_REQUIRED=1``) but could not be used.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-from benchmark_pipeline.cli.main import EXIT_OK, CliError, add_db_path_option
+from benchmark_pipeline.cli.main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option
+from benchmark_pipeline.cli.output import add_list_format_option, render_listing
 
-EXIT_CONTENT = 1
-EXIT_NODE = 3
+EXIT_CONTENT = EXIT_PROBLEMS
+SNAPSHOT_LIST_COLUMNS = ["cid", "created_at", "size_bytes", "state", "database", "export_cid"]
 
 
 def _add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +36,10 @@ def register_history_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="snapshot even if the export is unchanged")
     p.set_defaults(func=cmd_create)
 
-    p = commands.add_parser("list", help="the snapshot history, newest first")
+    p = commands.add_parser("list", help="the snapshot history, newest first",
+                            description="state: local (only in the blockstore), published (pushed to an IPFS "
+                                        "node) or pruned (manifest kept, data dropped by prune).")
+    add_list_format_option(p)
     _add_store_options(p)
     p.set_defaults(func=cmd_list)
 
@@ -98,6 +103,15 @@ def _node():
         raise CliError(str(exc)) from None
 
 
+def _node_failure(exc: Exception) -> int:
+    """A node that serves other bytes than ours is a content problem (1); one that cannot be used is IO (2)."""
+    from benchmark_pipeline.lib.snapshots.errors import NodeCidMismatchError
+
+    if isinstance(exc, NodeCidMismatchError):
+        return _fail(exc, EXIT_CONTENT)
+    raise CliError(str(exc)) from None
+
+
 def _publish_or_warn(store, manifest) -> int:
     from benchmark_pipeline.lib.snapshots.errors import NodeError
     from benchmark_pipeline.lib.snapshots.node import try_publish
@@ -105,7 +119,7 @@ def _publish_or_warn(store, manifest) -> int:
     try:
         published, warning = try_publish(store, manifest, _node())
     except NodeError as exc:
-        return _fail(exc, EXIT_NODE)
+        return _node_failure(exc)
     if warning:
         print(f"benchmark-db: warning: {warning}", file=sys.stderr)
     elif published:
@@ -114,7 +128,33 @@ def _publish_or_warn(store, manifest) -> int:
 
 
 def _resolve(store, text: str):
-    return store.resolve(text)
+    """The snapshot ``text`` names (HEAD, a manifest, database or export CID).
+
+    A CID that does not parse, or that names no snapshot here, is a usage error (exit 2, with the
+    closest known CIDs); a snapshot that exists but cannot be read stays a content problem (exit 1).
+    """
+    from benchmark_pipeline.lib.content.cid import CID, CidError
+    from benchmark_pipeline.lib.content.errors import ContentError
+    from benchmark_pipeline.lib.names import suggestion
+
+    if text.strip().upper() == "HEAD":
+        if store.head() is None:
+            raise CliError(f"no snapshots yet in {store.root} (create one with `benchmark-db snapshot create`)")
+        return store.resolve(text)
+    try:
+        cid = CID.parse(text)
+    except CidError as exc:
+        raise CliError(f"{text!r} is not a CID: {exc} (see `benchmark-db snapshot list`)") from None
+    try:
+        return store.resolve(text)
+    except ContentError:
+        history = store.history()
+        known = [c for m in history for c in (m.cid, m.database_cid, m.export_cid)]
+        key = (cid.codec, cid.digest)
+        if any((k.codec, k.digest) == key for k in known) or store.blocks.has(cid):
+            raise  # it is ours, but unreadable: a content problem
+        names = [str(m.cid) for m in history]
+        raise CliError(f"no snapshot {text}; {suggestion(text, names, 'benchmark-db snapshot list')}") from None
 
 
 def cmd_create(args: argparse.Namespace) -> int:
@@ -124,8 +164,11 @@ def cmd_create(args: argparse.Namespace) -> int:
     from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
 
     store = _store(args)
+    db_path = resolve_db_path(args.db_path)
+    if not db_path.is_file():
+        raise CliError(f"{db_path}: no warehouse here to snapshot (run an ingest first, or give --db-path)")
     try:
-        result = create_snapshot(store, resolve_db_path(args.db_path), profile=args.profile, force=args.force)
+        result = create_snapshot(store, db_path, profile=args.profile, force=args.force)
     except ContentError as exc:
         return _fail(exc)
     except (OSError, WarehouseLockedError) as exc:
@@ -150,15 +193,14 @@ def cmd_list(args: argparse.Namespace) -> int:
         history = store.history()
     except ContentError as exc:
         return _fail(exc)
-    if not history:
-        print(f"no snapshots in {store.root}", file=sys.stderr)
-        return EXIT_OK
+    rows = []
     for m in history:
         state = "published" if store.published(m) else "local"
         if not store.is_present(m):
             state = "pruned"
-        print(f"{m.cid}  {m.created_at}  {m.size:>12}  {state:<9}  {m.data['database']['name']}  "
-              f"export {m.export_cid}")
+        rows.append((str(m.cid), m.created_at, m.size, state, m.data["database"]["name"], str(m.export_cid)))
+    sys.stdout.write(render_listing(SNAPSHOT_LIST_COLUMNS, rows, args.list_format))
+    print(f"{len(rows)} snapshots in {store.root}" if rows else f"no snapshots in {store.root}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -232,6 +274,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
 
     store = _store(args)
+    missing = [str(db) for db in args.dbs if not Path(db).is_file()]
+    if missing:
+        raise CliError(f"no such database file: {', '.join(missing)} (nothing migrated)")
     code = EXIT_OK
     for db in args.dbs:
         try:
@@ -258,7 +303,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     store = _store(args)
     node = _node()
     if node is None:
-        return _fail(f"{API_URL_ENV} is not set: no IPFS node to push to", EXIT_NODE)
+        raise CliError(f"{API_URL_ENV} is not set: no IPFS node to push to")
     try:
         targets = [_resolve(store, c) for c in args.cids] if args.cids else [
             m for m in reversed(store.history()) if store.is_present(m) and not store.published(m)]
@@ -270,7 +315,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         except ContentError as exc:
             return _fail(exc)
         except NodeError as exc:
-            return _fail(exc, EXIT_NODE)
+            return _node_failure(exc)
         print(manifest.cid)
     print(f"published {len(targets)} snapshot(s) to {node.url}", file=sys.stderr)
     return EXIT_OK
@@ -280,6 +325,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
     from benchmark_pipeline.lib.content.errors import ContentError
     from benchmark_pipeline.lib.snapshots.store import prune
 
+    if args.keep < 1:
+        raise CliError("--keep must be at least 1 (HEAD is always kept)")
     store = _store(args)
     try:
         report = prune(store, args.keep)

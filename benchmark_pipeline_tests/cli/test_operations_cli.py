@@ -25,11 +25,21 @@ def test_retract_then_ledger_says_retracted(tmp_path, drop):
     assert cli("ingest", str(path), "--db-path", str(db), cwd=tmp_path).returncode == 0
     result = cli("retract", str(path), "--db-path", str(db), "--reason", "wrong driver", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("retracted\t3\t")  # two results and their test run
+    header, line = result.stdout.splitlines()
+    assert header == "status\tresult_rows\tchild_rows\tsource_path\tprevious_status"
+    assert line.startswith("retracted\t2\t0\t")  # two results, as the ledger's rows_written says
+    assert "2 result rows deleted" in result.stderr and "1 test run" in result.stderr
     ledger = cli("ledger", "--status", "retracted", "--db-path", str(db), cwd=tmp_path)
     assert "\tdrop/performance/a.json\t" in ledger.stdout  # ledgered cwd-relative, retracted by absolute path
     missing = cli("retract", str(tmp_path / "never.json"), "--db-path", str(db), cwd=tmp_path)
     assert missing.returncode == 2 and "no active version" in missing.stderr
+    other = drop("performance", "b.json", [perf_record(batch_size=8)])
+    assert cli("ingest", str(other), "--db-path", str(db), cwd=tmp_path).returncode == 0
+    typo = cli("retract", "drop/performance/bb.json", "--db-path", str(db), cwd=tmp_path)
+    assert typo.returncode == 2 and "did you mean: drop/performance/b.json" in typo.stderr
+    assert "a.json" not in typo.stderr  # retracted: no longer a candidate
+    again = cli("retract", "drop/performance/a.json", "--db-path", str(db), cwd=tmp_path)
+    assert again.returncode == 2 and "its latest version is retracted" in again.stderr
 
 
 def test_quarantine_list_and_replay_after_a_fix(tmp_path, drop, monkeypatch, capsys):

@@ -73,8 +73,13 @@ def test_list_filters_and_table_output(capsys, db):
     assert len(lines) == 11 and all(" outlier " in line for line in lines[1:])
     code, out, _ = run(capsys, "list", "--db-path", db, "--hardware", "NVIDIA A100-SXM4-80GB", "--open")
     assert code == 0 and len(out.splitlines()) == 25
-    code, out, _ = run(capsys, "list", "--db-path", db, "--model", "no-such-model", "--format", "json")
-    assert code == 0 and json.loads(out) == []
+    code, out, err = run(capsys, "list", "--db-path", db, "--model", "no-such-model", "--format", "json")
+    assert code == 2 and out == "" and "no model named 'no-such-model'" in err
+    code, out, err = run(capsys, "list", "--db-path", db, "--hardware", "nvidia a100-sxm4")
+    assert code == 2 and "did you mean: NVIDIA A100-SXM4-80GB" in err
+    code, out, err = run(capsys, "list", "--db-path", db, "--model", "T5-Small", "--hardware", "Intel CPU", "--format", "json")
+    assert code == 0, err
+    assert len(json.loads(out)) == 10  # names resolved: any case, any hardware spelling
 
 
 def test_mute_closes_a_flag_and_bad_ids_are_usage_errors(capsys, db):

@@ -93,10 +93,11 @@ def test_cat_refuses_a_corrupt_block(run, tmp_path):
     assert "corrupt" in err and A_V1 in err
 
 
-def test_cat_of_an_unknown_cid_fails_and_a_malformed_cid_is_a_usage_error(run, tmp_path):
+def test_cat_of_an_unknown_or_malformed_cid_is_a_usage_error(run, tmp_path):
     blocks = str(tmp_path / "blocks")
     code, _, err = run("snapshot", "cat", A_V1, "--blocks-dir", blocks)
-    assert code == 1 and "not in the blockstore" in err
+    assert code == 2 and f"no block {A_V1}" in err  # names nothing stored: usage, not bad content
+    assert run("snapshot", "export-car", A_V1, str(tmp_path / "x.car"), "--blocks-dir", blocks)[0] == 2
     assert run("snapshot", "cat", "not-a-cid", "--blocks-dir", blocks)[0] == 2
 
 

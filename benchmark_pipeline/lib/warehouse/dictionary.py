@@ -257,3 +257,133 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "analysed_at": ("UTC", "when the series was last analysed"),
     },
 }
+
+# --- derived tables: rebuilt whole by the analytics assets (benchmark_pipeline/defs/analytics) -------------
+# Not created by the migrations: they exist once `benchmark_job` (or the analytics assets) has run.
+# Their SQL is in benchmark_pipeline/lib/analytics/queries.py; hardware_recommendations comes from
+# lib/analytics/recommend.py. Simulated results are left out of all of them.
+
+_MEDIANS = {
+    "median_latency_p50_ms": ("ms", "median of the results' median latency"),
+    "median_latency_p99_ms": ("ms", "median of the results' 99th percentile latency"),
+    "median_throughput_items_per_second": ("items/s", "median throughput"),
+    "median_memory_peak_mb": ("MB", "median peak memory"),
+    "median_power_watts": ("W", "median average power draw"),
+    "median_items_per_joule": ("items/J", "median energy efficiency"),
+}
+_GROUP = {
+    "model_name": ("", "models.model_name"),
+    "model_family": ("", "models.model_family"),
+    "batch_size": ("items", "batch size"),
+    "precision": ("", "numeric precision (fp32, fp16, int8, ...)"),
+    "hardware_type": ("", "canonical hardware type (cpu, cuda, ...)"),
+    "device_name": ("", "device model name"),
+    "hardware": ("", "label 'type: device' (the type alone when the device is unknown)"),
+    "results": ("", "performance results behind the medians"),
+    "last_run": ("UTC", "latest run_time among them"),
+}
+
+DERIVED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "compatibility_matrix": {
+        "level": ("", "model (one model's own tests) or family (family-level tests plus its models' tests)"),
+        "subject": ("", "the model name or the family name"),
+        "model_family": ("", "family of the subject"),
+        "hardware_type": ("", "every known hardware type, tested or not"),
+        "status": ("", "compatible, incompatible, partial (some tests failed) or untested"),
+        "score": ("0..1", "share of compatible tests; NULL when untested"),
+        "tests": ("", "compatibility tests counted"),
+        "compatible_tests": ("", "of those, the compatible ones"),
+        "last_tested": ("UTC", "latest run_time of those tests"),
+        "error_summary": ("", "the three most frequent errors of the failed tests, with counts"),
+    },
+    "hardware_comparison": {
+        **_GROUP,
+        "median_latency_p50_ms": _MEDIANS["median_latency_p50_ms"],
+        "latest_latency_p50_ms": ("ms", "median latency of the latest result"),
+        "median_latency_p90_ms": ("ms", "median of the results' 90th percentile latency"),
+        "latest_latency_p90_ms": ("ms", "90th percentile latency of the latest result"),
+        "median_latency_p99_ms": _MEDIANS["median_latency_p99_ms"],
+        "latest_latency_p99_ms": ("ms", "99th percentile latency of the latest result"),
+        "median_throughput_items_per_second": _MEDIANS["median_throughput_items_per_second"],
+        "latest_throughput_items_per_second": ("items/s", "throughput of the latest result"),
+        "median_memory_peak_mb": _MEDIANS["median_memory_peak_mb"],
+        "latest_memory_peak_mb": ("MB", "peak memory of the latest result"),
+        "median_power_watts": _MEDIANS["median_power_watts"],
+        "latest_power_watts": ("W", "power draw of the latest result"),
+        "median_items_per_joule": _MEDIANS["median_items_per_joule"],
+        "latest_items_per_joule": ("items/J", "energy efficiency of the latest result"),
+        "speedup_vs_cpu": ("x", "median throughput over the CPU's (else CPU latency over this latency), same model, "
+                                "batch size and precision"),
+        "speedup_basis": ("", "throughput or latency: what speedup_vs_cpu compares; NULL without a CPU baseline"),
+        "throughput_rank": ("", "1 = highest median throughput among the hardware of this model, batch and precision"),
+    },
+    "model_comparison": {
+        **{k: _GROUP[k] for k in ("hardware_type", "device_name", "hardware", "batch_size", "precision",
+                                  "model_name", "model_family", "results", "last_run")},
+        **_MEDIANS,
+        "relative_throughput": ("0..1", "median throughput over the best model's on this hardware, batch and precision"),
+        "throughput_rank": ("", "1 = highest median throughput among the models on this hardware, batch and precision"),
+    },
+    "daily_model_stats": {
+        "model_name": _GROUP["model_name"],
+        "model_family": _GROUP["model_family"],
+        "day": ("UTC date", "day of run_time"),
+        "mean_throughput_items_per_second": ("items/s", "mean throughput of the day's results"),
+        "p95_latency_ms": ("ms", "95th percentile of the day's typical latency (p50, else average)"),
+        "benchmarks": ("", "performance results that day"),
+        "hardware_platforms": ("", "distinct hardware platforms benchmarked that day"),
+    },
+    "hardware_recommendations": {
+        **{k: _GROUP[k] for k in ("model_name", "batch_size", "precision", "hardware_type", "device_name",
+                                  "hardware")},
+        "latency_p99_ms": ("ms", "criterion: median 99th percentile latency (lower is better)"),
+        "throughput_items_per_second": ("items/s", "criterion: median throughput (higher is better)"),
+        "memory_peak_mb": ("MB", "criterion: median peak memory (lower is better)"),
+        "power_watts": ("W", "criterion: median power draw (lower is better)"),
+        "cost_per_hour_usd": ("USD/h", "criterion: list price per hour from hardware_costs.csv (lower is better)"),
+        "pareto_optimal": ("", "no other hardware of the group is at least as good on every criterion used"),
+        "topsis_score": ("0..1", "TOPSIS closeness to the ideal (default weights: see docs/analytics.md)"),
+        "topsis_rank": ("", "1 = best TOPSIS score in the group; NULL when it could not be ranked"),
+        "criteria_used": ("", "criteria with values for the whole group (the others are left out)"),
+        "candidates": ("", "hardware compared in the group"),
+    },
+}
+DERIVED_TABLES = tuple(DERIVED_COLUMNS)
+
+# hardware_recommendations is written from a pandas frame, so its types cannot be read off SQL.
+_RECOMMENDATION_TYPES = {
+    **{c: "VARCHAR" for c in ("model_name", "precision", "hardware_type", "device_name", "hardware", "criteria_used")},
+    **{c: "DOUBLE" for c in ("latency_p99_ms", "throughput_items_per_second", "memory_peak_mb", "power_watts",
+                             "cost_per_hour_usd", "topsis_score")},
+    "batch_size": "INTEGER", "pareto_optimal": "BOOLEAN", "topsis_rank": "BIGINT", "candidates": "BIGINT",
+}
+
+
+def dictionary() -> dict[str, dict[str, tuple[str, str]]]:
+    """Every table a warehouse can hold: the migrated ones, then the derived ones."""
+    return {**COLUMNS, **DERIVED_COLUMNS}
+
+
+def live_types(conn) -> dict[tuple[str, str], str]:
+    """(table, column) -> DuckDB type on a migrated connection, derived tables included.
+
+    The SQL-derived tables are typed by running their query with no rows (LIMIT 0) in a temporary
+    schema; hardware_recommendations uses the types its frame is written with.
+    """
+    from benchmark_pipeline.lib.analytics import queries
+
+    types = {(t, c): d for t, c, d in conn.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'main'").fetchall()}
+    builders = {"compatibility_matrix": queries.compatibility_matrix_sql, "hardware_comparison": queries.hardware_comparison_sql,
+                "model_comparison": queries.model_comparison_sql, "daily_model_stats": queries.daily_model_stats_sql}
+    for table, build in builders.items():
+        if any(t == table for t, _ in types):
+            continue
+        sql, params = build()
+        cursor = conn.execute(f"DESCRIBE SELECT * FROM ({sql}) LIMIT 0", params)
+        for name, data_type, *_rest in cursor.fetchall():
+            types[(table, name)] = data_type
+    for column, data_type in _RECOMMENDATION_TYPES.items():
+        types.setdefault(("hardware_recommendations", column), data_type)
+    return types

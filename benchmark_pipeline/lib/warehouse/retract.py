@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from benchmark_pipeline.lib.names import suggestion
+
 from .connection import open_writer
 from .load import FACT_TABLES
 from .plan import ACTIVE_STATUSES
+
+# What a file's ledger row counts as rows_written: one row per stored record.
+RESULT_TABLES = ("performance_results", "hardware_compatibility", "integration_test_results", "benchmark_failures")
+# Rows hanging off those records: per-batch results, power samples, test assertions.
+CHILD_TABLES = ("performance_batch_results", "power_metrics", "integration_test_assertions")
+RUN_TABLES = ("test_runs",)
+assert set(RESULT_TABLES + CHILD_TABLES + RUN_TABLES) == set(FACT_TABLES), "every fact table counted once"
 
 
 class NotInLedgerError(LookupError):
@@ -32,8 +41,23 @@ class Retraction:
     source_path: str
     sha256: str
     previous_status: str
-    rows_deleted: int
+    rows_deleted: int  # every row deleted, all fact tables together
     duplicates: list[str]  # other paths ledgered as duplicates of this content (they have no rows of their own)
+    deleted_by_table: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def result_rows(self) -> int:
+        """Record rows deleted: what the ledger's rows_written counted for this version."""
+        return sum(self.deleted_by_table.get(t, 0) for t in RESULT_TABLES)
+
+    @property
+    def child_rows(self) -> int:
+        """Batch results, power metrics and assertions that belonged to those records."""
+        return sum(self.deleted_by_table.get(t, 0) for t in CHILD_TABLES)
+
+    @property
+    def run_rows(self) -> int:
+        return sum(self.deleted_by_table.get(t, 0) for t in RUN_TABLES)
 
 
 def ledger_candidates(path: str) -> list[str]:
@@ -48,6 +72,14 @@ def ledger_candidates(path: str) -> list[str]:
     return list(dict.fromkeys(spellings))
 
 
+def ledger_suggestion(path: str, ledgered: list[str], list_hint: str = "benchmark-db ledger") -> str:
+    """The ledgered paths closest to ``path``, compared as absolute paths, shown as the ledger spells them."""
+    def absolute(p: str) -> str:
+        return os.path.normpath(p if os.path.isabs(p) else os.path.join(os.getcwd(), p))
+
+    return suggestion(absolute(path), {absolute(p): p for p in ledgered}, list_hint)
+
+
 def retract(conn: duckdb.DuckDBPyConnection, path: str, run_id: str, reason: str | None = None,
             now: datetime | None = None) -> Retraction:
     """Retract the active version of one ledgered path, in one transaction."""
@@ -60,15 +92,15 @@ def retract(conn: duckdb.DuckDBPyConnection, path: str, run_id: str, reason: str
         [*ACTIVE_STATUSES, *candidates],
     ).fetchall()
     if not rows:
-        raise NotInLedgerError(f"{path}: no active version in the ledger (see `benchmark-db ledger`)")
+        raise NotInLedgerError(_not_active_message(conn, path))
     source_path, sha256, status = rows[0]
     conn.execute("BEGIN TRANSACTION")
     try:
-        deleted = 0
+        deleted: dict[str, int] = {}
         for table in FACT_TABLES:
-            deleted += conn.execute(
+            deleted[table] = int(conn.execute(
                 f"DELETE FROM {table} WHERE source_path = ? AND source_sha256 = ?", [source_path, sha256]
-            ).fetchall()[0][0]
+            ).fetchall()[0][0])
         conn.execute("UPDATE quarantine SET status = 'retracted' WHERE status = 'open' AND source_path = ? "
                      "AND source_sha256 = ?", [source_path, sha256])
         note = f"{status} -> retracted by {run_id}" + (f" ({reason})" if reason else "")
@@ -85,7 +117,22 @@ def retract(conn: duckdb.DuckDBPyConnection, path: str, run_id: str, reason: str
     except Exception:
         conn.execute("ROLLBACK")
         raise
-    return Retraction(source_path, sha256, status, int(deleted), duplicates)
+    return Retraction(source_path, sha256, status, sum(deleted.values()), duplicates, deleted)
+
+
+def _not_active_message(conn: duckdb.DuckDBPyConnection, path: str) -> str:
+    """Why ``path`` cannot be retracted, naming the closest paths that can."""
+    placeholders = ", ".join("?" for _ in ACTIVE_STATUSES)
+    candidates = ledger_candidates(path)
+    state = conn.execute(
+        f"SELECT status FROM ingestion_ledger WHERE source_path IN ({', '.join('?' for _ in candidates)}) "
+        "ORDER BY ledger_id DESC LIMIT 1", candidates).fetchone()
+    if state:
+        return f"{path}: no active version in the ledger (its latest version is {state[0]}; see `benchmark-db ledger`)"
+    active = [r[0] for r in conn.execute(
+        f"SELECT DISTINCT source_path FROM ingestion_ledger WHERE status IN ({placeholders})",
+        list(ACTIVE_STATUSES)).fetchall()]
+    return f"{path}: no active version in the ledger; {ledger_suggestion(path, active)}"
 
 
 def retract_paths(db_path: Path, paths: list[str], reason: str | None = None,
@@ -98,5 +145,5 @@ def retract_paths(db_path: Path, paths: list[str], reason: str | None = None,
         active = set(ledger.loc[ledger["status"].isin(ACTIVE_STATUSES), "source_path"])
         missing = [p for p in paths if not active.intersection(ledger_candidates(p))]
         if missing:
-            raise NotInLedgerError(f"{missing[0]}: no active version in the ledger (see `benchmark-db ledger`)")
+            raise NotInLedgerError(_not_active_message(conn, missing[0]))
         return [retract(conn, path, run_id, reason) for path in paths]
