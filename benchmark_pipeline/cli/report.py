@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .main import EXIT_OK, CliError, add_db_path_option
 from .output import add_filter_options, emit
@@ -15,19 +16,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help="write a markdown, HTML or JSON report",
         description="Build a report from the warehouse. Markdown and JSON go to stdout unless --output is given; "
-                    "HTML is one self-contained file (plotly embedded, works offline) and needs --output.",
+                    "HTML goes to --output, else to <data dir>/reports/<kind>.html, with plotly.min.js written "
+                    "beside it (shared by every report in that folder; the page works offline).",
     )
     parser.add_argument("kind", choices=KINDS)
     add_filter_options(parser)
     parser.add_argument("--format", choices=("markdown", "html", "json"), default="markdown")
-    parser.add_argument("--output", metavar="FILE", help="write here instead of stdout (required for html)")
+    parser.add_argument("--output", metavar="FILE",
+                        help="write here instead of stdout (html: default <data dir>/reports/<kind>.html)")
     add_db_path_option(parser)
     parser.set_defaults(func=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
-    if args.format == "html" and not args.output:
-        raise CliError("--format html needs --output FILE (the page embeds plotly.js, ~5 MB)")
+    from benchmark_pipeline.config import resolve_db_path as _db_path
+
+    from .query import check_filter_names
+
+    # Unknown --model / --hardware: exit 2 naming the closest known ones, never an empty report.
+    check_filter_names(_db_path(args.db_path), args.model, args.hardware, known_types_ok=True)
     from benchmark_pipeline.config import resolve_db_path
     from benchmark_pipeline.lib.analytics.filters import Filters
     from benchmark_pipeline.lib.reports.build import build_report
@@ -38,7 +45,19 @@ def run_report(args: argparse.Namespace) -> int:
     filters = Filters(args.model, args.hardware, args.since, args.include_simulated)
     with open_warehouse(resolve_db_path(args.db_path), memory_limit=None) as conn:
         report = build_report(conn, args.kind, filters)
-    emit(render(report, args.format), args.output)
-    if args.output:
+    output = args.output
+    if args.format == "html" and not output:
+        from benchmark_pipeline.config import data_dir
+
+        output = str(data_dir() / "reports" / f"{args.kind}.html")
+    emit(render(report, args.format), output)
+    if args.format == "html":
+        from benchmark_pipeline.lib.reports.render import ensure_plotly_js
+
+        try:
+            ensure_plotly_js(Path(output).parent)
+        except OSError as exc:
+            raise CliError(f"{Path(output).parent}: cannot write plotly.min.js: {exc.strerror or exc}") from exc
+    if output:
         print(f"{args.kind} report: {len(report.sections)} sections", file=sys.stderr)
     return EXIT_OK

@@ -42,9 +42,8 @@ def test_report_markdown_to_stdout_and_json_to_file(capsys, db, tmp_path):
                                    "include_simulated": False}
 
 
-def test_report_html_needs_output(capsys, db, tmp_path):
-    code, _out, err = run(capsys, "report", "compatibility", "--format", "html", "--db-path", db)
-    assert code == 2 and "--output" in err
+def test_report_html_to_a_file(capsys, db, tmp_path):
+    # Without --output the page goes under the data folder: lib/reports/test_report_cli_output.py.
     target = tmp_path / "c.html"
     code, _out, _err = run(capsys, "report", "compatibility", "--format", "html", "--output", str(target),
                            "--db-path", db)
@@ -114,3 +113,31 @@ def test_compare_runs_and_usage_errors(capsys, db):
     assert code == 2 and "no model named 'nope'" in err
     with pytest.raises(SystemExit):
         main(["compare", "--model", "a", "--hardware", "cuda"])
+
+
+def test_unknown_names_exit_2_and_name_the_closest_known_ones(capsys, db):
+    code, out, err = run(capsys, "report", "model", "--model", "nosuch", "--db-path", db)
+    assert code == 2 and out == ""  # was 0 with an empty report
+    assert "no model named 'nosuch'" in err and "bert-base-uncased" in err and "SELECT model_name FROM models" in err
+    code, out, err = run(capsys, "report", "hardware", "--hardware", "cdua", "--db-path", db)
+    assert code == 2 and "no hardware type or device named 'cdua'; did you mean: cuda" in err
+    code, _out, err = run(capsys, "compare", "--model", "bert-base", "--db-path", db)
+    assert code == 2 and "did you mean: bert-base-uncased" in err and "(all 3:" in err
+    code, _out, err = run(capsys, "compare", "--hardware", "NVIDIA A100", "--db-path", db)
+    assert code == 2 and "did you mean: NVIDIA A100-SXM4-80GB" in err
+    # Known names in any case, and a known hardware type with no results yet, still work.
+    assert run(capsys, "report", "model", "--model", "T5-SMALL", "--db-path", db)[0] == 0
+    assert run(capsys, "report", "compatibility", "--hardware", "tpu", "--db-path", db)[0] == 0
+    assert run(capsys, "compare", "--hardware", "gpu", "--db-path", db)[0] == 0
+
+
+def test_schema_lists_the_derived_tables(capsys):
+    code, out, _err = run(capsys, "schema", "--table", "hardware_recommendations")
+    assert code == 0 and "## hardware_recommendations (derived" in out
+    assert "topsis_score\tDOUBLE\t0..1\t" in out and "cost_per_hour_usd\tDOUBLE\tUSD/h\t" in out
+    code, out, _err = run(capsys, "schema")
+    for table in ("compatibility_matrix", "hardware_comparison", "model_comparison", "daily_model_stats"):
+        assert f"## {table} (derived" in out
+    assert "\t?\t" not in out  # every column has a type, the derived ones too
+    code, _out, err = run(capsys, "schema", "--table", "hardware_recomendations")
+    assert code == 2 and "did you mean: hardware_recommendations" in err

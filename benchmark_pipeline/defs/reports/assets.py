@@ -1,5 +1,8 @@
 """Reports group: data/reports/<kind>.{md,html,json}, rewritten on every run.
 
+The HTML pages share one ``data/reports/plotly.min.js`` (written when missing or stale), so each
+page is tens of kB instead of 5 MB and the folder still opens offline.
+
 The warehouse is held only while the report's queries run; rendering (plotly's HTML is the slow
 part) happens after the lock is released, so reports never hold up an ingest.
 """
@@ -21,8 +24,13 @@ def _write_all(kind: str, warehouse: WarehouseResource, data_dirs: DataDirs) -> 
         report = build_report(conn, kind)
     out_dir = data_dirs.reports_dir()
     paths = {fmt: write(report, fmt, out_dir / f"{kind}{SUFFIXES[fmt]}") for fmt in FORMATS}
+    headline = next((s for s in report.sections if s.stats or s.bullets), None)
     first_table = next((s for s in report.sections if s.table is not None and not s.table.empty), None)
-    preview = first_table.table.head(10).to_markdown(index=False) if first_table is not None else "_no data_"
+    if headline is not None:
+        preview = "\n".join([" · ".join(f"**{v}** {k}" for k, v in headline.stats), "",
+                              *[f"- {b}" for b in headline.bullets]])
+    else:
+        preview = first_table.table.head(10).to_markdown(index=False) if first_table is not None else "_no data_"
     metadata: dict = {fmt: dg.MetadataValue.path(str(path)) for fmt, path in paths.items()}
     metadata["sections"] = len(report.sections)
     metadata["charts"] = sum(s.figure is not None for s in report.sections)

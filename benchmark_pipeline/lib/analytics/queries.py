@@ -373,3 +373,55 @@ def mark_flags(points: pd.DataFrame, flags: pd.DataFrame | None, metric_column: 
     if "kind" not in marked:
         marked["kind"] = "regression"
     return marked
+
+
+# A series as one string, for passing a chosen set of series back into SQL.
+_SERIES_KEY_SQL = ("concat_ws('|', model_id, hardware_id, batch_size, coalesce(CAST(sequence_length AS VARCHAR), ''), "
+                   "coalesce(precision, ''), test_case)")
+_SERIES_LABEL_SQL = ("model_name || ' · ' || hardware || ' · b' || batch_size || coalesce(' · ' || precision, '') "
+                     "|| coalesce(' · s' || sequence_length, '')")
+
+
+def series_changes(conn: duckdb.DuckDBPyConnection, metric_column: str, filters: Filters = Filters(),
+                   recent_share: float = 0.25) -> pd.DataFrame:
+    """Per series: the median of its most recent points against the median of the points before them.
+
+    "Recent" is the newest quarter of the series (at least one point); ``pct_change`` is
+    ``recent / baseline - 1`` in percent, NULL for a series of a single point. The reports rank
+    trend series by it, after the series with open regressions.
+    """
+    params: dict[str, Any] = {"share": recent_share}
+    return conn.execute(f"""
+        WITH {_perf_cte(filters, params)},
+        pts AS (SELECT {_SERIES_KEY_SQL} AS series_key, {_SERIES_LABEL_SQL} AS series, model_name, hardware_id,
+                       hardware, batch_size, sequence_length, precision, test_case, run_time, {metric_column} AS value,
+                       row_number() OVER (PARTITION BY series_key ORDER BY run_time DESC, result_id DESC) AS recency,
+                       count(*) OVER (PARTITION BY series_key) AS n
+                FROM perf WHERE {metric_column} IS NOT NULL),
+        agg AS (SELECT series_key, any_value(series) AS series, any_value(model_name) AS model_name,
+                       any_value(hardware_id) AS hardware_id, any_value(hardware) AS hardware,
+                       any_value(batch_size) AS batch_size, any_value(sequence_length) AS sequence_length,
+                       any_value(precision) AS precision, any_value(test_case) AS test_case, count(*) AS points,
+                       max(run_time) AS last_run,
+                       median(value) FILTER (WHERE recency > greatest(1, floor(n * $share))) AS baseline,
+                       median(value) FILTER (WHERE recency <= greatest(1, floor(n * $share))) AS recent
+                FROM pts GROUP BY series_key)
+        SELECT *, 100 * (recent / nullif(baseline, 0) - 1) AS pct_change FROM agg
+        ORDER BY abs(pct_change) DESC NULLS LAST, series""", params).df()
+
+
+def series_points(conn: duckdb.DuckDBPyConnection, metric_column: str, series_keys: list[str],
+                  filters: Filters = Filters(), max_points: int = 1000) -> pd.DataFrame:
+    """The latest points of the given series (keys from ``series_changes``), shaped like ``trend_points``."""
+    if not series_keys:
+        return trend_points(conn, metric_column, filters, max_series=0)
+    params: dict[str, Any] = {"keys": list(series_keys), "max_points": max_points}
+    keys = ", ".join(SERIES_COLUMNS)
+    return conn.execute(f"""
+        WITH {_perf_cte(filters, params)}
+        SELECT {keys}, model_name, hardware, run_id, result_id, run_time, {metric_column} AS value,
+               {_SERIES_LABEL_SQL} AS series, {_SERIES_KEY_SQL} AS series_key
+        FROM perf
+        WHERE {metric_column} IS NOT NULL AND {_SERIES_KEY_SQL} IN (SELECT unnest($keys::VARCHAR[]))
+        QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY run_time DESC, result_id DESC) <= $max_points
+        ORDER BY series, run_time""", params).df()

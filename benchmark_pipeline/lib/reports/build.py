@@ -2,6 +2,11 @@
 
 Building is separate from rendering so the Dagster assets can hold the warehouse only while
 querying, and the three formats are guaranteed to show the same numbers.
+
+Every report leads with what changed and what to do (a ``headline`` section: a few numbers and
+the open regressions), then its charts, then short tables. A section keeps two tables: ``table``,
+every row, which the JSON report carries, and ``shown``, the few rows and columns a reader needs,
+which HTML and markdown print with numbers cut to four significant digits.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from benchmark_pipeline.lib.analytics import queries as q
 from benchmark_pipeline.lib.analytics.recommend import hardware_recommendations, with_costs
 
 from . import charts
+from .tabular import short_number, signed_percent
 
 KINDS = ("summary", "performance", "compatibility", "regressions", "hardware", "model")
 TITLES = {
@@ -29,8 +35,19 @@ TITLES = {
     "model": "Model comparison",
 }
 MAX_PARETO_CHARTS = 6
+MAX_FACETS = 6          # small charts per bar figure
+MAX_TREND_SERIES = 6    # panels per trend figure
+MAX_SHOWN_ROWS = 15     # rows of a table in HTML and markdown; the JSON report has them all
+MAX_BULLETS = 5
+TREND_POINTS = 200      # newest points per trend series
 FLAG_COLUMNS = ("run_time", "model_name", "hardware", "batch_size", "sequence_length", "precision", "test_case",
-                "metric", "kind", "direction", "pct_change", "pvalue", "open", "run_id")
+                "metric", "kind", "direction", "pct_change", "pvalue", "open", "run_id", "flag_id")
+METRIC_NAMES = {
+    "throughput_items_per_second": "throughput", "latency_p50_ms": "p50 latency", "latency_p90_ms": "p90 latency",
+    "latency_p99_ms": "p99 latency", "average_latency_ms": "mean latency", "memory_peak_mb": "peak memory",
+    "power_watts": "power", "items_per_joule": "efficiency", "latency_ms": "latency",
+}
+_SERIES_KEYS = ("model_name", "hardware_id", "batch_size", "sequence_length", "precision", "test_case")
 
 
 @dataclass
@@ -38,9 +55,14 @@ class Section:
     id: str
     title: str
     text: str | None = None
-    table: pd.DataFrame | None = None
+    table: pd.DataFrame | None = None          # every row: the JSON report
     figure: go.Figure | None = None
-    chart_type: str | None = None  # heatmap, bar, line, scatter
+    chart_type: str | None = None              # heatmap, bar, line, scatter
+    shown: pd.DataFrame | None = None          # the short table of HTML and markdown (None: ``table``, capped)
+    formats: dict[str, str] = field(default_factory=dict)  # shown column -> percent, time, flag, text, number
+    stats: list[tuple[str, str]] = field(default_factory=list)  # headline numbers
+    bullets: list[str] = field(default_factory=list)            # what changed, what to do
+    table_in_html: bool = True                 # False: the chart says it all; the table is for markdown and JSON
 
 
 @dataclass
@@ -51,8 +73,8 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
-    def add(self, *sections: Section) -> None:
-        self.sections.extend(sections)
+    def add(self, *sections: Section | None) -> None:
+        self.sections.extend(s for s in sections if s is not None)
 
 
 def build_report(conn: duckdb.DuckDBPyConnection, kind: str, filters: q.Filters = q.Filters()) -> Report:
@@ -63,85 +85,174 @@ def build_report(conn: duckdb.DuckDBPyConnection, kind: str, filters: q.Filters 
     return report
 
 
+# --- the six kinds ---------------------------------------------------------------------------------
+
 def _summary(conn, filters: q.Filters, report: Report) -> None:
-    report.add(_statistics(conn, filters), _heatmap(conn, filters),
-               _throughput_bars(q.hardware_comparison(conn, filters)),
-               *_trends(conn, filters, ("throughput",)), _recent(conn, filters))
+    flags = q.regression_flags(conn, filters)
+    stats = q.summary_statistics(conn, filters)
+    comparison = q.hardware_comparison(conn, filters)
+    picked = _stats(stats, ("models benchmarked", "hardware platforms", "performance results", "latest result",
+                            "benchmark success rate", "integration pass rate"))
+    report.add(_headline(stats, picked, flags),
+               _open_regressions_section(flags),
+               _trend(conn, filters, "throughput", flags),
+               _bars(comparison, "throughput-bars", "Median throughput by model and hardware",
+                     "median_throughput_items_per_second", "items/s"),
+               _heatmap(conn, filters),
+               _recent(conn, filters))
 
 
 def _performance(conn, filters: q.Filters, report: Report) -> None:
+    flags = q.regression_flags(conn, filters)
+    stats = q.summary_statistics(conn, filters)
     comparison = q.hardware_comparison(conn, filters)
-    report.add(_statistics(conn, filters), _throughput_bars(comparison), _latency_bars(comparison),
-               Section("hardware-comparison", "Hardware comparison (medians, latest, speedup over CPU)",
-                       table=comparison),
-               *_trends(conn, filters, ("throughput", "latency")), _recent(conn, filters))
+    picked = _stats(stats, ("models benchmarked", "hardware platforms", "performance results", "latest result"))
+    report.add(_headline(stats, picked, flags, metrics=("throughput_items_per_second", "latency_p50_ms")),
+               _trend(conn, filters, "throughput", flags),
+               _trend(conn, filters, "latency", flags),
+               _bars(comparison, "throughput-bars", "Median throughput by model and hardware",
+                     "median_throughput_items_per_second", "items/s"),
+               _bars(comparison, "latency-bars", "Median p50 latency by model and hardware",
+                     "median_latency_p50_ms", "ms"),
+               _fastest_hardware(comparison),
+               _recent(conn, filters))
 
 
 def _compatibility(conn, filters: q.Filters, report: Report) -> None:
     matrix = q.compatibility_matrix(conn, filters)
+    models = matrix[matrix["level"] == "model"]
     counts = matrix.groupby(["level", "status"]).size().rename("cells").reset_index()
+    failing = matrix[matrix["status"].isin(["incompatible", "partial"])]
+    failing = failing.sort_values(["score", "tests", "subject"], ascending=[True, False, True], na_position="first")
+    by_status = models["status"].value_counts()
+    head = Section("headline", "At a glance", table=counts, shown=counts.iloc[0:0], stats=[
+        ("models", str(models["subject"].nunique())),
+        ("hardware types", str(matrix["hardware_type"].nunique())),
+        *[(status, str(int(by_status.get(status, 0)))) for status in ("compatible", "partial", "incompatible",
+                                                                       "untested")],
+    ])
+    head.text = "Model × hardware-type cells by status (families are counted in the tables below)."
+    for row in failing[failing["level"] == "model"].head(MAX_BULLETS).itertuples():
+        head.bullets.append(f"{row.subject} on {row.hardware_type}: {row.status}, {row.compatible_tests} of "
+                            f"{row.tests} tests pass" + (f" — {row.error_summary}" if isinstance(row.error_summary, str)
+                                                         else ""))
+    if not head.bullets:
+        head.bullets.append("No incompatible or partial cell: nothing to fix.")
     tested = matrix[matrix["status"] != "untested"].drop(columns=["model_family"])
     report.add(
+        head,
         _heatmap(conn, filters, matrix),
+        Section("failing-cells", "Cells that fail (worst first)", table=tested,
+                text="Score = share of compatible tests; the errors are the most frequent first.",
+                shown=_pick(failing.assign(subject=failing["subject"] + failing["level"].map(
+                    {"family": " (family)", "model": ""})), {"subject": "model / family", "hardware_type": "hardware", "status": "status",
+                                      "score": "score", "tests": "tests", "error_summary": "errors"}),
+                formats={"score": "score", "errors": "text"}),
         Section("coverage", "Coverage by status", table=counts),
-        Section("tested-cells", "Tested cells", text="Score = share of compatible tests; errors by frequency.",
-                table=tested),
     )
 
 
 def _regressions(conn, filters: q.Filters, report: Report) -> None:
     flags = q.regression_flags(conn, filters)
     if flags is None:
-        report.add(Section("flags", "Regression flags",
-                           text="This warehouse has no regression_flags table yet; trends are drawn without marks."))
+        report.add(Section("headline", "At a glance",
+                           text="This warehouse has no regression_flags table yet; trends are drawn without marks. "
+                                "Run `benchmark-db regressions update` to detect change points."))
     else:
-        shown = flags[[c for c in FLAG_COLUMNS if c in flags.columns]]
         open_count = int(flags["open"].sum()) if "open" in flags else 0
-        report.add(Section("flags", "Regression flags", table=shown,
-                           text=f"{len(flags)} flags, {open_count} open regressions (newest first)."))
-    report.add(*_trends(conn, filters, ("throughput", "latency", "memory"), flags=flags))
+        kinds = flags["kind"].value_counts() if "kind" in flags else pd.Series(dtype="int64")
+        head = _headline(None, [("flags", str(len(flags))), ("open regressions", str(open_count)),
+                                ("regressions", str(int(kinds.get("regression", 0)))),
+                                ("improvements", str(int(kinds.get("improvement", 0)))),
+                                ("outliers", str(int(kinds.get("outlier", 0))))], flags, open_stat=False)
+        head.text = f"{len(flags)} flags, {open_count} open regressions. " + (head.text or "")
+        report.add(head)
+        others = flags[~flags["open"].astype(bool)] if "open" in flags else flags
+        report.add(_open_regressions_section(flags), Section(
+            "flags", "Other flags, newest first (closed regressions, improvements, outliers)",
+            table=flags[[c for c in FLAG_COLUMNS if c in flags.columns]],
+            shown=_pick(_with_config(others), {"run_time": "run time", "model_name": "model", "hardware": "hardware",
+                                               "config": "config", "metric": "metric", "kind": "kind",
+                                               "pct_change": "% change", "flag_id": "flag"}),
+            formats={"% change": "percent", "run time": "time", "metric": "metric"}))
+    report.add(*(_trend(conn, filters, metric, flags) for metric in ("throughput", "latency", "memory")))
 
 
 def _hardware(conn, filters: q.Filters, report: Report) -> None:
     comparison = q.hardware_comparison(conn, filters)
     platforms = _platforms(comparison)
-    speedups = comparison.dropna(subset=["speedup_vs_cpu"])
-    speedups = speedups.assign(config=speedups["model_name"] + " · b" + speedups["batch_size"].astype(str))
     recs = hardware_recommendations(comparison)
+    groups = _pareto_groups(recs)
+    best = recs[recs["topsis_rank"] == 1] if not recs.empty else recs
+    head = Section("headline", "At a glance", stats=[
+        ("hardware platforms", str(len(platforms))), ("models", str(comparison["model_name"].nunique())),
+        ("comparison groups", str(len(recs.groupby(["model_name", "batch_size", "precision"], dropna=False)))
+         if not recs.empty else "0")])
+    for (model, batch, precision), group in groups[:MAX_BULLETS]:
+        top = group.sort_values("topsis_rank", na_position="last").iloc[0]
+        head.bullets.append(f"{model} ({_config(batch, precision)}): {top['hardware']} ranks first — "
+                            f"{_num(top['throughput_items_per_second'])} items/s, p99 {_num(top['latency_p99_ms'])} ms"
+                            + (", Pareto-optimal" if bool(top["pareto_optimal"]) else ""))
+    if not head.bullets:
+        head.bullets.append("No model has results on two hardware platforms yet: nothing to compare.")
+    speedups = comparison.dropna(subset=["speedup_vs_cpu"])
+    speedups = speedups[speedups["hardware_type"] != "cpu"]
     report.add(
+        head,
+        _bars(speedups, "speedup", "Speedup over the CPU baseline (median)", "speedup_vs_cpu", "× CPU",
+              text="Same model, batch size and precision on the CPU = 1; by throughput, else by latency.",
+              columns={"model_name": "model", "config": "config", "hardware": "hardware",
+                       "speedup_vs_cpu": "× CPU", "speedup_basis": "basis"}, sort="speedup_vs_cpu"),
+        Section("pareto", "Pareto front: p99 latency against throughput", chart_type="scatter",
+                text="Per model, the batch size and precision compared on the most hardware. Filled = "
+                     "Pareto-optimal (nothing is both faster and higher-throughput); hollow = dominated.",
+                figure=charts.pareto_grid([(f"{m} · {_config(b, p)}", g) for (m, b, p), g in groups],
+                                          "p99 latency (lower is better) against throughput (higher is better)")
+                if groups else None),
+        Section("recommendations", "Recommended hardware (TOPSIS rank 1 per model, batch size and precision)",
+                table=recs,
+                text="TOPSIS weights: p99 latency 0.30, throughput 0.30, memory 0.15, cost 0.15, power 0.10; "
+                     "a criterion unknown for any candidate is dropped and the weights renormalised.",
+                shown=_pick(_with_config(best), {"model_name": "model", "config": "config", "hardware": "hardware",
+                                                 "throughput_items_per_second": "items/s",
+                                                 "latency_p99_ms": "p99 ms", "memory_peak_mb": "memory MB",
+                                                 "cost_per_hour_usd": "$/h", "topsis_score": "TOPSIS",
+                                                 "candidates": "of"})),
         Section("platforms", "Hardware platforms", table=platforms,
                 text="Cost per hour from the committed price table (lib/analytics/hardware_costs.csv); "
                      "blank where no price is known."),
-        Section("speedup", "Speedup over the CPU baseline", chart_type="bar",
-                figure=charts.grouped_bars(speedups, "config", "speedup_vs_cpu", "hardware",
-                                           "Speedup over CPU (median)", "× CPU") if not speedups.empty else None,
-                table=speedups[["config", "hardware", "speedup_vs_cpu", "speedup_basis"]]),
-        Section("recommendations", "Recommended hardware (Pareto front and TOPSIS rank)", table=recs,
-                text="TOPSIS weights: p99 latency 0.30, throughput 0.30, memory 0.15, cost 0.15, power 0.10; "
-                     "a criterion unknown for any candidate is dropped and the weights renormalised."),
     )
-    for (model, batch, precision), group in _pareto_groups(recs):
-        title = f"{model} · batch {batch}" + (f" · {precision}" if isinstance(precision, str) else "")
-        report.add(Section(f"pareto-{len(report.sections)}", f"Pareto: {title}", chart_type="scatter",
-                           figure=charts.pareto_scatter(group, f"{title}: p99 latency vs throughput")))
 
 
 def _model(conn, filters: q.Filters, report: Report) -> None:
+    flags = q.regression_flags(conn, filters)
+    stats = q.summary_statistics(conn, filters)
     comparison = q.model_comparison(conn, filters)
     daily = q.daily_model_stats(conn, filters)
-    bars = comparison.assign(config=comparison["hardware"] + " · b" + comparison["batch_size"].astype(str))
-    daily_points = daily.rename(columns={"day": "run_time", "mean_throughput_items_per_second": "value"}) \
-        .assign(series=daily["model_name"], run_id=None)
+    best = comparison[comparison["throughput_rank"] == 1]
+    head = _headline(stats, _stats(stats, ("models benchmarked", "hardware platforms", "performance results",
+                                           "latest result")), flags)
+    latest_day = daily.sort_values("day").groupby("model_name").tail(1) if not daily.empty else daily
     report.add(
-        Section("model-bars", "Throughput by hardware", chart_type="bar",
-                figure=charts.grouped_bars(bars, "config", "median_throughput_items_per_second", "model_name",
-                                           "Median throughput per hardware and batch size", "items/s")
-                if not bars.empty else None),
-        Section("model-comparison", "Models side by side per hardware", table=comparison),
-        Section("daily-trend", "Daily mean throughput", chart_type="line",
-                figure=charts.trend(daily_points, daily_points.iloc[0:0].assign(kind=[]), "Daily mean throughput",
-                                    "items/s") if not daily.empty else None),
-        Section("daily-stats", "Daily model statistics", table=daily),
+        head,
+        _bars(comparison, "model-bars", "Median throughput per model on each hardware",
+              "median_throughput_items_per_second", "items/s", facet="hardware", color="model_name",
+              columns={"hardware": "hardware", "config": "config", "model_name": "model",
+                       "median_throughput_items_per_second": "items/s", "relative_throughput": "of best"}),
+        _trend(conn, filters, "throughput", flags),
+        Section("model-comparison", "Fastest model per hardware and configuration", table=comparison,
+                text="Relative throughput = share of the best model's on the same hardware, batch size and precision.",
+                shown=_pick(_with_config(best), {"hardware": "hardware", "config": "config", "model_name": "model",
+                                                 "median_throughput_items_per_second": "items/s",
+                                                 "median_latency_p99_ms": "p99 ms", "median_memory_peak_mb": "memory MB",
+                                                 "results": "results"})),
+        Section("daily-stats", "Latest day per model", table=daily,
+                text="Mean over every hardware and configuration of that day: a level, not a comparison.",
+                shown=_pick(latest_day, {"model_name": "model", "day": "day",
+                                         "mean_throughput_items_per_second": "mean items/s",
+                                         "p95_latency_ms": "p95 latency ms", "benchmarks": "benchmarks",
+                                         "hardware_platforms": "platforms"}),
+                formats={"day": "text"}),
     )
 
 
@@ -149,8 +260,162 @@ _BUILDERS = {"summary": _summary, "performance": _performance, "compatibility": 
              "regressions": _regressions, "hardware": _hardware, "model": _model}
 
 
-def _statistics(conn, filters: q.Filters) -> Section:
-    return Section("statistics", "Summary statistics", table=q.summary_statistics(conn, filters))
+# --- shared sections -------------------------------------------------------------------------------
+
+def _stats(stats: pd.DataFrame, names: tuple[str, ...]) -> list[tuple[str, str]]:
+    values = dict(zip(stats["statistic"], stats["value"]))
+    out = []
+    for name in names:
+        value = values.get(name, "")
+        if name == "latest result" and value:
+            value = value[:16].replace("T", " ")
+        elif value.isdigit():
+            value = f"{int(value):,}"
+        out.append((name.replace("benchmarked", "").strip(), value or "–"))
+    return out
+
+
+def _headline(stats: pd.DataFrame | None, numbers: list[tuple[str, str]], flags: pd.DataFrame | None,
+              metrics: tuple[str, ...] | None = None, open_stat: bool = True) -> Section:
+    """What changed and what to do: the numbers, then one line per series with an open regression."""
+    opened = _open(flags, metrics)
+    section = Section("headline", "At a glance", table=stats, shown=stats.iloc[0:0] if stats is not None else None,
+                      stats=list(numbers))
+    if flags is None:
+        section.text = "No regression_flags table yet: run `benchmark-db regressions update` to detect changes."
+        return section
+    if open_stat:
+        section.stats.append(("open regressions", str(opened["series"].nunique() if not opened.empty else 0)
+                              + " series"))
+    if opened.empty:
+        section.bullets.append("No open regression: every series is at or better than its previous level.")
+        return section
+    series = list(dict.fromkeys(opened["series"]))
+    for name in series[:MAX_BULLETS]:
+        part = opened[opened["series"] == name]
+        changes = ", ".join(f"{METRIC_NAMES.get(r.metric, r.metric)} {_pct(r.pct_change)}"
+                            for r in part.head(2).itertuples())
+        since = pd.Timestamp(part["run_time"].min()).strftime("%Y-%m-%d")
+        section.bullets.append(f"{name}: {changes} since {since}")
+    if len(series) > MAX_BULLETS:
+        section.bullets.append(f"… and {len(series) - MAX_BULLETS} more series with open regressions.")
+    section.text = ("What to do: check what changed in the runs since that date (driver, code, machine); "
+                    "when the change is expected, acknowledge it with "
+                    "`benchmark-db regressions ack FLAG --note \"why\"` (flag ids in the table below or "
+                    "`benchmark-db regressions list --open`).")
+    return section
+
+
+def _open(flags: pd.DataFrame | None, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The open regression flags, one row per flag, the biggest change first, with a series label."""
+    if flags is None or flags.empty or "open" not in flags:
+        return pd.DataFrame(columns=["series", "metric", "pct_change", "run_time"])
+    opened = flags[flags["open"].astype(bool)]
+    if metrics is not None and "metric" in opened:
+        opened = opened[opened["metric"].isin(metrics)]
+    opened = _with_config(opened)
+    opened = opened.assign(series=opened["model_name"].astype(str) + " · " + opened["hardware"].astype(str)
+                           + " · " + opened["config"],
+                           _size=opened["pct_change"].abs(),
+                           _order=opened["metric"].map({m: i for i, m in enumerate(METRIC_NAMES)}).fillna(99))
+    worst = opened.groupby("series")["_size"].transform("max")
+    return opened.assign(_worst=worst).sort_values(["_worst", "series", "_order"], ascending=[False, True, True])
+
+
+def _open_regressions_section(flags: pd.DataFrame | None) -> Section | None:
+    """One row per series with an open regression (its metrics in one cell); the JSON has one row per flag."""
+    if flags is None:
+        return None
+    opened = _open(flags)
+    rows = []
+    for series, part in opened.groupby("series", sort=False):
+        first = part.iloc[0]
+        rows.append({"model": first["model_name"], "hardware": first["hardware"], "config": first["config"],
+                     "change": ", ".join(f"{METRIC_NAMES.get(m, m)} {_pct(v)}"
+                                         for m, v in zip(part["metric"], part["pct_change"])),
+                     "since": part["run_time"].min(), "flag": first.get("flag_id")})
+    shown = pd.DataFrame(rows, columns=["model", "hardware", "config", "change", "since", "flag"])
+    return Section("open-regressions", "Open regressions", table=opened.drop(columns=["_size", "_order", "_worst"],
+                                                                           errors="ignore"),
+                   text=None if not opened.empty else "None: no series is below its previous level.",
+                   shown=shown, formats={"since": "time", "change": "text"})
+
+
+def _trend(conn, filters: q.Filters, metric: str, flags: pd.DataFrame | None) -> Section:
+    """Panels of the series that matter: open regressions of this metric first, then the biggest recent change."""
+    column, label, _higher = q.METRICS[metric]
+    flag_column = "latency_p50_ms" if column == "latency_ms" else column
+    changes = q.series_changes(conn, column, filters)
+    section = Section(f"trend-{metric}", f"Trend: {label}", chart_type="line")
+    if changes.empty:
+        section.text = "No results with this metric."
+        return section
+    opened = _open(flags, (flag_column,))
+    open_pct = {}
+    for row in opened.itertuples():
+        open_pct.setdefault(_series_key(row), row.pct_change)
+    changes = changes.assign(open_regression=[_series_key(r) in open_pct for r in changes.itertuples()])
+    changes = changes.assign(_score=[abs(open_pct.get(_series_key(r), r.pct_change))
+                                     if not _missing(open_pct.get(_series_key(r), r.pct_change)) else -1.0
+                                     for r in changes.itertuples()])
+    changes = changes.sort_values(["open_regression", "_score", "series"], ascending=[False, False, True])
+    chosen = changes.head(MAX_TREND_SERIES)
+    points = q.series_points(conn, column, chosen["series_key"].tolist(), filters, max_points=TREND_POINTS)
+    marks = q.mark_flags(points, flags, flag_column)
+    section.figure = charts.trend_grid(points, marks, chosen["series"].tolist(), f"{label} over time", label)
+    open_n = int(changes["open_regression"].sum())
+    section.text = (f"{len(chosen)} of {len(changes)} series: "
+                    + (f"the {min(open_n, len(chosen))} with an open regression, then " if open_n else "")
+                    + "the largest change of the newest quarter of runs against the runs before. "
+                    + ("Flagged runs are marked (▼ regression, ▲ improvement, × outlier)." if flags is not None
+                       else "No regression_flags table yet: no marks."))
+    section.table = changes.drop(columns=["_score", "series_key"])
+    section.shown = chosen.rename(columns={"series": "series", "baseline": "before", "recent": "newest quarter",
+                                           "pct_change": "% change", "open_regression": "open regression",
+                                           "points": "runs"})[["series", "runs", "before", "newest quarter",
+                                                               "% change", "open regression"]]
+    section.formats = {"% change": "percent", "open regression": "flag"}
+    return section
+
+
+def _bars(frame: pd.DataFrame, section_id: str, title: str, value: str, unit: str, facet: str = "model_name",
+          color: str = "hardware", text: str | None = None, columns: dict[str, str] | None = None,
+          sort: str | None = None) -> Section:
+    """Bars in small multiples: a panel per ``facet`` value, batch size and precision across, ``color`` side by side.
+
+    Each bar is the median of one (facet, batch size, precision, color) group: nothing is stacked or summed.
+    """
+    data = _with_config(frame.dropna(subset=[value]))
+    section = Section(section_id, title, chart_type="bar", text=text, table=frame)
+    if data.empty:
+        section.text = (text + " " if text else "") + "No results with this metric."
+        return section
+    facets = data.groupby(facet)["results"].sum().sort_values(ascending=False) if "results" in data \
+        else data[facet].value_counts()
+    kept = sorted(facets.index[:MAX_FACETS], key=str)
+    if len(facets) > MAX_FACETS:
+        section.text = ((section.text + " ") if section.text else "") + \
+            f"The {MAX_FACETS} of {len(facets)} {facet.replace('_', ' ')}s with the most results are drawn; " \
+            "every row is in the JSON report."
+    plotted = data[data[facet].isin(kept)].sort_values([facet, "batch_size", "precision", color], na_position="first")
+    section.figure = charts.faceted_bars(plotted, facet, "config", value, color, title, unit)
+    columns = columns or {"model_name": "model", "config": "config", "hardware": "hardware", value: unit,
+                          "speedup_vs_cpu": "× CPU", "results": "results"}
+    ranked = data.sort_values(sort or value, ascending=value.startswith("median_latency"))
+    section.shown = _pick(ranked, columns)
+    section.table_in_html = False
+    return section
+
+
+def _fastest_hardware(comparison: pd.DataFrame) -> Section:
+    best = _with_config(comparison[comparison["throughput_rank"] == 1]) if not comparison.empty else comparison
+    return Section("hardware-comparison", "Fastest hardware per model and configuration", table=comparison,
+                   text="Median throughput of the fastest hardware, its p50 latency and its speedup over the CPU "
+                        "(same model, batch size and precision).",
+                   shown=_pick(best, {"model_name": "model", "config": "config", "hardware": "hardware",
+                                      "median_throughput_items_per_second": "items/s",
+                                      "median_latency_p50_ms": "p50 ms", "speedup_vs_cpu": "× CPU",
+                                      "results": "results"}))
 
 
 def _heatmap(conn, filters: q.Filters, matrix: pd.DataFrame | None = None) -> Section:
@@ -164,53 +429,19 @@ def _heatmap(conn, filters: q.Filters, matrix: pd.DataFrame | None = None) -> Se
         .reindex(index=list(dict.fromkeys(grid["subject"]))).reset_index()
     pivot.columns.name = None
     return Section("compatibility", "Compatibility matrix", figure=charts.compatibility_heatmap(matrix),
-                   chart_type="heatmap", table=pivot,
+                   chart_type="heatmap", table=pivot, shown=pivot, table_in_html=False,
+                   formats={c: "text" for c in pivot.columns},
                    text="✓ compatible, ◐ partial, ✗ incompatible, – untested; % = share of compatible tests.")
 
 
-def _throughput_bars(comparison: pd.DataFrame) -> Section:
-    frame = comparison.dropna(subset=["median_throughput_items_per_second"])
-    frame = frame.assign(config=frame["model_name"] + " · b" + frame["batch_size"].astype(str))
-    return Section(
-        "throughput-bars", "Median throughput by model and hardware", chart_type="bar",
-        figure=charts.grouped_bars(frame, "config", "median_throughput_items_per_second", "hardware",
-                                   "Median throughput", "items/s") if not frame.empty else None,
-        table=frame[["model_name", "batch_size", "precision", "hardware", "median_throughput_items_per_second",
-                     "speedup_vs_cpu", "results"]],
-    )
-
-
-def _latency_bars(comparison: pd.DataFrame) -> Section:
-    frame = comparison.dropna(subset=["median_latency_p50_ms"])
-    frame = frame.assign(config=frame["model_name"] + " · b" + frame["batch_size"].astype(str))
-    return Section(
-        "latency-bars", "Median p50 latency by model and hardware", chart_type="bar",
-        figure=charts.grouped_bars(frame, "config", "median_latency_p50_ms", "hardware", "Median p50 latency", "ms")
-        if not frame.empty else None,
-    )
-
-
-def _trends(conn, filters: q.Filters, metrics: tuple[str, ...], flags: pd.DataFrame | None | bool = False) -> list[Section]:
-    if flags is False:
-        flags = q.regression_flags(conn, filters)
-    sections = []
-    for metric in metrics:
-        column, label, _higher = q.METRICS[metric]
-        flag_column = "latency_p50_ms" if column == "latency_ms" else column
-        points = q.trend_points(conn, column, filters)
-        marks = q.mark_flags(points, flags, flag_column)
-        note = ("Change points and outliers from regression_flags are marked." if flags is not None
-                else "No regression_flags table yet: no marks.")
-        sections.append(Section(
-            f"trend-{metric}", f"Trend: {label}", chart_type="line", text=note,
-            figure=charts.trend(points, marks, f"{label} over time", label) if not points.empty else None,
-            table=marks[["run_time", "series", "kind", "pct_change", "value"]] if not marks.empty else None,
-        ))
-    return sections
-
-
 def _recent(conn, filters: q.Filters) -> Section:
-    return Section("recent", "Recent results", table=q.recent_results(conn, filters))
+    recent = q.recent_results(conn, filters)
+    return Section("recent", "Latest results", table=recent,
+                   shown=_pick(_with_config(recent.head(10)), {
+                       "run_time": "run time", "model_name": "model", "hardware": "hardware", "config": "config",
+                       "throughput_items_per_second": "items/s", "latency_p50_ms": "p50 ms",
+                       "latency_p99_ms": "p99 ms", "memory_peak_mb": "memory MB"}),
+                   formats={"run time": "time"})
 
 
 def _platforms(comparison: pd.DataFrame) -> pd.DataFrame:
@@ -233,3 +464,51 @@ def _pareto_groups(recs: pd.DataFrame):
         if len(out) >= MAX_PARETO_CHARTS:
             break
     return out
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+def _config(batch: Any, precision: Any, sequence_length: Any = None) -> str:
+    parts = [f"b{int(batch)}" if not _missing(batch) else "b?"]
+    if isinstance(precision, str) and precision:
+        parts.append(precision)
+    if not _missing(sequence_length):
+        parts.append(f"s{int(sequence_length)}")
+    return " · ".join(parts)
+
+
+def _with_config(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with a ``config`` column: batch size, precision and (where the frame has it) sequence length."""
+    if "batch_size" not in frame:
+        return frame
+    seq = frame["sequence_length"] if "sequence_length" in frame else [None] * len(frame)
+    precision = frame["precision"] if "precision" in frame else [None] * len(frame)
+    return frame.assign(config=[_config(b, p, s) for b, p, s in zip(frame["batch_size"], precision, seq)])
+
+
+def _pick(frame: pd.DataFrame, columns: dict[str, str], limit: int | None = None) -> pd.DataFrame:
+    """The first rows of ``frame`` with the columns renamed for people; absent columns are skipped."""
+    present = {k: v for k, v in columns.items() if k in frame.columns}
+    return frame[list(present)].rename(columns=present).head(limit or len(frame)).reset_index(drop=True)
+
+
+def _series_key(row: Any) -> tuple:
+    return tuple("" if _missing(v := getattr(row, k, None)) else str(int(v) if isinstance(v, float) else v)
+                 for k in _SERIES_KEYS)
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(value: Any) -> str:
+    return short_number(value)
+
+
+def _pct(value: Any) -> str:
+    return signed_percent(value)

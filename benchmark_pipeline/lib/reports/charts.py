@@ -6,8 +6,11 @@ desktops do not give, and then draw nothing without an error; every trace here i
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 STATUS_CODES = {"untested": None, "incompatible": 0.0, "partial": 0.5, "compatible": 1.0}
 STATUS_TEXT = {"untested": "–", "incompatible": "✗", "partial": "◐", "compatible": "✓"}
@@ -16,7 +19,10 @@ MARK_STYLE = {
     "improvement": dict(symbol="triangle-up", color="#2ca02c", size=13),
     "outlier": dict(symbol="x", color="#ff7f0e", size=11),
 }
-_LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=60), height=420)
+_LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=60, b=60), height=420)
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
+           "#d62728", "#aec7e8", "#ffbb78")
+LINE_COLOR = "#1f77b4"
 
 
 def compatibility_heatmap(matrix: pd.DataFrame) -> go.Figure:
@@ -41,48 +47,155 @@ def compatibility_heatmap(matrix: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def grouped_bars(frame: pd.DataFrame, x: str, y: str, color: str, title: str, y_title: str) -> go.Figure:
-    fig = go.Figure()
-    for name, part in frame.groupby(color, sort=True):
-        fig.add_trace(go.Bar(x=part[x], y=part[y], name=str(name)))
-    fig.update_layout(**_LAYOUT, title=title, barmode="group", yaxis_title=y_title, legend_title=color)
+def colors_for(values) -> dict[str, str]:
+    """A stable colour per value, the same in every facet of a figure."""
+    return {str(v): PALETTE[i % len(PALETTE)] for i, v in enumerate(dict.fromkeys(str(v) for v in values))}
+
+
+def _grid(count: int, columns: int) -> tuple[int, int]:
+    columns = max(1, min(columns, count))
+    return math.ceil(count / columns), columns
+
+
+def _subplots(titles: list[str], columns: int, row_height: int, **kwargs) -> go.Figure:
+    rows, cols = _grid(len(titles), columns)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.07 if cols > 1 else 0.0,
+                        vertical_spacing=min(0.12, 0.35 / rows) if rows > 1 else 0.0, **kwargs)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(**{**_LAYOUT, "height": rows * row_height + 130, "margin": dict(l=60, r=20, t=90, b=50)})
     return fig
 
 
-def trend(points: pd.DataFrame, marks: pd.DataFrame, title: str, y_title: str) -> go.Figure:
-    """One line per series in run-time order; flagged runs drawn on top with a symbol per kind."""
-    fig = go.Figure()
-    for series, part in points.groupby("series", sort=True):
-        fig.add_trace(go.Scatter(x=part["run_time"], y=part["value"], mode="lines+markers", name=str(series),
-                                 marker=dict(size=5), customdata=part["run_id"],
-                                 hovertemplate="%{x}<br>%{y:.4g}<br>run %{customdata}<extra>%{fullData.name}</extra>"))
-    for kind, part in marks.groupby("kind", sort=True):
-        style = MARK_STYLE.get(str(kind), dict(symbol="circle-open", color="#000000", size=12))
-        fig.add_trace(go.Scatter(
-            x=part["run_time"], y=part["value"], mode="markers", name=str(kind),
-            marker=dict(symbol=style["symbol"], color=style["color"], size=style["size"],
-                        line=dict(width=1, color="#000000")),
-            text=part["series"], hovertemplate=f"{kind}<br>%{{text}}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
-        ))
-    fig.update_layout(**_LAYOUT, title=title, yaxis_title=y_title, xaxis_title="run time (UTC)",
-                      legend=dict(font=dict(size=10)))
+def _top_legend(fig: go.Figure) -> dict:
+    """A horizontal legend in the top margin, right-aligned, under the tool bar and above the panel titles."""
+    return dict(orientation="h", yref="container", y=1 - 34 / (fig.layout.height or 450), yanchor="top",
+                x=1, xanchor="right")
+
+
+def faceted_bars(frame: pd.DataFrame, facet: str, x: str, y: str, color: str, title: str, y_title: str,
+                 columns: int = 3, log_y: bool = False) -> go.Figure:
+    """One small bar chart per ``facet`` value: categories ``x`` across, one bar per ``color`` value side by side.
+
+    Every bar is one row of ``frame``: a (facet, x, color) combination that occurs twice would be
+    drawn on top of (or, stacked, added to) another, so it is refused rather than drawn.
+    """
+    duplicated = frame.duplicated([facet, x, color], keep=False)
+    if duplicated.any():
+        first = frame.loc[duplicated, [facet, x, color]].iloc[0].tolist()
+        raise ValueError(f"two rows for one bar {first}: the bar's category must include what tells them apart")
+    facets = list(dict.fromkeys(frame[facet].astype(str)))
+    fig = _subplots(facets, columns, 300)
+    colors = colors_for(frame[color].astype(str).sort_values())
+    shown: set[str] = set()
+    _rows, cols = _grid(len(facets), columns)
+    for index, name in enumerate(facets):
+        part = frame[frame[facet].astype(str) == name]
+        order = list(dict.fromkeys(part[x].astype(str)))
+        for series, bars in part.groupby(part[color].astype(str), sort=True):
+            fig.add_trace(go.Bar(
+                x=bars[x].astype(str), y=bars[y], name=series, legendgroup=series, showlegend=series not in shown,
+                marker_color=colors[series], hovertemplate=f"{series}<br>%{{x}}: %{{y:.4g}} {y_title}<extra>{name}</extra>",
+            ), row=index // cols + 1, col=index % cols + 1)
+            shown.add(series)
+        fig.update_xaxes(categoryorder="array", categoryarray=order, row=index // cols + 1, col=index % cols + 1)
+    fig.update_yaxes(type="log" if log_y else "linear", title_text=None)
+    fig.update_yaxes(title_text=y_title, col=1)
+    fig.update_layout(title=dict(text=title, y=0.99, yanchor="top", yref="container"), barmode="group",
+                      bargap=0.2, bargroupgap=0.05, legend_title=color.replace("_", " "))
     return fig
 
 
-def pareto_scatter(recs: pd.DataFrame, title: str) -> go.Figure:
-    """p99 latency against throughput for one comparison group; Pareto-optimal hardware filled, dominated hollow."""
-    fig = go.Figure()
-    for optimal, name, symbol in ((True, "Pareto-optimal", "circle"), (False, "dominated", "circle-open")):
-        part = recs[recs["pareto_optimal"] == optimal]
-        if part.empty:
+def trend_grid(points: pd.DataFrame, marks: pd.DataFrame, order: list[str], title: str, y_title: str,
+               columns: int = 2) -> go.Figure:
+    """One small line chart per series (in ``order``), each on its own y scale; flagged runs marked on top.
+
+    Separate panels, because series of one metric differ by orders of magnitude: on a shared axis
+    a 20 % drop of a slow series is a flat line at the bottom.
+    """
+    fig = _subplots(order, columns, 240)
+    _rows, cols = _grid(len(order), columns)
+    shown: set[str] = set()
+    for index, series in enumerate(order):
+        row, col = index // cols + 1, index % cols + 1
+        part = points[points["series"] == series]
+        fig.add_trace(go.Scatter(x=part["run_time"], y=part["value"], mode="lines+markers", name=series,
+                                 showlegend=False, line=dict(color=LINE_COLOR, width=1.5), marker=dict(size=4),
+                                 customdata=part["run_id"],
+                                 hovertemplate="%{x}<br>%{y:.4g}<br>run %{customdata}<extra></extra>"),
+                      row=row, col=col)
+        flagged = marks[marks["series"] == series] if not marks.empty else marks
+        for kind, hits in flagged.groupby("kind", sort=True):
+            style = MARK_STYLE.get(str(kind), dict(symbol="circle-open", color="#000000", size=12))
+            fig.add_trace(go.Scatter(
+                x=hits["run_time"], y=hits["value"], mode="markers", name=str(kind), legendgroup=str(kind),
+                showlegend=str(kind) not in shown,
+                marker=dict(symbol=style["symbol"], color=style["color"], size=style["size"],
+                            line=dict(width=1, color="#000000")),
+                text=hits["series"], hovertemplate=f"{kind}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
+            ), row=row, col=col)
+            shown.add(str(kind))
+        fig.update_yaxes(title_text=y_title if col == 1 else None, row=row, col=col)
+    fig.update_layout(title=dict(text=title, y=0.99, yanchor="top", yref="container"), legend=_top_legend(fig))
+    return fig
+
+
+def short_hardware(label: str) -> str:
+    """'cuda: NVIDIA A100-SXM4-80GB' -> 'A100-SXM4-80GB (cuda)' is too long for a point label; keep the device."""
+    kind, _, device = str(label).partition(": ")
+    if not device:
+        return kind
+    for vendor in ("NVIDIA GeForce ", "NVIDIA ", "AMD Instinct ", "AMD ", "Intel Xeon ", "Intel ", "Apple "):
+        if device.startswith(vendor):
+            device = device[len(vendor):]
+            break
+    return f"{device} ({kind})" if kind in ("openvino",) else device
+
+
+def pareto_grid(groups: list[tuple[str, pd.DataFrame]], title: str, columns: int = 3) -> go.Figure:
+    """p99 latency against throughput, one panel per comparison group, both axes logarithmic.
+
+    Pareto-optimal hardware is filled, dominated hardware hollow; every point is labelled and the
+    labels may run past the plot area (``cliponaxis=False``) instead of being cut off.
+    """
+    fig = _subplots([name for name, _ in groups], columns, 330)
+    _rows, cols = _grid(len(groups), columns)
+    shown: set[str] = set()
+    for index, (_name, recs) in enumerate(groups):
+        row, col = index // cols + 1, index % cols + 1
+        recs = recs.sort_values("throughput_items_per_second", ascending=False)
+        recs = recs.assign(_label=[("top center", "bottom center", "middle right")[i % 3] for i in range(len(recs))])
+        for optimal, name, symbol, color in ((True, "Pareto-optimal", "circle", "#1f77b4"),
+                                             (False, "dominated", "circle-open", "#7f7f7f")):
+            part = recs[recs["pareto_optimal"] == optimal]
+            if part.empty:
+                continue
+            fig.add_trace(go.Scatter(
+                x=part["latency_p99_ms"], y=part["throughput_items_per_second"], mode="markers+text", name=name,
+                legendgroup=name, showlegend=name not in shown, text=[short_hardware(h) for h in part["hardware"]],
+                textposition=part["_label"].tolist(), textfont=dict(size=10), cliponaxis=False,
+                marker=dict(size=10, symbol=symbol, color=color, line=dict(width=1.5, color=color)),
+                customdata=part[["hardware", "topsis_score"]].to_numpy(dtype=object),
+                hovertemplate="%{customdata[0]}<br>p99 %{x:.4g} ms<br>%{y:.4g} items/s"
+                              "<br>TOPSIS %{customdata[1]:.3f}<extra></extra>",
+            ), row=row, col=col)
+            shown.add(name)
+        fig.update_xaxes(type="log", dtick="D2", minorloglabels="complete", title_text="p99 latency (ms)",
+                         row=row, col=col)
+        fig.update_yaxes(type="log", dtick="D2", minorloglabels="complete",
+                         title_text="items/s" if col == 1 else None, row=row, col=col)
+        _pad_log_range(fig, recs, row, col)
+    fig.update_layout(title=dict(text=title, y=0.99, yanchor="top", yref="container"), legend=_top_legend(fig))
+    return fig
+
+
+def _pad_log_range(fig: go.Figure, recs: pd.DataFrame, row: int, col: int) -> None:
+    """Room around the points so their labels stay inside the panel (log axes take ranges in log10)."""
+    for column, update, low_pad, top in (("latency_p99_ms", fig.update_xaxes, 0.3, 0.3),
+                                         ("throughput_items_per_second", fig.update_yaxes, 0.2, 0.2)):
+        values = recs[column].dropna()
+        values = values[values > 0]
+        if values.empty:
             continue
-        label = part["hardware"]
-        fig.add_trace(go.Scatter(
-            x=part["latency_p99_ms"], y=part["throughput_items_per_second"], mode="markers+text", name=name,
-            text=label, textposition="top center", textfont=dict(size=9), marker=dict(size=11, symbol=symbol),
-            customdata=part["topsis_score"],
-            hovertemplate="%{text}<br>p99 %{x:.4g} ms<br>%{y:.4g} items/s<br>TOPSIS %{customdata:.3f}<extra></extra>",
-        ))
-    fig.update_layout(**_LAYOUT, title=title, xaxis_title="p99 latency (ms)",
-                      yaxis_title="throughput (items/s)")
-    return fig
+        low, high = math.log10(values.min()), math.log10(values.max())
+        span = max(high - low, 0.3)
+        update(range=[low - low_pad * span, high + top * span], row=row, col=col)

@@ -109,3 +109,61 @@ def render_table(table: Table, fmt: str, title: str = "benchmark-db") -> str:
 
 def render_frame(frame, fmt: str, title: str = "benchmark-db") -> str:
     return render_table(frame_to_table(frame), fmt, title)
+
+
+# --- Short tables for people (report sections in HTML and markdown) -------------------------------
+
+def short_number(value: Any, digits: int = 4) -> str:
+    """A number to ``digits`` significant digits, thousands separated, never in exponent form; '' if missing."""
+    value = json_value(value)
+    if value is None or isinstance(value, str):
+        return "" if value is None else value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = digits - 1 - magnitude
+    rounded = round(value, decimals)
+    return f"{rounded:,.{max(decimals, 0)}f}"
+
+
+def signed_percent(value: Any) -> str:
+    """A % change as '+27.1%' / '−21.3%' (a real minus sign); '' if missing."""
+    value = json_value(value)
+    if value is None or isinstance(value, str):
+        return "" if value is None else value
+    text = f"{value:+.1f}%"
+    return text.replace("-", "\u2212")
+
+
+def short_time(value: Any) -> str:
+    """A time as 'YYYY-MM-DD HH:MM' (UTC for aware times); '' if missing."""
+    value = json_value(value)
+    if value is None:
+        return ""
+    text = str(value).replace("T", " ")
+    return text[:16] if len(text) >= 16 and text[10] == " " else text
+
+
+def display_cell(value: Any, kind: str = "auto") -> str:
+    """One cell as people read it: kind is auto, number, percent, time, flag (True -> 'yes', else blank) or text."""
+    if kind == "percent":
+        return signed_percent(value)
+    if kind == "time":
+        return short_time(value)
+    if kind == "flag":
+        plain = json_value(value)
+        return "yes" if plain is True else ""
+    plain = json_value(value)
+    if plain is None:
+        return ""
+    if kind == "text":
+        return str(plain)
+    if hasattr(value, "isoformat"):  # datetime, date, pandas Timestamp
+        return short_time(value)
+    if isinstance(plain, str):
+        return plain
+    return short_number(plain)

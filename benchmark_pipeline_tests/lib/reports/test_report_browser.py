@@ -3,7 +3,10 @@
 The page is instrumented in a copy: a first script records ``error`` / ``unhandledrejection``
 events and ``console.error`` calls, a last one (a second after ``load``: plotly draws
 asynchronously) writes them and the per-chart SVG count into a body attribute that ``--dump-dom``
-prints. That works whatever chromium's logging format is this year.
+prints. That works whatever chromium's logging format is this year. The probe also measures
+sideways scroll at 1400 px (``scrollWidth > clientWidth`` of the document) and reads every drawn
+bar trace (``gd.data``, ``gd._fullLayout.barmode``): two bars of one trace in one category, or a
+stacked bar mode, would add up rows that are not a sum.
 Screenshots land in ``test-artifacts/reports/`` (git-ignored). Without chromium the test skips,
 except under ``CI=true`` where a missing browser is a failure.
 """
@@ -20,7 +23,7 @@ import pytest
 
 from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse
 from benchmark_pipeline.lib.reports.build import KINDS, build_report
-from benchmark_pipeline.lib.reports.render import write
+from benchmark_pipeline.lib.reports.render import ensure_plotly_js, write
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +39,11 @@ PROBE_TAIL = """<script>addEventListener('load',function(){setTimeout(function()
 var res={errors:__errs,plots:plots.length,svg:0,traces:0,gl:document.querySelectorAll('canvas.gl-canvas').length};
 plots.forEach(function(p){var n=p.querySelectorAll('svg.main-svg .trace, svg.main-svg .hm').length;
 if(n)res.svg++;res.traces+=n});
+var de=document.documentElement;res.scroll=[de.scrollWidth,de.clientWidth];res.bars=0;res.stacked=[];
+plots.forEach(function(p){var mode=p._fullLayout&&p._fullLayout.barmode;(p.data||[]).forEach(function(t){
+if(t.type!=='bar')return;res.bars++;if(mode!=='group'&&mode!=='overlay')res.stacked.push(p.id+': barmode '+mode);
+var seen={};(t.x||[]).forEach(function(x){var k=(t.xaxis||'x')+'|'+x;if(seen[k])res.stacked.push(p.id+': '+t.name+' twice at '+x);
+seen[k]=1})})});
 document.body.setAttribute('data-probe',JSON.stringify(res))},1000)});</script>"""
 
 
@@ -53,6 +61,10 @@ def _chromium() -> str:
 def html_reports(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     db = build_sample_warehouse(root)
+    with duckdb.connect(str(db)) as rw:  # two precisions per model, batch and hardware, as in data/sample
+        rw.execute("""INSERT INTO performance_results SELECT * REPLACE (result_id + 10000000 AS result_id,
+                          'fp16' AS precision, throughput_items_per_second * 1.7 AS throughput_items_per_second)
+                      FROM performance_results""")
     with duckdb.connect(str(db), read_only=True) as conn:
         return {kind: write(build_report(conn, kind), "html", root / f"{kind}.html") for kind in KINDS}
 
@@ -65,7 +77,7 @@ def _instrumented(page: Path, out: Path) -> Path:
 
 
 def _launch(binary: str, page: Path, profile: Path, shot: Path) -> subprocess.Popen:
-    args = [binary, *FLAGS, f"--user-data-dir={profile}", "--window-size=1280,2400", f"--screenshot={shot}",
+    args = [binary, *FLAGS, f"--user-data-dir={profile}", "--window-size=1400,2400", f"--screenshot={shot}",
             "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -73,10 +85,15 @@ def _launch(binary: str, page: Path, profile: Path, shot: Path) -> subprocess.Po
 def test_html_reports_render_in_chromium(html_reports, tmp_path):
     binary = _chromium()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # A control page proves the probe sees errors: without it, a probe that never ran would pass.
+    # A control page proves the probe sees errors, sideways scroll and stacked bars: without it, a
+    # probe that never ran (or measured nothing) would pass.
     control = tmp_path / "control.html"
-    control.write_text('<!DOCTYPE html><html><head></head><body><script>notDefined()</script></body></html>')
+    control.write_text('<!DOCTYPE html><html><head><script src="plotly.min.js"></script></head><body>'
+                       '<div style="width:2000px">wide</div><div id="c"></div><script>'
+                       'Plotly.newPlot("c",[{type:"bar",x:["a","a"],y:[1,2]}],{barmode:"stack"});'
+                       'notDefined()</script></body></html>')
     procs = {}
+    ensure_plotly_js(tmp_path)  # the instrumented copies load the shared bundle from beside them
     for kind, page in {**html_reports, "control": control}.items():
         probe_page = _instrumented(page, tmp_path / f"{kind}.probe.html")
         shot = ARTIFACTS / f"{kind}.png" if kind != "control" else tmp_path / "control.png"
@@ -98,6 +115,8 @@ def test_html_reports_render_in_chromium(html_reports, tmp_path):
         if kind == "control":
             if not any("notDefined" in e for e in probe["errors"]):
                 failures.append(f"control page: the probe missed its error ({probe})")
+            if not probe["scroll"][0] > probe["scroll"][1] or not probe["stacked"]:
+                failures.append(f"control page: the probe missed the sideways scroll or the stacked bar ({probe})")
             continue
         expected = html_reports[kind].read_text(encoding="utf-8").count("Plotly.newPlot")
         if probe["errors"]:
@@ -107,6 +126,13 @@ def test_html_reports_render_in_chromium(html_reports, tmp_path):
                             f"{probe['svg']} with an SVG plot")
         if probe["traces"] < expected or probe["gl"]:
             failures.append(f"{kind}: {probe['traces']} drawn traces, {probe['gl']} WebGL canvases")
+        width, client = probe["scroll"]
+        if width > client:
+            failures.append(f"{kind}: the page scrolls sideways at 1400 px ({width} > {client} px)")
+        if probe["stacked"]:
+            failures.append(f"{kind}: bars that add up rows: {probe['stacked'][:5]}")
+        if kind in ("summary", "performance", "hardware", "model") and not probe["bars"]:
+            failures.append(f"{kind}: no bar trace reached the page")
         if "Uncaught" in stderr:
             failures.append(f"{kind}: uncaught error in the browser log: {stderr[-800:]}")
         if not shot.exists() or shot.stat().st_size < 10_000:

@@ -1,4 +1,5 @@
-"""Every report kind in every format: JSON valid against the committed schema, HTML self-contained with SVG traces."""
+"""Every report kind in every format: JSON valid against the committed schema, HTML small with SVG traces,
+bars that never add up different rows, short readable tables, trend charts that show what changed."""
 
 import json
 import re
@@ -9,8 +10,8 @@ import pytest
 
 from benchmark_pipeline.lib.analytics.queries import Filters
 from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse
-from benchmark_pipeline.lib.reports.build import KINDS, build_report
-from benchmark_pipeline.lib.reports.render import SCHEMA_PATH, render, to_json
+from benchmark_pipeline.lib.reports.build import KINDS, MAX_SHOWN_ROWS, build_report
+from benchmark_pipeline.lib.reports.render import PLOTLY_JS, SCHEMA_PATH, render, to_json, write
 from benchmark_pipeline.lib.reports.tabular import TABLE_FORMATS, render_frame
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
@@ -47,39 +48,47 @@ def test_schema_rejects_a_malformed_report(reports):
         _validate(document)
 
 
-def test_summary_holds_statistics_heatmap_bars_and_trend(reports):
+def test_summary_leads_with_the_headline_then_charts(reports):
     report = reports["summary"]
     charts = {s.chart_type for s in report.sections if s.figure is not None}
     assert {"heatmap", "bar", "line"} <= charts
-    stats = report.sections[0].table.set_index("statistic")["value"]
+    head = report.sections[0]
+    assert head.id == "headline" and dict(head.stats)["models"] == "3"
+    stats = head.table.set_index("statistic")["value"]  # every statistic stays in the JSON
     assert stats["models benchmarked"] == "3" and stats["integration pass rate"] == "80.0 %"
     markdown = render(report, "markdown")
-    for heading in ("## Summary statistics", "## Compatibility matrix", "## Median throughput", "## Trend:",
-                    "## Recent results"):
+    assert markdown.index("## At a glance") < markdown.index("## Trend:") < markdown.index("## Compatibility matrix")
+    for heading in ("## Median throughput", "## Latest results"):
         assert heading in markdown
     assert "| t5-small " in markdown and "◐ 50%" in markdown
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_html_is_self_contained_with_svg_traces_only(reports, kind):
+def test_html_is_small_and_loads_the_shared_plotly_with_svg_traces_only(reports, kind, tmp_path):
     page = render(reports[kind], "html")
-    assert page.count("<script") >= 1 and re.search(r"<script[^>]+src=", page) is None
+    assert len(page.encode()) < 300_000  # was 4.9 MB with plotly.js embedded in every page
+    assert "plotly.js v" not in page and "cdn.plot.ly" not in page  # no bundle inside, no CDN
+    assert re.findall(r"<script[^>]+src=\"([^\"]+)\"", page) == [PLOTLY_JS]
     assert page.count("Plotly.newPlot") == sum(s.figure is not None for s in reports[kind].sections)
-    assert page.count("plotly.js v") <= 2  # the bundle's banner, embedded once
     figures = [s.figure for s in reports[kind].sections if s.figure is not None]
     assert figures
     assert all(trace.type in {"heatmap", "bar", "scatter"} for fig in figures for trace in fig.data)
-    assert "cdn.plot.ly/plotly" not in page.split("<body>", 1)[1][:2000]
+    written = write(reports[kind], "html", tmp_path / "out" / f"{kind}.html")
+    bundle = written.parent / PLOTLY_JS  # beside the page, so it opens offline from disk
+    assert bundle.stat().st_size > 1_000_000 and "plotly.js v" in bundle.read_text(encoding="utf-8")[:400]
 
 
-def test_hardware_report_has_a_pareto_scatter_per_model(reports):
-    sections = [s for s in reports["hardware"].sections if s.id.startswith("pareto-")]
-    assert len(sections) == 3 and all(s.chart_type == "scatter" for s in sections)
+def test_hardware_report_has_a_pareto_panel_per_model(reports):
+    section = next(s for s in reports["hardware"].sections if s.id == "pareto")
+    assert section.chart_type == "scatter"
+    panels = {trace.xaxis for trace in section.figure.data}
+    assert len(panels) == 3
+    assert all(trace.cliponaxis is False for trace in section.figure.data)  # labels are never cut off
 
 
 def test_regressions_report_counts_flags(reports):
     first = reports["regressions"].sections[0]
-    assert first.table is not None and first.text.startswith("0 flags, 0 open")
+    assert first.id == "headline" and first.text.startswith("0 flags, 0 open")
 
 
 def test_filters_narrow_a_report(tmp_path):
@@ -122,21 +131,131 @@ def test_frames_render_in_every_table_format(fmt):
         assert text.splitlines()[0] == "name,value,when"
 
 
+_FLAG_SQL = """INSERT INTO regression_flags
+    SELECT 'f-' || p.result_id, 's1', m.model_name, p.hardware_id, 'fp', h.hardware_type, h.device_name, p.batch_size,
+           p.sequence_length, p.precision, p.test_case, 'throughput_items_per_second', 'regression', 'down', 8,
+           p.run_id, p.result_id, p.run_time, 360, 5, 250, 5, -30.0, 0.0001, true, false, 10, 'robust', now()
+    FROM performance_results p JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id)
+    WHERE m.model_name = ? AND h.device_name LIKE ? AND p.batch_size = ? AND NOT p.is_simulated
+    ORDER BY p.run_time LIMIT 1 OFFSET 8"""
+
+
+def _panels(section):
+    """The series of a trend figure, in panel order (the panel titles)."""
+    return [a.text for a in section.figure.layout.annotations]
+
+
 def test_trend_charts_mark_regression_flags(tmp_path):
     db = build_sample_warehouse(tmp_path, days=10)
     with duckdb.connect(str(db)) as rw:
-        rw.execute("""INSERT INTO regression_flags
-            SELECT 'f1', 's1', m.model_name, p.hardware_id, 'fp', 'cuda', NULL, p.batch_size, NULL, p.precision,
-                   p.test_case, 'throughput_items_per_second', 'regression', 'down', 8, p.run_id, p.result_id,
-                   p.run_time, 360, 5, 250, 5, -30.0, 0.0001, true, false, 10, 'robust', now()
-            FROM performance_results p JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id)
-            WHERE m.model_name = 'bert-base-uncased' AND h.device_name LIKE '%A100%' AND p.batch_size = 1
-              AND NOT p.is_simulated ORDER BY p.run_time LIMIT 1 OFFSET 8""")
+        rw.execute(_FLAG_SQL, ["bert-base-uncased", "%A100%", 1])
     with duckdb.connect(str(db), read_only=True) as conn:
         report = build_report(conn, "regressions", Filters(model="bert-base-uncased"))
     trend = next(s for s in report.sections if s.id == "trend-throughput")
     marks = [t for t in trend.figure.data if t.name == "regression"]
     assert len(marks) == 1 and len(marks[0].x) == 1 and marks[0].marker.symbol == "triangle-down"
+    assert _panels(trend)[0].startswith("bert-base-uncased · cuda: NVIDIA A100-SXM4-80GB · b1")
     assert report.sections[0].text.startswith("1 flags, 1 open")
     assert not [t for t in next(s for s in report.sections if s.id == "trend-memory").figure.data
                 if t.name == "regression"]
+
+
+def test_trend_charts_show_open_regressions_then_the_biggest_changes(tmp_path):
+    """Not the alphabetically first series: the flagged one first, then the bert/A100 step of the sample data."""
+    db = build_sample_warehouse(tmp_path, days=12, step_day=8)
+    with duckdb.connect(str(db)) as rw:
+        rw.execute(_FLAG_SQL, ["vit-base-patch16-224", "%T4%", 8])  # alphabetically last model
+    with duckdb.connect(str(db), read_only=True) as conn:
+        report = build_report(conn, "summary")
+    trend = next(s for s in report.sections if s.id == "trend-throughput")
+    panels = _panels(trend)
+    assert 1 < len(panels) <= 6
+    assert panels[0].startswith("vit-base-patch16-224 · cuda: NVIDIA T4 · b8")
+    assert {p.split(" · b")[0] for p in panels[1:3]} == {"bert-base-uncased · cuda: NVIDIA A100-SXM4-80GB"}
+    shown = trend.shown.set_index("series")
+    assert shown.loc[panels[1], "% change"] < -20 and bool(shown.loc[panels[0], "open regression"])
+    assert len(trend.table) == 3 * 4 * 2 - 2  # every series in the JSON (vit has no openvino)
+    head = report.sections[0]
+    assert any(b.startswith("vit-base-patch16-224 · cuda: NVIDIA T4 · b8") and "throughput" in b for b in head.bullets)
+
+
+@pytest.fixture(scope="module")
+def mixed_reports(tmp_path_factory):
+    """The sample warehouse plus an fp16 twin of every result: two precisions per model, batch and hardware."""
+    db = build_sample_warehouse(tmp_path_factory.mktemp("mixed"))
+    with duckdb.connect(str(db)) as rw:
+        rw.execute("""INSERT INTO performance_results SELECT * REPLACE (
+                          result_id + 10000000 AS result_id, 'fp16' AS precision,
+                          throughput_items_per_second * 1.7 AS throughput_items_per_second,
+                          latency_p50_ms / 1.7 AS latency_p50_ms, latency_p99_ms / 1.7 AS latency_p99_ms)
+                      FROM performance_results""")
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return {kind: build_report(conn, kind) for kind in KINDS}
+
+
+def test_bars_never_add_up_different_rows(mixed_reports):
+    """Each bar is one row: no two bars of a trace share a category, and nothing is stacked.
+
+    With fp16 and fp32 under one label, plotly drew both in one place (the A100 bar read
+    1,092 + 613 items/s); the category now carries batch size and precision.
+    """
+    checked = 0
+    for kind, report in mixed_reports.items():
+        for section in report.sections:
+            if section.figure is None or not any(t.type == "bar" for t in section.figure.data):
+                continue
+            assert section.figure.layout.barmode in ("group", "overlay"), (kind, section.id)
+            for trace in section.figure.data:
+                if trace.type != "bar":
+                    continue
+                categories = list(trace.x)
+                assert len(categories) == len(set(categories)), (kind, section.id, trace.name, categories)
+                assert any("fp16" in c for c in categories) or any("fp32" in c for c in categories)
+                checked += 1
+    assert checked >= 20
+
+
+def test_a_bar_for_two_rows_is_refused():
+    import pandas as pd
+
+    from benchmark_pipeline.lib.reports.charts import faceted_bars
+
+    frame = pd.DataFrame({"model": ["m", "m"], "config": ["b8", "b8"], "hw": ["a100", "a100"], "v": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="two rows for one bar"):
+        faceted_bars(frame, "model", "config", "v", "hw", "t", "items/s")
+
+
+def _html_tables(page):
+    return re.findall(r"<table>.*?</table>", page, flags=re.S)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_tables_are_short_and_readable(mixed_reports, kind):
+    report = mixed_reports[kind]
+    page, markdown = render(report, "html"), render(report, "markdown")
+    tables = _html_tables(page)
+    assert tables
+    for table in tables:
+        assert table.count("<tr>") - 1 <= MAX_SHOWN_ROWS
+        assert len(re.findall(r"<th>", table)) <= 9  # the columns that matter fit on the screen
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+        for cell in cells:
+            assert cell not in ("<NA>", "&lt;NA&gt;", "nan", "NaN", "None", "NaT"), (kind, cell)
+            for number in re.findall(r"(?<![\w.])\d[\d,]*\.\d+(?![\w.])", cell):
+                digits = number.replace(",", "").replace(".", "").lstrip("0")
+                assert len(digits) <= 4, (kind, cell)  # 3-4 significant digits
+    for block in re.split(r"\n\n", markdown):
+        rows = [line for line in block.splitlines() if line.startswith("|")]
+        assert len(rows) <= MAX_SHOWN_ROWS + 2
+    assert "<NA>" not in markdown and "nan |" not in markdown
+    # and the full data stays in the JSON
+    document = to_json(report)
+    total = sum(s["table"]["total_rows"] for s in document["sections"] if "table" in s)
+    shown = sum(t.count("<tr>") - 1 for t in tables)
+    assert total > shown or kind == "compatibility"
+
+
+def test_every_report_leads_with_the_headline(mixed_reports):
+    for kind, report in mixed_reports.items():
+        assert report.sections[0].id == "headline" and report.sections[0].stats, kind
+        assert render(report, "markdown").split("\n## ", 2)[1].startswith("At a glance")
