@@ -8,5 +8,7 @@ benchmark_job = dg.define_asset_job(
     "benchmark_job",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
-    description="Materialize everything: ingest data/incoming and data/sample, load the warehouse, refresh derived assets.",
+    description="Materialize everything: ingest the *.json result files under data/incoming, data/legacy and "
+                "data/sample (or only the files the drop-folder sensor passes in config), load the warehouse, "
+                "refresh the derived tables, reports and snapshot.",
 )

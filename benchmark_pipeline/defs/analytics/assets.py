@@ -11,7 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from benchmark_pipeline.defs.metadata import frame_metadata
+from benchmark_pipeline.defs.metadata import table_definition_metadata, table_metadata
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
 from benchmark_pipeline.lib.analytics import queries as q
 from benchmark_pipeline.lib.analytics.recommend import hardware_recommendations as rank_hardware
@@ -28,14 +28,11 @@ def _replace_table(conn, table: str, query: tuple[str, dict[str, Any]]) -> dg.Ma
 
 
 def _result(conn, table: str) -> dg.MaterializeResult:
-    count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    metadata = frame_metadata(conn.execute(f"SELECT * FROM {table} LIMIT 10").df(), table=f"main.{table}")
-    metadata["dagster/row_count"] = int(count)
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata=table_metadata(conn, table))
 
 
 @dg.asset(
-    group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL,
+    group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, metadata=table_definition_metadata("compatibility_matrix"),
     deps=[dg.AssetKey("hardware_compatibility"), dg.AssetKey("models"), dg.AssetKey("hardware_platforms")],
 )
 def compatibility_matrix(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -44,28 +41,32 @@ def compatibility_matrix(warehouse: WarehouseResource) -> dg.MaterializeResult:
         return _replace_table(conn, "compatibility_matrix", q.compatibility_matrix_sql())
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=_PERF_DEPS)
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=_PERF_DEPS,
+          metadata=table_definition_metadata("hardware_comparison"))
 def hardware_comparison(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per model, batch size and precision: each hardware's latest and median metrics and speedup over CPU."""
     with warehouse.connect() as conn:
         return _replace_table(conn, "hardware_comparison", q.hardware_comparison_sql())
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=_PERF_DEPS)
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=_PERF_DEPS,
+          metadata=table_definition_metadata("model_comparison"))
 def model_comparison(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per hardware, batch size and precision: each model's medians, ranked by throughput."""
     with warehouse.connect() as conn:
         return _replace_table(conn, "model_comparison", q.model_comparison_sql())
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=_PERF_DEPS)
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=_PERF_DEPS,
+          metadata=table_definition_metadata("daily_model_stats"))
 def daily_model_stats(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per model and UTC day: mean throughput, p95 latency and number of benchmarks."""
     with warehouse.connect() as conn:
         return _replace_table(conn, "daily_model_stats", q.daily_model_stats_sql())
 
 
-@dg.asset(group_name=GROUP, kinds={"duckdb", "python"}, pool=DUCKDB_POOL, deps=[hardware_comparison])
+@dg.asset(group_name=GROUP, kinds={"duckdb", "python"}, pool=DUCKDB_POOL, deps=[hardware_comparison],
+          metadata=table_definition_metadata("hardware_recommendations"))
 def hardware_recommendations(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Pareto-optimal hardware and TOPSIS rank per model, batch size and precision."""
     with warehouse.connect() as conn:

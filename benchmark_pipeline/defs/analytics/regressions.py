@@ -8,7 +8,13 @@ re-analysed (see ``lib/changepoint/series.py``).
 import dagster as dg
 from pydantic import Field
 
-from benchmark_pipeline.defs.metadata import PREVIEW_ROWS
+from benchmark_pipeline.defs.metadata import (
+    PREVIEW_ROWS,
+    column_schema,
+    live_types,
+    preview_markdown,
+    table_definition_metadata,
+)
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
 from benchmark_pipeline.lib.warehouse.regressions import (
     list_flags,
@@ -29,6 +35,7 @@ class RegressionFlagsConfig(dg.Config):
     kinds={"duckdb", "python"},
     pool=DUCKDB_POOL,
     deps=[dg.AssetKey("performance_results")],
+    metadata=table_definition_metadata("regression_flags"),
 )
 def regression_flags(
     context: dg.AssetExecutionContext, config: RegressionFlagsConfig, warehouse: WarehouseResource
@@ -38,6 +45,7 @@ def regression_flags(
         report = refresh_flags(conn, mode="robust", include_simulated=config.include_simulated,
                                workers=config.workers)
         flags = list_flags(conn)
+        schema = column_schema("regression_flags", live_types(conn, "regression_flags"))
         still_open = int((flags["status"] == "open").sum()) if not flags.empty else 0
     context.log.info(
         f"regression_flags: {report.series_analysed} of {report.series_total} series re-analysed, "
@@ -47,11 +55,12 @@ def regression_flags(
     return dg.MaterializeResult(metadata={
         "dagster/row_count": report.flags_total,
         "dagster/table_name": "main.regression_flags",
+        "dagster/column_schema": schema,
         "series_total": report.series_total,
         "series_reanalysed": report.series_analysed,
         "series_removed": report.series_removed,
         "open_regressions": still_open,
-        "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if not preview.empty else "_empty_"),
+        "preview": dg.MetadataValue.md(preview_markdown(preview)),
     })
 
 

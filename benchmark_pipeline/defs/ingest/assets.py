@@ -39,7 +39,10 @@ class DiscoveryConfig(dg.Config):
 def discovered_result_files(
     context: dg.AssetExecutionContext, config: DiscoveryConfig, data_dirs: DataDirs, warehouse: WarehouseResource
 ) -> pd.DataFrame:
-    """JSON result files under data/incoming and data/sample, with their sha256 and whether the ledger has them."""
+    """The *.json result files under data/incoming, data/legacy and data/sample (or only the configured paths).
+
+    Each with its category, its sha256 and whether the ledger already has that version.
+    """
     roots = data_dirs.ingest_roots() if config.paths is None else config.paths
     discovered = discover(roots, missing_ok=True, unknown_category_ok=True)
     files = discovered.files.assign(file_id=range(len(discovered.files)))

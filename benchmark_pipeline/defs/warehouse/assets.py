@@ -5,7 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from benchmark_pipeline.defs.ingest.assets import VALIDATED_OUTPUTS
-from benchmark_pipeline.defs.metadata import frame_metadata
+from benchmark_pipeline.defs.metadata import table_definition_metadata, table_metadata
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
 from benchmark_pipeline.lib.ingest.batch import ValidatedBatch
 from benchmark_pipeline.lib.ingest.run import store_batch
@@ -31,7 +31,7 @@ WAREHOUSE_TABLES = {
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(table, description=description, kinds={"duckdb"}, group_name=GROUP,
-                     deps=list(VALIDATED_OUTPUTS))
+                     deps=list(VALIDATED_OUTPUTS), metadata=table_definition_metadata(table))
         for table, description in WAREHOUSE_TABLES.items()
     ],
     ins={name: dg.AssetIn(key=name) for name in VALIDATED_OUTPUTS},
@@ -60,10 +60,6 @@ def warehouse_tables(
     with warehouse.connect() as conn:
         result = store_batch(conn, batch, context.run.run_id)
         for table in WAREHOUSE_TABLES:
-            count = conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-            preview = conn.execute(f"SELECT * FROM {table} ORDER BY 1 DESC LIMIT 10").df()
-            metadata = frame_metadata(preview, table=f"main.{table}")
-            metadata["dagster/row_count"] = int(count)
-            yield dg.MaterializeResult(asset_key=table, metadata=metadata)
+            yield dg.MaterializeResult(asset_key=table, metadata=table_metadata(conn, table))
     counts = result.outcomes["status"].value_counts().to_dict()
     context.log.info(f"ingest outcome per file: {counts}")
