@@ -186,7 +186,7 @@ def _register_warehouse_commands(commands: argparse._SubParsersAction) -> None:
                          help="hardware type (cuda, cpu ...), device name, fingerprint or hardware id")
     listing.add_argument("--since", metavar="DATE", help="first bad run on or after DATE (ISO date or time, UTC)")
     listing.add_argument("--kind", choices=("regression", "improvement", "outlier"), help="only this kind")
-    listing.add_argument("--open", action="store_true", help="only open regressions")
+    listing.add_argument("--open", action="store_true", help="only open regressions (suspected ones included)")
     listing.add_argument("--format", choices=("table", "json"), default="table")
     listing.set_defaults(func=run_list)
 
@@ -212,7 +212,43 @@ def _register_warehouse_commands(commands: argparse._SubParsersAction) -> None:
     check.add_argument("--since", metavar="DATE", help="only regressions whose first bad run is on or after DATE")
     check.add_argument("--fail-on", choices=("regression",), default="regression",
                        help="what fails the gate (only open regressions, for now)")
+    check.add_argument("--confirmed-only", action="store_true",
+                       help="gate only on confirmed regressions (a suspected last run waits for the next run)")
     check.set_defaults(func=run_check)
+
+    threshold = commands.add_parser(
+        "threshold",
+        help="how large a change must be, per metric or per series (set, list, remove)",
+        description="A threshold replaces robust mode's noise floors (changes 3 x noise, outliers 5 x noise) for "
+                    "a metric's series or one series, and the noise band of `compare --run`. Kinds: relative "
+                    "(0.05 = 5 %%), absolute (metric unit) or noise (multiple of the series' noise). The next "
+                    "`regressions update` re-analyses the series it covers.",
+    )
+    actions = threshold.add_subparsers(dest="threshold_command", metavar="ACTION", required=True)
+    tset = actions.add_parser("set", help="set or replace a threshold")
+    add_db_path_option(tset)
+    _scope_options(tset)
+    tset.add_argument("--relative", type=float, metavar="F", help="fraction of the level, e.g. 0.05")
+    tset.add_argument("--absolute", type=float, metavar="X", help="in the metric's unit")
+    tset.add_argument("--noise", type=float, metavar="K", help="multiple of the series' noise")
+    tset.add_argument("--note", metavar="TEXT", help="why")
+    tset.add_argument("--by", metavar="NAME", help="who (default: $USER)")
+    tset.set_defaults(func=run_threshold_set)
+    tlist = actions.add_parser("list", help="thresholds in force")
+    add_db_path_option(tlist)
+    tlist.add_argument("--metric", metavar="M")
+    tlist.add_argument("--format", choices=("table", "json"), default="table")
+    tlist.set_defaults(func=run_threshold_list)
+    tremove = actions.add_parser("remove", help="remove a threshold (defaults apply again)")
+    add_db_path_option(tremove)
+    _scope_options(tremove)
+    tremove.set_defaults(func=run_threshold_remove)
+
+
+def _scope_options(parser: argparse.ArgumentParser) -> None:
+    scope = parser.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--metric", metavar="M", help="every series of this metric (e.g. latency_p50_ms)")
+    scope.add_argument("--series", metavar="SERIES_ID", help="one series (series_id from `regressions list --format json`)")
 
 
 def _since(text: str | None):
@@ -311,7 +347,7 @@ _JSON_COLUMNS = (
     "flag_id", "kind", "status", "model_name", "hardware_id", "hardware_fingerprint", "hardware_type",
     "device_name", "batch_size", "sequence_length", "precision", "test_case", "metric", "direction",
     "change_index", "run_id", "result_id", "run_time", "mean_before", "stdev_before", "mean_after",
-    "stdev_after", "pct_change", "pvalue", "mode", "detected_at", "ack_kind", "ack_note", "acknowledged_by",
+    "stdev_after", "pct_change", "pvalue", "mode", "detected_at", "series_id", "confirmation", "noise", "noise_floor", "ack_kind", "ack_note", "acknowledged_by",
     "acknowledged_at",
 )
 
@@ -332,8 +368,10 @@ def run_list(args: argparse.Namespace) -> int:
         print(json.dumps(_json_records(flags[list(_JSON_COLUMNS)]), allow_nan=False))
     else:
         _print_frame(summary_frame(flags))
-    opened = int((flags["status"] == "open").sum()) if not flags.empty else 0
-    print(f"benchmark-db: {len(flags)} flag(s), {opened} open regression(s)", file=sys.stderr)
+    opened = flags[flags["status"] == "open"] if not flags.empty else flags
+    suspected = int((opened["confirmation"] == "suspected").sum()) if not opened.empty else 0
+    print(f"benchmark-db: {len(flags)} flag(s), {len(opened)} open regression(s) "
+          f"({len(opened) - suspected} confirmed, {suspected} suspected)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -365,11 +403,72 @@ def run_check(args: argparse.Namespace) -> int:
         _require_flags(conn)
         _warn_if_stale(conn)
         found = open_regressions(conn, since=since)
+    suspected = int((found["confirmation"] == "suspected").sum()) if not found.empty else 0
+    if args.confirmed_only and suspected:
+        print(f"benchmark-db: {suspected} suspected regression(s) not gated (--confirmed-only); "
+              "the next run confirms or clears them", file=sys.stderr)
+        found = found[found["confirmation"] != "suspected"]
     if found.empty:
         print("benchmark-db: no open regressions", file=sys.stderr)
         return EXIT_OK
     _print_frame(summary_frame(found).drop(columns=["kind"]))
     pairs = found.groupby(["model_name", "hardware_fingerprint"]).ngroups
-    print(f"benchmark-db: {len(found)} open regression(s) on {pairs} model x hardware pair(s); "
+    counts = found["confirmation"].value_counts()
+    print(f"benchmark-db: {len(found)} open regression(s) ({int(counts.get('confirmed', 0))} confirmed, "
+          f"{int(counts.get('suspected', 0))} suspected) on {pairs} model x hardware pair(s); "
           "acknowledge with `benchmark-db regressions ack ID --note TEXT`", file=sys.stderr)
     return EXIT_OPEN_REGRESSIONS
+
+
+def _threshold_kind(args: argparse.Namespace) -> tuple[str, float]:
+    given = [(k, getattr(args, k)) for k in ("relative", "absolute", "noise") if getattr(args, k) is not None]
+    if len(given) != 1:
+        raise CliError("give exactly one of --relative, --absolute, --noise")
+    return given[0]
+
+
+def run_threshold_set(args: argparse.Namespace) -> int:
+    import getpass
+
+    from benchmark_pipeline.lib.warehouse.regressions import ThresholdError, set_threshold
+
+    kind, value = _threshold_kind(args)
+    by = args.by or os.environ.get("USER") or getpass.getuser()
+    with _writer(args) as conn:
+        try:
+            row = set_threshold(conn, kind, value, metric=args.metric, series_id=args.series, note=args.note, by=by)
+        except ThresholdError as exc:
+            raise CliError(str(exc)) from exc
+    print(f"{row['scope']}\t{row['kind']}\t{row['value']:g}")
+    print("benchmark-db: threshold set; run `benchmark-db regressions update` to re-analyse its series",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def run_threshold_list(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.warehouse.regressions import list_thresholds
+
+    with _reader(args) as conn:
+        _require_flags(conn)
+        found = list_thresholds(conn, metric=args.metric)
+    if args.format == "json":
+        print(json.dumps(_json_records(found), allow_nan=False))
+    else:
+        _print_frame(found)
+    print(f"benchmark-db: {len(found)} threshold(s); series without one use 3 x noise (changes), "
+          "5 x noise (outliers)", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_threshold_remove(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.warehouse.regressions import ThresholdError, remove_threshold
+
+    with _writer(args) as conn:
+        try:
+            removed = remove_threshold(conn, metric=args.metric, series_id=args.series)
+        except ThresholdError as exc:
+            raise CliError(str(exc)) from exc
+    if not removed:
+        raise CliError("no threshold set there (see `benchmark-db regressions threshold list`)")
+    print("benchmark-db: threshold removed; run `benchmark-db regressions update`", file=sys.stderr)
+    return EXIT_OK

@@ -32,7 +32,7 @@ def test_check_is_a_ci_gate_that_opens_after_every_regression_is_acknowledged(ca
 
     assert run(capsys, "update", "--db-path", db)[0] == 0
     code, out, err = run(capsys, "check", "--db-path", db, "--fail-on", "regression")
-    assert code == 1 and "24 open regression(s) on 1 model x hardware pair(s)" in err
+    assert code == 1 and "24 open regression(s) (24 confirmed, 0 suspected) on 1 model x hardware pair(s)" in err
     assert out.count("bert-base-uncased") == 24
 
     code, out, _ = run(capsys, "list", "--db-path", db, "--open", "--format", "json")
@@ -109,3 +109,29 @@ def test_stale_flags_are_reported_on_stderr(capsys, db):
 def test_missing_warehouse_is_a_usage_error(capsys, tmp_path):
     code, _, err = run(capsys, "check", "--db-path", tmp_path / "none.duckdb")
     assert code == 2 and "no warehouse" in err
+
+
+def test_threshold_commands_and_confirmed_only_gate(capsys, tmp_path):
+    """Issue 18: thresholds through the CLI; `check --confirmed-only` ignores a suspected regression."""
+    import duckdb as _duckdb
+
+    from benchmark_pipeline_tests.lib.changepoint import regression_sample as rs
+
+    _, db = rs.build(tmp_path)
+    db = str(db)
+    assert run(capsys, "update", "--db-path", db)[0] == 0
+    code, out, _err = run(capsys, "threshold", "set", "--metric", "latency_p50_ms", "--relative", "0.4",
+                          "--note", "tolerant", "--db-path", db)
+    assert code == 0 and out.startswith("metric:latency_p50_ms\trelative\t0.4")
+    assert run(capsys, "threshold", "set", "--metric", "latency_p50_ms", "--db-path", db)[0] == 2
+    code, out, _ = run(capsys, "threshold", "list", "--format", "json", "--db-path", db)
+    assert code == 0 and json.loads(out)[0]["kind"] == "relative"
+    assert run(capsys, "update", "--db-path", db)[0] == 0
+    code, _, err = run(capsys, "check", "--db-path", db)
+    assert code == 1 and "20 open regression(s)" in err  # the four p50 regressions are under 40 %
+    with _duckdb.connect(db) as rw:
+        rw.execute("UPDATE regression_flags SET confirmation = 'suspected' WHERE kind = 'regression'")
+    code, _, err = run(capsys, "check", "--confirmed-only", "--db-path", db)
+    assert code == 0 and "20 suspected regression(s) not gated" in err
+    assert run(capsys, "threshold", "remove", "--metric", "latency_p50_ms", "--db-path", db)[0] == 0
+    assert run(capsys, "threshold", "remove", "--metric", "latency_p50_ms", "--db-path", db)[0] == 2

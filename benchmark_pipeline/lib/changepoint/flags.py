@@ -22,7 +22,9 @@ POINT_COLUMNS = ("series_key", "metric", "run_id", "run_time", "value")
 FLAG_COLUMNS = (
     "series_key", "metric", "kind", "change_index", "run_id", "run_time",
     "mean_before", "stdev_before", "mean_after", "stdev_after", "pct_change", "pvalue", "mode",
+    "confirmation", "noise", "noise_floor",
 )
+CONFIRMED, SUSPECTED = "confirmed", "suspected"
 
 
 def _segments(points: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -41,11 +43,15 @@ def _segments(points: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return ordered, starts
 
 
-def _analyse(chunk: list[np.ndarray], mode: str, params: dict[str, Any]) -> list[Detection]:
-    return [detect(values, mode=mode, **params) for values in chunk]
+def _analyse(chunk: list[tuple[np.ndarray, Any]], mode: str, params: dict[str, Any]) -> list[Detection]:
+    out = []
+    for values, threshold in chunk:
+        options = params if threshold is None else {**params, "threshold": threshold}
+        out.append(detect(values, mode=mode, **options))
+    return out
 
 
-def _chunks(items: Sequence[np.ndarray], count: int) -> Iterator[list[np.ndarray]]:
+def _chunks(items: Sequence[Any], count: int) -> Iterator[list[Any]]:
     size = max(1, -(-len(items) // count))
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
@@ -58,6 +64,7 @@ def detect_flags(
     max_pvalue: float | None = None,
     min_magnitude: float = DEFAULT_MIN_MAGNITUDE,
     workers: int = 1,
+    thresholds: dict[Any, Any] | None = None,
     **robust_options: Any,
 ) -> pd.DataFrame:
     """Change points and outliers of every (series_key, metric) series, one row per flag.
@@ -72,7 +79,14 @@ def detect_flags(
     - ``kind`` outlier (robust mode): the run GESD left out; ``mean_before``/``stdev_before`` are
       the regime it sits in, ``mean_after`` is its own value, ``stdev_after`` and ``pvalue`` are NaN.
 
-    ``workers > 1`` spreads series over that many processes (worth it from a few thousand series).
+    - In robust mode a last run beyond the series' noise floor becomes a regression or improvement
+      with ``confirmation`` "suspected" (the next run decides); every other flag is "confirmed"
+      once a run after it exists (a change point on the very last run stays "suspected").
+      ``noise`` is the series' run-to-run spread, ``noise_floor`` the size an outlier had to exceed.
+
+    ``thresholds`` maps a series_key to a ``noise.Threshold`` that replaces robust mode's default
+    floors for that series. ``workers > 1`` spreads series over that many processes (worth it
+    from a few thousand series).
     """
     if max_pvalue is None:
         max_pvalue = default_max_pvalue(mode)
@@ -81,7 +95,11 @@ def detect_flags(
     ordered, starts = _segments(clean)
     values = ordered["value"].to_numpy(dtype=np.float64)
     bounds = np.r_[starts, len(ordered)]
-    series = [values[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    keys = ordered["series_key"].to_numpy()
+    chosen = thresholds or {}
+    if chosen and mode != "robust":
+        raise ValueError("thresholds only apply to robust mode (otava mode stays exactly Otava)")
+    series = [(values[a:b], chosen.get(keys[a])) for a, b in zip(bounds[:-1], bounds[1:])]
 
     if workers > 1 and len(series) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -90,23 +108,28 @@ def detect_flags(
     else:
         detections = _analyse(series, mode, params)
 
-    keys = ordered["series_key"].to_numpy()
     metrics = ordered["metric"].to_numpy()
     run_ids = ordered["run_id"].to_numpy()
     run_times = ordered["run_time"].to_numpy()
     rows: list[tuple] = []
     for start, stop, found in zip(bounds[:-1], bounds[1:], detections):
-        if not found.change_points and not found.outliers:
+        if not found.change_points and not found.outliers and found.suspect is None:
             continue
         key, metric = keys[start], metrics[start]
+        extra = (found.noise, found.outlier_floor)
+        last_usable = max((i for i in range(stop - start) if i not in set(found.outliers)), default=-1)
         for cp in found.change_points:
             at = start + cp.index
             st = cp.stats
+            confirmation = CONFIRMED if cp.index < last_usable else SUSPECTED
             rows.append((
                 key, metric, change_kind(str(metric), st.rel_change), cp.index, run_ids[at], run_times[at],
                 st.mean_before, st.std_before, st.mean_after, st.std_after, st.pct_change, st.pvalue, mode,
+                confirmation, *extra,
             ))
         rows.extend(_outlier_rows(found, values[start:stop], start, key, metric, run_ids, run_times, mode))
+        if found.suspect is not None:
+            rows.append(_suspect_row(found, values[start:stop], start, key, metric, run_ids, run_times, mode))
     frame = pd.DataFrame.from_records(rows, columns=list(FLAG_COLUMNS))
     if not rows:
         frame = frame.astype({"change_index": "int64", "pvalue": "float64", "pct_change": "float64"})
@@ -129,5 +152,21 @@ def _outlier_rows(found: Detection, values: np.ndarray, start: int, key, metric,
         value = float(values[idx])
         pct = (value / mean - 1.0) * 100.0 if mean else 0.0
         rows.append((key, metric, OUTLIER, idx, run_ids[start + idx], run_times[start + idx],
-                     mean, std, value, float("nan"), pct, float("nan"), mode))
+                     mean, std, value, float("nan"), pct, float("nan"), mode, CONFIRMED,
+                     found.noise, found.outlier_floor))
     return rows
+
+
+def _suspect_row(found: Detection, values: np.ndarray, start: int, key, metric, run_ids, run_times, mode: str):
+    """The last run, beyond the noise floor of the regime before it: a change or an outlier, not known yet."""
+    idx = int(found.suspect)
+    begin = found.change_indexes[-1] if found.change_points else 0
+    skip = set(found.outliers) | {idx}
+    regime = np.array([values[i] for i in range(begin, idx) if i not in skip])
+    mean = float(regime.mean()) if len(regime) else float("nan")
+    std = float(regime.std()) if len(regime) else float("nan")
+    value = float(values[idx])
+    rel = value / mean - 1.0 if mean else 0.0
+    return (key, metric, change_kind(str(metric), rel), idx, run_ids[start + idx], run_times[start + idx],
+            mean, std, value, float("nan"), rel * 100.0, float("nan"), mode, SUSPECTED,
+            found.noise, found.outlier_floor)

@@ -209,11 +209,14 @@ def merge(
     *,
     min_run: int = 1,
     fix_neighbours: bool = False,
+    min_shift: float = 0.0,
 ) -> list[ChangePoint]:
     """Drop weak change points until every remaining one is significant and large enough.
 
     ``min_run`` (robust mode's persistence rule) first drops, shortest first, any point whose new
     regime lasts fewer than ``min_run`` points before the next change or the end of the series.
+    ``min_shift`` (robust mode's noise floor, in the series' own units) then drops, smallest first,
+    any point whose means before and after differ by less. Both default to Otava's behaviour.
     """
     cps = list(points)
     n = len(values)
@@ -229,7 +232,11 @@ def merge(
             if cps[victim].stats.pvalue < max_pvalue:
                 victim = _first_min(cps, lambda c: c.stats.magnitude)
                 if cps[victim].stats.magnitude > min_magnitude:
-                    return cps
+                    if min_shift <= 0.0:
+                        return cps
+                    victim = _first_min(cps, lambda c: abs(c.stats.mean_after - c.stats.mean_before))
+                    if abs(cps[victim].stats.mean_after - cps[victim].stats.mean_before) >= min_shift:
+                        return cps
         del cps[victim]
         recompute = (victim - 1, victim) if fix_neighbours else (victim, victim + 1)
         for pos in recompute:

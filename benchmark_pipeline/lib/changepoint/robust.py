@@ -7,6 +7,11 @@
 2. *Persistence.* A change counts only once the new level has held for ``min_run`` points (outliers
    not counted); shorter runs are merged back, shortest first, before Otava's own merge criteria.
    A change in the last ``min_run - 1`` points is therefore reported one or two runs later, not never.
+3. *Noise floor.* Each series' own run-to-run spread (``noise.noise_scale``) sets how far an
+   outlier must stand from its neighbours and how far two regimes' means must differ, unless the
+   user set a threshold for the series or its metric (``noise.Threshold``).
+4. *Suspects.* A last run beyond that floor cannot be told from a new level yet: it is reported as
+   ``suspect`` (a suspected change), and the next run confirms it as a change or an outlier.
 
 The defaults were chosen from the F1 table in ``docs/regression_detection.md``
 (``benchmarks/eval_regressions.py``).
@@ -21,6 +26,13 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from benchmark_pipeline.lib.changepoint.gesd import gesd
+from benchmark_pipeline.lib.changepoint.noise import (
+    DEFAULT_CHANGE_NOISE,
+    DEFAULT_OUTLIER_NOISE,
+    Threshold,
+    floor_for,
+    noise_scale,
+)
 from benchmark_pipeline.lib.changepoint.otava import (
     DEFAULT_MAX_PVALUE,
     DEFAULT_MIN_MAGNITUDE,
@@ -55,6 +67,11 @@ class Detection:
 
     change_points: list[ChangePoint]
     outliers: list[int] = field(default_factory=list)
+    # Robust mode: the series' run-to-run spread, the outlier floor it implies (in the series'
+    # unit), and a last run beyond that floor that the next run has to confirm (None: no suspect).
+    noise: float = float("nan")
+    outlier_floor: float = float("nan")
+    suspect: int | None = None
 
     @property
     def change_indexes(self) -> list[int]:
@@ -115,9 +132,20 @@ def detect_robust(
     outlier_alpha: float = DEFAULT_OUTLIER_ALPHA,
     outlier_basis: str = DEFAULT_OUTLIER_BASIS,
     residual_width: int = DEFAULT_RESIDUAL_WIDTH,
+    change_noise: float = DEFAULT_CHANGE_NOISE,
+    outlier_noise: float = DEFAULT_OUTLIER_NOISE,
+    threshold: Threshold | None = None,
 ) -> Detection:
+    """Robust detection; ``threshold`` (a user's, for this series) replaces both noise multiples."""
     values = as_float_array(series)
+    noise = noise_scale(values)
+    level = float(np.median(values)) if len(values) else 0.0
+    out_floor = floor_for(threshold, outlier_noise, level, noise)
+    change_floor = floor_for(threshold, change_noise, level, noise)
     outliers = find_outliers(values, max_outliers, outlier_alpha, outlier_basis, residual_width)
+    if outliers:
+        reference = _reference(values, outlier_basis, residual_width)
+        outliers = [i for i in outliers if abs(values[i] - reference[i]) > out_floor]
     keep = np.ones(len(values), dtype=bool)
     keep[outliers] = False
     positions = np.flatnonzero(keep)
@@ -130,9 +158,58 @@ def detect_robust(
         min_magnitude,
         min_run=max(1, min_run),
         fix_neighbours=True,
+        min_shift=change_floor,
     )
     mapped = [ChangePoint(_first_index(values, positions, cp), cp.stats) for cp in kept]
-    return Detection(mapped, sorted(int(i) for i in outliers))
+    changes = [cp.index for cp in mapped]
+    outliers = [i for i in outliers if _beyond_regime(values, i, changes, keep, out_floor)]
+    suspect = _suspect(values, changes, set(outliers), out_floor)
+    if suspect is not None:
+        outliers = [i for i in outliers if i != suspect]
+    return Detection(mapped, sorted(int(i) for i in outliers), noise, out_floor, suspect)
+
+
+def _reference(values: np.ndarray, basis: str, width: int) -> np.ndarray:
+    """What each run is judged against when deciding whether it is an outlier."""
+    if basis == "residual":
+        return values - rolling_median_residuals(values, width)
+    return np.full(len(values), float(np.median(values)))
+
+
+def _regime(values: np.ndarray, index: int, changes: list[int], usable: np.ndarray) -> np.ndarray:
+    """The usable runs of the regime (stretch between change points) that ``index`` falls in."""
+    bounds = [0, *changes, len(values)]
+    seg = int(np.searchsorted(bounds, index, side="right")) - 1
+    lo, hi = bounds[seg], bounds[seg + 1]
+    mask = usable[lo:hi].copy()
+    if lo <= index < hi:
+        mask[index - lo] = False
+    return values[lo:hi][mask]
+
+
+def _beyond_regime(values: np.ndarray, index: int, changes: list[int], keep: np.ndarray, floor: float) -> bool:
+    """Whether an outlier still stands out from its own regime once the change points are known.
+
+    The rolling median straddles a step at its edges, so the first run of a new level can look
+    like an outlier against its window while it sits squarely on its regime's level.
+    """
+    regime = _regime(values, index, changes, keep)
+    if len(regime) == 0:
+        return True
+    return abs(values[index] - float(np.median(regime))) > floor
+
+
+def _suspect(values: np.ndarray, changes: list[int], outliers: set[int], floor: float) -> int | None:
+    """The last run, when it stands beyond the floor from the regime before it (3+ usable runs)."""
+    n = len(values)
+    if n < 4 or (changes and changes[-1] >= n - 1):
+        return None
+    usable = np.ones(n, dtype=bool)
+    usable[list(outliers)] = False
+    regime = _regime(values, n - 1, changes, usable)
+    if len(regime) < 3:
+        return None
+    return n - 1 if abs(values[-1] - float(np.median(regime))) > floor else None
 
 
 def _first_index(values: np.ndarray, positions: np.ndarray, cp: ChangePoint) -> int:

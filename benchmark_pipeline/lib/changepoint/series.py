@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark_pipeline.lib.changepoint.direction import IMPROVEMENT, OUTLIER, REGRESSION
-from benchmark_pipeline.lib.changepoint.flags import detect_flags
+from benchmark_pipeline.lib.changepoint.flags import SUSPECTED, detect_flags
 from benchmark_pipeline.lib.changepoint.robust import DEFAULT_MIN_RUN
 
 # performance_results columns analysed, one series each; the names decide the direction.
@@ -47,6 +47,7 @@ FLAG_TABLE_COLUMNS = (
     "batch_size", "sequence_length", "precision", "test_case", "metric", "kind", "direction", "change_index",
     "run_id", "result_id", "run_time", "mean_before", "stdev_before", "mean_after", "stdev_after", "pct_change",
     "pvalue", "is_latest_change", "recovered", "series_points", "mode", "detected_at",
+    "confirmation", "noise", "noise_floor",
 )
 CHANGE_KINDS = (REGRESSION, IMPROVEMENT)
 
@@ -62,11 +63,15 @@ def flag_id(series_id: str, run_id: int, kind: str) -> str:
     return hashlib.sha256(f"{series_id}\x1f{int(run_id)}\x1f{kind}".encode()).hexdigest()[:16]
 
 
-def series_to_analyse(current: pd.DataFrame, state: pd.DataFrame, params: str) -> tuple[list[str], list[str]]:
+def series_to_analyse(
+    current: pd.DataFrame, state: pd.DataFrame, params: str | dict[str, str],
+) -> tuple[list[str], list[str]]:
     """(series to re-analyse, series that no longer have points), from fingerprints now and at last run.
 
     ``current``: series_id + FINGERPRINT_COLUMNS of every series in the warehouse now;
-    ``state``: the same plus params_hash, as stored by the previous detection.
+    ``state``: the same plus params_hash, as stored by the previous detection. ``params`` is the
+    parameters' hash now, one for all series or one per series_id (a series with its own
+    threshold has its own parameters; series missing from the dict use ``params[""]``).
     """
     cols = ["series_id", *FINGERPRINT_COLUMNS]
     now = current[cols].astype({"point_count": "int64", "max_result_id": "int64", "points_hash": "uint64"})
@@ -78,7 +83,11 @@ def series_to_analyse(current: pd.DataFrame, state: pd.DataFrame, params: str) -
     moved = np.zeros(len(joined), dtype=bool)
     for col in FINGERPRINT_COLUMNS:
         moved |= (joined[col] != joined[f"{col}_before"]).to_numpy()
-    moved |= (joined["params_hash"] != params).to_numpy()
+    if isinstance(params, dict):
+        wanted = joined["series_id"].map(lambda sid: params.get(sid, params.get("", "")))
+    else:
+        wanted = params
+    moved |= (joined["params_hash"] != wanted).to_numpy()
     changed = sorted(joined.loc[fresh.to_numpy() | moved, "series_id"])
     removed = sorted(set(before["series_id"]) - set(now["series_id"]))
     return changed, removed
@@ -105,6 +114,8 @@ def build_flags(
     if mode == "robust":
         detect_options = {"min_run": min_run, **detect_options}
     found = detect_flags(frame[["series_key", "metric", "run_id", "run_time", "value"]], mode=mode, **detect_options)
+    # A suspected last run is a change the persistence rule has not confirmed: it counts as the
+    # series' latest change (so it can be open) unless a confirmed change sits on the same run.
     if found.empty:
         return pd.DataFrame(columns=list(FLAG_TABLE_COLUMNS))
 
@@ -118,11 +129,13 @@ def build_flags(
         positions = starts[sid]
         outliers = set(group.loc[group["kind"] == OUTLIER, "change_index"].astype(int))
         changes = group[group["kind"].isin(CHANGE_KINDS)]
-        latest = int(changes["change_index"].max()) if not changes.empty else -1
+        settled = changes[changes["confirmation"] != SUSPECTED]
+        latest = int(settled["change_index"].max()) if not settled.empty else -1
         for rec in group.itertuples(index=False):
             idx = int(rec.change_index)
+            suspected = rec.confirmation == SUSPECTED
             is_change = rec.kind in CHANGE_KINDS
-            recovered = bool(is_change and idx == latest and _recovered(
+            recovered = bool(is_change and not suspected and idx == latest and _recovered(
                 values[positions], idx, outliers, rec.mean_before, rec.mean_after, min_run))
             rows.append({
                 "series_id": sid, "kind": rec.kind, "change_index": idx, "run_id": int(rec.run_id),
@@ -130,8 +143,9 @@ def build_flags(
                 "mean_before": rec.mean_before, "stdev_before": rec.stdev_before, "mean_after": rec.mean_after,
                 "stdev_after": rec.stdev_after, "pct_change": rec.pct_change, "pvalue": rec.pvalue,
                 "direction": "up" if rec.mean_after > rec.mean_before else "down",
-                "is_latest_change": bool(is_change and idx == latest), "recovered": recovered,
-                "series_points": len(positions), "mode": mode,
+                "is_latest_change": bool(is_change and (suspected or idx == latest)), "recovered": recovered,
+                "series_points": len(positions), "mode": mode, "confirmation": rec.confirmation,
+                "noise": rec.noise, "noise_floor": rec.noise_floor,
             })
     flags = pd.DataFrame(rows)
     flags["flag_id"] = [flag_id(s, r, k) for s, r, k in zip(flags["series_id"], flags["run_id"], flags["kind"])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.sample_data import write_sample
 
 REGRESSED = ("bert-base-uncased", "NVIDIA A100-SXM4-80GB")

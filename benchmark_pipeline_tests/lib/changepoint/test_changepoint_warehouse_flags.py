@@ -7,7 +7,7 @@ import json
 import duckdb
 import pytest
 
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.warehouse.connection import open_writer
 from benchmark_pipeline.lib.warehouse.regressions import acknowledge, list_flags, open_regressions, refresh_flags
 from benchmark_pipeline_tests.lib.changepoint import regression_sample as rs
@@ -164,3 +164,61 @@ def test_readers_see_flags_written_by_the_writer(detected):
         assert conn.execute("SELECT count(*) FROM regression_flags").fetchone()[0] == first.flags_total
     finally:
         conn.close()
+
+
+def test_mute_through_a_non_latest_flag_closes_it_for_the_report_and_the_gate(detected):
+    """Issue 13: one rule for "open"; a mute given through an older flag of the series counts everywhere."""
+    from benchmark_pipeline.lib.analytics.queries import regression_flags as report_flags
+
+    (_, db), _ = detected
+    with open_writer(db) as conn:
+        target = open_regressions(conn).iloc[0]
+        other = conn.execute(
+            "SELECT flag_id FROM regression_flags WHERE series_id = ? AND flag_id <> ? LIMIT 1",
+            [target["series_id"], target["flag_id"]]).fetchone()
+        if other is None:  # give the series a second, older flag to mute through
+            conn.execute("INSERT INTO regression_flags SELECT * REPLACE ('0000' || left(flag_id, 12) AS flag_id, "
+                         "'outlier' AS kind, false AS is_latest_change) FROM regression_flags WHERE flag_id = ?",
+                         [target["flag_id"]])
+            other = ("0000" + target["flag_id"][:12],)
+        acknowledge(conn, other[0], "noisy host", "tester", mute=True)
+        gate = set(open_regressions(conn)["flag_id"])
+        report = report_flags(conn)
+    assert target["flag_id"] not in gate
+    assert set(report.loc[report["open"], "flag_id"]) == gate
+
+
+def test_thresholds_set_list_remove_and_redetect(detected):
+    from benchmark_pipeline.lib.warehouse.regressions import (
+        ThresholdError, list_thresholds, remove_threshold, set_threshold,
+    )
+
+    (_, db), _ = detected
+    with open_writer(db) as conn:
+        before = open_regressions(conn)
+        set_threshold(conn, "relative", 0.4, metric="latency_p50_ms", by="tester", note="tolerant")
+        sid = before.loc[before["metric"] == "latency_p90_ms", "series_id"].iloc[0]
+        set_threshold(conn, "absolute", 1e6, series_id=sid, by="tester")
+        listed = list_thresholds(conn)
+        assert list(listed["scope"]) == ["metric:latency_p50_ms", sid]
+        report = refresh_flags(conn)
+        assert 0 < report.series_analysed < report.series_total  # only the series the thresholds cover
+        after = open_regressions(conn)
+        assert "latency_p50_ms" not in set(after["metric"]) and sid not in set(after["series_id"])
+        assert len(after) == len(before) - 4 - 1
+        assert remove_threshold(conn, metric="latency_p50_ms") and not remove_threshold(conn, metric="latency_p50_ms")
+        refresh_flags(conn)
+        assert len(open_regressions(conn)) == len(before) - 1
+        with pytest.raises(ThresholdError):
+            set_threshold(conn, "relative", 0.1, metric="no_such_metric")
+        with pytest.raises(ThresholdError):
+            set_threshold(conn, "sideways", 0.1, metric="latency_p50_ms")
+
+
+def test_confirmed_only_leaves_out_suspected(detected):
+    (_, db), _ = detected
+    with open_writer(db) as conn:
+        flag = open_regressions(conn).iloc[0]["flag_id"]
+        conn.execute("UPDATE regression_flags SET confirmation = 'suspected' WHERE flag_id = ?", [flag])
+        assert flag in set(open_regressions(conn)["flag_id"])
+        assert flag not in set(open_regressions(conn, confirmed_only=True)["flag_id"])
