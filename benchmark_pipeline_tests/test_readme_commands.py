@@ -118,3 +118,12 @@ def test_every_readme_command_runs_as_written(project):
             assert done.returncode == expected, context
         ran += 1
     assert ran >= 20
+
+
+def test_the_readme_python_example_runs(project):
+    (block,) = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCHMARK_", "DAGSTER_HOME"))}
+    done = subprocess.run([sys.executable, "-c", block], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "average_latency_ms" in done.stdout and "ingested" in done.stdout

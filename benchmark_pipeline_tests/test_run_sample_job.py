@@ -56,5 +56,5 @@ def test_a_failed_job_exits_non_zero_and_shows_the_end_of_the_log(tmp_path):
     assert "  | Error: Run " in result.stdout  # the end of the event log
     assert "dagster run  benchmark_job FAILURE" in result.stdout
     # The asset's own error, not Dagster's wrapper around it.
-    assert "failed step  discovered_result_files: FileExistsError: " in result.stdout
+    assert "failed step  ingested_results: FileExistsError: " in result.stdout
     assert result.stdout.splitlines()[-1].startswith(f"event log    {home / 'logs'}/benchmark_job-")

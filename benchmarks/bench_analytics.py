@@ -26,7 +26,8 @@ from bench_cid import _cpu_model as cpu_model  # benchmarks/ is on sys.path when
 from benchmark_pipeline.lib.analytics.compare import compare_hardware, compare_model
 from benchmark_pipeline.lib.analytics.filters import Filters
 from benchmark_pipeline.lib.analytics.safe_query import connect_read_only
-from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse, fill_bulk
+from benchmark_pipeline.lib.analytics.synthetic import fill_bulk
+from benchmark_pipeline.service.samples import build_sample_warehouse
 from benchmark_pipeline.lib.reports.build import KINDS, build_report
 from benchmark_pipeline.lib.reports.render import FORMATS, render
 from benchmark_pipeline.lib.warehouse.connection import open_writer

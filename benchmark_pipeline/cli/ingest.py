@@ -8,9 +8,9 @@ import sys
 from .main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option
 from .output import add_list_format_option, render_listing
 
-CATEGORY_CHOICES = ("performance", "compatibility", "integration")
-LEDGER_COLUMNS = ("status", "rows_written", "records_quarantined", "source_path", "sha256", "reason", "duplicate_of")
-LEDGER_STATUSES = ("ingested", "partial", "quarantined", "not a result", "duplicate", "superseded", "retracted")
+from benchmark_pipeline.lib.vocabulary import CATEGORIES as CATEGORY_CHOICES
+from benchmark_pipeline.lib.vocabulary import LEDGER_STATUSES
+
 
 
 def _worker_count(text: str) -> int:
@@ -96,15 +96,16 @@ def _progress_printer():
 def run_ingest(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from benchmark_pipeline.config import resolve_db_path
+    from benchmark_pipeline.config import Settings
     from benchmark_pipeline.lib.ingest.batch import DiscoveryError
-    from benchmark_pipeline.lib.ingest.run import ingest_paths
     from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
+    from benchmark_pipeline.service import BenchmarkService
 
-    db_path = resolve_db_path(args.db_path)
+    service = BenchmarkService.from_settings(Settings.from_env(db_path=args.db_path))
+    db_path = service.db_path
     try:
-        report = ingest_paths(args.paths, db_path, args.category, args.dry_run, progress=_progress_printer(),
-                              workers=args.workers)
+        report = service.ingest_paths(args.paths, args.category, args.dry_run, progress=_progress_printer(),
+                                      workers=args.workers)
     except DiscoveryError as exc:
         raise CliError(str(exc)) from exc
     except WarehouseLockedError as exc:
@@ -157,22 +158,15 @@ def shape_summary(report):
 
 
 def run_ledger(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.config import resolve_db_path
-    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, WarehouseMissingError, open_reader
+    from benchmark_pipeline.config import Settings
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, WarehouseMissingError
+    from benchmark_pipeline.service import BenchmarkService
 
-    db_path = resolve_db_path(args.db_path)
-    sql = f"SELECT {', '.join(LEDGER_COLUMNS)} FROM ingestion_ledger"
-    params: list = []
-    if args.status:
-        sql += " WHERE status = ?"
-        params.append(args.status)
-    sql += " ORDER BY ledger_id"
     try:
-        with open_reader(db_path) as conn:
-            rows = conn.execute(sql, params).fetchall()
+        columns, rows = BenchmarkService.from_settings(Settings.from_env(db_path=args.db_path)).ledger(args.status)
     except (WarehouseMissingError, WarehouseLockedError) as exc:
         raise CliError(str(exc)) from exc
-    sys.stdout.write(render_listing(list(LEDGER_COLUMNS), rows, args.list_format))
+    sys.stdout.write(render_listing(columns, rows, args.list_format))
     print(f"{len(rows)} ledger rows", file=sys.stderr)
     return EXIT_OK
 
@@ -181,7 +175,8 @@ def run_schema(args: argparse.Namespace) -> int:
     import duckdb
 
     from benchmark_pipeline.lib.names import suggestion
-    from benchmark_pipeline.lib.warehouse.dictionary import DERIVED_TABLES, dictionary, live_types
+    from benchmark_pipeline.lib.analytics.live_types import live_types
+    from benchmark_pipeline.lib.warehouse.dictionary import DERIVED_TABLES, dictionary
     from benchmark_pipeline.lib.warehouse.schema import SCHEMA_VERSION, migrate
 
     columns = dictionary()

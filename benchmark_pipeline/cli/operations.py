@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from benchmark_pipeline.lib import vocabulary
+
 from .main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option
 from .output import add_list_format_option, render_listing
 
-QUARANTINE_STATUSES = ("open", "replayed", "superseded", "retracted", "all")
+QUARANTINE_STATUSES = (*vocabulary.QUARANTINE_STATUSES, "all")
 QUARANTINE_COLUMNS = ["quarantine_id", "status", "source_path", "category", "record_index", "field", "value", "reason"]
 
 
@@ -25,6 +27,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     retract.add_argument("--reason", help="why, recorded in the ledger")
     add_db_path_option(retract)
     retract.set_defaults(func=run_retract)
+
+    refresh = subparsers.add_parser(
+        "refresh", help="recompute every derived table from the facts (ingest, retract and replay keep them current)",
+        description="Rebuild compatibility_matrix, hardware_comparison, model_comparison, daily_model_stats and "
+                    "hardware_recommendations whole, in one transaction. Every write already recomputes what it "
+                    "touched; this is for a warehouse changed by other means, or to check. Regression flags: "
+                    "`benchmark-db regressions update`.",
+    )
+    add_db_path_option(refresh)
+    refresh.set_defaults(func=run_refresh)
 
     quarantine = subparsers.add_parser("quarantine", help="list or replay quarantined records")
     actions = quarantine.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -50,15 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_retract(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.config import resolve_db_path
     from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
-    from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError, retract_paths
+    from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
 
-    db_path = resolve_db_path(args.db_path)
-    if not db_path.exists():
-        raise CliError(f"{db_path}: no warehouse here yet")
+    service = _existing_warehouse(args)
+    db_path = service.db_path
     try:
-        done = retract_paths(db_path, args.paths, args.reason)
+        done = service.retract(args.paths, args.reason)
     except (NotInLedgerError, WarehouseLockedError) as exc:
         raise CliError(str(exc)) from exc
     print("status\tresult_rows\tchild_rows\tsource_path\tprevious_status")
@@ -76,30 +86,35 @@ def run_retract(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def check_ledgered_file(conn, file: str) -> None:
-    """``--file`` must name a file the ledger has seen (under any of its spellings), else a usage error."""
-    from benchmark_pipeline.lib.warehouse.retract import ledger_candidates, ledger_suggestion
+def run_refresh(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
 
-    candidates = ledger_candidates(file)
-    seen = conn.execute(f"SELECT count(*) FROM ingestion_ledger WHERE source_path IN "
-                        f"({', '.join('?' for _ in candidates)})", candidates).fetchone()[0]
-    if not seen:
-        known = [r[0] for r in conn.execute("SELECT DISTINCT source_path FROM ingestion_ledger").fetchall()]
-        raise CliError(f"{file}: not in the ledger; {ledger_suggestion(file, known)}")
+    service = _existing_warehouse(args)
+    try:
+        report = service.refresh()
+    except WarehouseLockedError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"rebuilt {', '.join(report.rebuilt)}; warehouse {service.db_path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _existing_warehouse(args: argparse.Namespace):
+    from benchmark_pipeline.config import Settings
+    from benchmark_pipeline.service import BenchmarkService
+
+    settings = Settings.from_env(db_path=args.db_path)
+    if not settings.db_path.exists():
+        raise CliError(f"{settings.db_path}: no warehouse here yet")
+    return BenchmarkService.from_settings(settings)
 
 
 def run_quarantine_list(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.config import resolve_db_path
-    from benchmark_pipeline.lib.ingest.replay import list_quarantine
-    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, WarehouseMissingError, open_reader
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, WarehouseMissingError
+    from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
 
-    db_path = resolve_db_path(args.db_path)
     try:
-        with open_reader(db_path) as conn:
-            if args.file:
-                check_ledgered_file(conn, args.file)
-            rows = list_quarantine(conn, args.file, None if args.status == "all" else args.status)
-    except (WarehouseMissingError, WarehouseLockedError) as exc:
+        rows = _existing_warehouse(args).quarantine(args.file, None if args.status == "all" else args.status)
+    except (WarehouseMissingError, WarehouseLockedError, NotInLedgerError) as exc:
         raise CliError(str(exc)) from exc
     records = list(rows[QUARANTINE_COLUMNS].itertuples(index=False, name=None))
     sys.stdout.write(render_listing(QUARANTINE_COLUMNS, records, args.list_format))
@@ -109,19 +124,14 @@ def run_quarantine_list(args: argparse.Namespace) -> int:
 
 
 def run_quarantine_replay(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.config import resolve_db_path
-    from benchmark_pipeline.lib.ingest.replay import replay
-    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, open_writer
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
+    from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
 
-    db_path = resolve_db_path(args.db_path)
-    if not db_path.exists():
-        raise CliError(f"{db_path}: no warehouse here yet")
+    service = _existing_warehouse(args)
+    db_path = service.db_path
     try:
-        with open_writer(db_path) as conn:
-            if args.file:
-                check_ledgered_file(conn, args.file)
-            result = replay(conn, args.file)
-    except WarehouseLockedError as exc:
+        result = service.replay(args.file)
+    except (WarehouseLockedError, NotInLedgerError) as exc:
         raise CliError(str(exc)) from exc
     for row in result.still_failing.itertuples(index=False):
         field = f", field {row.field!r}" if isinstance(row.field, str) else ""

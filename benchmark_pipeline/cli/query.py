@@ -35,12 +35,17 @@ def open_warehouse(db_path: Path, memory_limit: str | None = "1GB"):
     """The locked-down read-only connection every analytics command reads through."""
     import duckdb
 
+    from benchmark_pipeline.config import Settings
     from benchmark_pipeline.lib.analytics.safe_query import connect_read_only
 
     if not db_path.exists():
         raise CliError(f"{db_path}: no warehouse here yet (run an ingest first)")
     try:
-        conn = connect_read_only(db_path, memory_limit)
+        wait_s = Settings.from_env().read_timeout_s
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        conn = connect_read_only(db_path, memory_limit, wait_s=wait_s)
     except duckdb.Error as exc:
         raise CliError(f"{db_path}: cannot open the warehouse read-only: {str(exc).strip().splitlines()[0]}") from exc
     try:

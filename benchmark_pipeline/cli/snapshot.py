@@ -85,9 +85,16 @@ def _add_profile_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _store(args: argparse.Namespace):
+    from benchmark_pipeline.config import Settings
     from benchmark_pipeline.lib.content.blockstore import BlockStore
 
-    return BlockStore(args.blocks_dir)
+    if args.blocks_dir is not None:
+        return BlockStore(args.blocks_dir)
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return BlockStore(settings.blockstore_dir())
 
 
 def _parse_cid(text: str):

@@ -79,13 +79,22 @@ def register_history_commands(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_prune)
 
 
+def _settings():
+    from benchmark_pipeline.config import Settings
+
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
 def _store(args: argparse.Namespace):
-    from benchmark_pipeline.config import data_dir
     from benchmark_pipeline.lib.content.blockstore import BlockStore
     from benchmark_pipeline.lib.snapshots.store import SnapshotStore
 
-    root = args.snapshots_dir or data_dir() / "snapshots"
-    return SnapshotStore(root, BlockStore(args.blocks_dir) if args.blocks_dir else None)
+    settings = _settings()
+    root = args.snapshots_dir or settings.snapshots_dir
+    return SnapshotStore(root, BlockStore(args.blocks_dir or settings.blockstore_dir(root)))
 
 
 def _fail(exc: Exception, code: int = EXIT_CONTENT) -> int:
@@ -95,11 +104,11 @@ def _fail(exc: Exception, code: int = EXIT_CONTENT) -> int:
 
 def _node():
     from benchmark_pipeline.lib.snapshots.errors import NodeError
-    from benchmark_pipeline.lib.snapshots.node import node_from_env
+    from benchmark_pipeline.lib.snapshots.node import node_client
 
     try:
-        return node_from_env()
-    except (NodeError, ValueError) as exc:
+        return node_client(_settings().ipfs)
+    except NodeError as exc:
         raise CliError(str(exc)) from None
 
 
@@ -117,7 +126,7 @@ def _publish_or_warn(store, manifest) -> int:
     from benchmark_pipeline.lib.snapshots.node import try_publish
 
     try:
-        published, warning = try_publish(store, manifest, _node())
+        published, warning = try_publish(store, manifest, _node(), required=_settings().ipfs_required)
     except NodeError as exc:
         return _node_failure(exc)
     if warning:

@@ -39,14 +39,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.config import data_dir, resolve_db_path
+    from benchmark_pipeline.config import Settings
+    from benchmark_pipeline.lib.content.blockstore import BlockStore
+    from benchmark_pipeline.lib.snapshots.store import SnapshotStore
+    from benchmark_pipeline.lib.snapshots.summary import add_snapshot_summary
     from benchmark_pipeline.lib.warehouse.connection import WarehouseBusyError, WarehouseMissingError
     from benchmark_pipeline.lib.warehouse.status import warehouse_status
 
     run = dagster_run_report(args.dagster_run) if args.dagster_run else None
-    db_path = resolve_db_path(args.db_path)
     try:
-        status = warehouse_status(db_path, data_dir())
+        settings = Settings.from_env(db_path=args.db_path)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        status = warehouse_status(settings.db_path, settings.data_dir, timeout_s=settings.read_timeout_s)
+        add_snapshot_summary(status, SnapshotStore(settings.snapshots_dir, BlockStore(settings.blockstore_dir())))
     except (WarehouseMissingError, WarehouseBusyError) as exc:
         if run is not None:  # the run's outcome is still worth showing (a failed first run leaves no warehouse)
             print(json.dumps({"dagster_run": run}, indent=2) if args.format == "json" else "\n".join(run_lines(run)))

@@ -1,4 +1,4 @@
-"""Resources shared by every asset group: the warehouse, the data folders and the Parquet staging hand-off."""
+"""Resources shared by every asset group: the warehouse (through the service) and the data folders."""
 
 from __future__ import annotations
 
@@ -8,32 +8,43 @@ from typing import Iterator
 
 import dagster as dg
 import duckdb
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from benchmark_pipeline.config import data_dir, resolve_db_path
+from benchmark_pipeline.config import (BLOCKS_DIR_ENV, DATA_DIR_ENV, DB_PATH_ENV, Settings, environment_has,
+                                       resolve_db_path)
 from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S, writer_lock
+from benchmark_pipeline.lib.warehouse.timeouts import DEFAULT_READ_TIMEOUT_S
 from benchmark_pipeline.lib.warehouse.schema import migrate
+from benchmark_pipeline.service import BenchmarkService
 
 DUCKDB_POOL = "duckdb"
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse, opened through dagster-duckdb under the project's single-writer lock.
+    """The DuckDB warehouse, reached through the service: readers read-only, writers under the single-writer lock.
 
-    DuckDBResource always opens read-write, so every step that opens the warehouse takes the lock
-    (and runs in pool ``duckdb``): two steps can never hold the file at once, whatever the executor.
+    Writer steps open it through dagster-duckdb under the project's OS lock and run in pool ``duckdb``, so
+    two writers can never hold the file at once, whatever the executor; reader steps never take the lock.
     """
 
-    db_path: str | None = Field(
-        default=None,
-        description="DuckDB file; default: $BENCHMARK_DB_PATH, else ./data/warehouse/benchmarks.duckdb",
-    )
-    lock_timeout_s: float = Field(default=DEFAULT_LOCK_TIMEOUT_S, description="how long to wait for the writer lock")
+    db_path: str = Field(description="DuckDB file ($BENCHMARK_DB_PATH, else ./data/warehouse/benchmarks.duckdb)")
+    lock_timeout_s: float = Field(default=DEFAULT_LOCK_TIMEOUT_S, description="how long a writer waits for the lock")
+    read_timeout_s: float = Field(default=DEFAULT_READ_TIMEOUT_S,
+                                  description="how long a reader waits out writers ($BENCHMARK_READ_TIMEOUT_S)")
 
     def path(self) -> Path:
         return resolve_db_path(self.db_path)
+
+    def service(self, read_timeout_s: float | None = None) -> BenchmarkService:
+        return BenchmarkService(self.path(), read_timeout_s=read_timeout_s or self.read_timeout_s,
+                                lock_timeout_s=self.lock_timeout_s)
+
+    @contextmanager
+    def reader(self, timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Read-only: never takes the writer lock, waits out a writer's transaction (bounded by ``timeout_s``)."""
+        with self.service(timeout_s).reader() as conn:
+            yield conn
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -47,11 +58,16 @@ class WarehouseResource(dg.ConfigurableResource):
 class DataDirs(dg.ConfigurableResource):
     """The data folders: drops under incoming/ (updater format) and legacy/ (original shapes), the bundled sample/, outputs."""
 
-    root: str | None = Field(default=None, description="data folder; default: $BENCHMARK_DATA_DIR or ./data")
+    root: str = Field(description="data folder ($BENCHMARK_DATA_DIR, else ./data)")
     include_sample: bool = Field(default=True, description="also ingest the committed data/sample/ files")
+    blocks_dir: str | None = Field(default=None, description="blockstore ($BENCHMARK_BLOCKS_DIR); "
+                                                             "default <root>/snapshots/blocks")
 
     def base(self) -> Path:
-        return Path(self.root).resolve() if self.root else data_dir()
+        return Path(self.root).expanduser().resolve()
+
+    def blocks_root(self) -> Path:
+        return Path(self.blocks_dir).expanduser().resolve() if self.blocks_dir else self.snapshots_dir() / "blocks"
 
     def ingest_roots(self) -> list[Path]:
         roots = [self.base() / "incoming", self.legacy_root()]
@@ -69,33 +85,20 @@ class DataDirs(dg.ConfigurableResource):
         return self.base() / "snapshots"
 
 
-class StagingParquetIOManager(dg.ConfigurableIOManager):
-    """Frames handed between steps as Parquet files under data/staging (never pickles)."""
-
-    base_dir: str | None = Field(default=None, description="default: <data folder>/staging")
-
-    def _path(self, key: dg.AssetKey) -> Path:
-        base = Path(self.base_dir).resolve() if self.base_dir else data_dir() / "staging"
-        return base.joinpath(*key.path).with_suffix(".parquet")
-
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
-        path = self._path(context.asset_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".parquet.tmp")
-        obj.to_parquet(tmp, index=False)
-        tmp.replace(path)
-        context.add_output_metadata({"staging_path": dg.MetadataValue.path(str(path))})
-
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
-        return pd.read_parquet(self._path(context.asset_key))
+def _env_or(name: str, default: str | None):
+    """The variable itself when set (the UI then names it; read at launch), else the resolved default path."""
+    return dg.EnvVar(name) if environment_has(name) else default
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
+    settings = Settings.from_env()
     return dg.Definitions(
         resources={
-            "warehouse": WarehouseResource(),
-            "data_dirs": DataDirs(),
-            "staging_io_manager": StagingParquetIOManager(),
+            "warehouse": WarehouseResource(db_path=_env_or(DB_PATH_ENV, str(settings.db_path)),
+                                           lock_timeout_s=settings.lock_timeout_s,
+                                           read_timeout_s=settings.read_timeout_s),
+            "data_dirs": DataDirs(root=_env_or(DATA_DIR_ENV, str(settings.data_dir)),
+                                  blocks_dir=_env_or(BLOCKS_DIR_ENV, None)),
         }
     )

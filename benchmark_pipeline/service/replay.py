@@ -18,14 +18,15 @@ import duckdb
 import orjson
 import pandas as pd
 
+from benchmark_pipeline.lib.analytics.refresh import refresh_derived
+from benchmark_pipeline.lib.ingest.batch import FILE_COLUMNS, validate_records
+from benchmark_pipeline.lib.ingest.validate import CategoryRecords
 from benchmark_pipeline.lib.normalize import timestamp_from_file_name
-from benchmark_pipeline.lib.warehouse.load import fill_inferred_families, write_facts
+from benchmark_pipeline.lib.vocabulary import CATEGORIES
+from benchmark_pipeline.lib.warehouse.load import fill_inferred_families, scope_of_batch, write_facts
 from benchmark_pipeline.lib.warehouse.plan import file_status
 from benchmark_pipeline.lib.warehouse.retract import ledger_candidates
-
-from .batch import FILE_COLUMNS, validate_records
-from .fields import CATEGORIES
-from .validate import CategoryRecords
+from benchmark_pipeline.lib.warehouse.transaction import registered, transaction
 
 REPLAYABLE_LEDGER = ("ingested", "partial", "quarantined")
 
@@ -110,19 +111,14 @@ def replay(conn: duckdb.DuckDBPyConnection, file: str | None = None, run_id: str
                             on=["source_path", "source_sha256", "category", "record_index"])
     replayed_ids = records.loc[records["passes"], "quarantine_id"]
 
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         write_facts(conn, batch, run_id, now)
         fill_inferred_families(conn)
-        conn.register("replayed_ids", pd.DataFrame({"quarantine_id": replayed_ids.astype("int64")}))
-        conn.execute("UPDATE quarantine SET status = 'replayed' "
-                     "WHERE quarantine_id IN (SELECT quarantine_id FROM replayed_ids)")
-        conn.unregister("replayed_ids")
+        with registered(conn, "replayed_ids", pd.DataFrame({"quarantine_id": replayed_ids.astype("int64")})):
+            conn.execute("UPDATE quarantine SET status = 'replayed' "
+                         "WHERE quarantine_id IN (SELECT quarantine_id FROM replayed_ids)")
         per_file = _recount_ledger(conn, passed, file_keys, run_id, now)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
+        refresh_derived(conn, scope_of_batch(batch))
     still = failing.merge(files[["file_id", "source_path"]], on="file_id")
     return ReplayResult(run_id, len(unique), len(passed),
                         still[["source_path", "record_index", "field", "value", "reason"]].reset_index(drop=True),

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from benchmark_pipeline.cli.main import main
-from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse, commit_for_day
+from benchmark_pipeline.lib.analytics.synthetic import commit_for_day
+from benchmark_pipeline.service.samples import build_sample_warehouse
 
 A100 = "cuda: NVIDIA A100-SXM4-80GB"
 

@@ -15,7 +15,7 @@ import pytest
 
 from benchmark_pipeline.cli import main as cli_main
 from benchmark_pipeline.cli.main import main
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.sample_data import write_sample
 from benchmark_pipeline_tests.conftest import perf_record
 

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from benchmark_pipeline.cli.main import main
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.sample_data import write_sample
 
 

@@ -12,8 +12,8 @@ import pytest
 from benchmark_pipeline.cli.main import main
 from benchmark_pipeline.defs.analytics.regressions import no_open_regressions, regression_flags
 from benchmark_pipeline.defs.resources import WarehouseResource
-from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service.samples import build_sample_warehouse
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline_tests.conftest import REPO_ROOT, perf_record
 
 

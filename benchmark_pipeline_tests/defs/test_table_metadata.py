@@ -6,20 +6,14 @@ import dagster as dg
 import pytest
 
 from benchmark_pipeline.definitions import defs
-from benchmark_pipeline.defs.analytics import assets as analytics
-from benchmark_pipeline.defs.ingest.assets import discovered_result_files, validated_results
 from benchmark_pipeline.defs.metadata import preview_markdown
-from benchmark_pipeline.defs.resources import DataDirs, StagingParquetIOManager, WarehouseResource
-from benchmark_pipeline.defs.warehouse.assets import WAREHOUSE_TABLES, warehouse_tables
-from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse
+from benchmark_pipeline.defs.resources import DataDirs, WarehouseResource
+from benchmark_pipeline.defs.warehouse.assets import ingested_results
+from benchmark_pipeline.lib.vocabulary import DERIVED_TABLES as DERIVED, WAREHOUSE_TABLES
 from benchmark_pipeline.lib.sample_data import write_sample
 from benchmark_pipeline.lib.warehouse.connection import open_reader
 
-DERIVED_TABLES = ["compatibility_matrix", "hardware_comparison", "model_comparison", "daily_model_stats",
-                  "hardware_recommendations", "regression_flags"]
-TABLE_ASSETS = [*WAREHOUSE_TABLES, *DERIVED_TABLES]
-ANALYTICS = [analytics.compatibility_matrix, analytics.hardware_comparison, analytics.model_comparison,
-             analytics.daily_model_stats, analytics.hardware_recommendations]
+TABLE_ASSETS = [*WAREHOUSE_TABLES, *DERIVED, "regression_flags"]
 
 
 def _nodes() -> dict[str, object]:
@@ -48,7 +42,7 @@ def test_column_descriptions_carry_the_unit():
 def test_descriptions_name_every_folder_the_job_scans():
     definitions = defs() if callable(defs) else defs
     job = definitions.resolve_job_def("benchmark_job")
-    discovered = _nodes()["discovered_result_files"].description
+    discovered = ingested_results.op.description
     for text in (job.description, discovered):
         assert all(folder in text for folder in ("data/incoming", "data/legacy", "data/sample")), text
     assert DataDirs(root="/x").ingest_roots() == [Path("/x/incoming"), Path("/x/legacy"), Path("/x/sample")]
@@ -69,9 +63,8 @@ def ingested(tmp_path: Path):
     resources = {
         "warehouse": WarehouseResource(db_path=str(tmp_path / "w.duckdb")),
         "data_dirs": DataDirs(root=str(tmp_path / "data")),
-        "staging_io_manager": StagingParquetIOManager(base_dir=str(tmp_path / "staging")),
     }
-    result = dg.materialize([discovered_result_files, validated_results, warehouse_tables], resources=resources)
+    result = dg.materialize([ingested_results], resources=resources)
     assert result.success
     return tmp_path / "w.duckdb", {e.asset_key.to_user_string(): e.materialization.metadata
                                    for e in result.get_asset_materialization_events()}
@@ -101,13 +94,10 @@ def test_warehouse_previews_name_models_and_hardware_and_schemas_carry_live_type
         assert metadata[table]["dagster/column_schema"].value.columns, table
 
 
-def test_derived_table_materializations_carry_column_schemas(tmp_path: Path):
-    db = build_sample_warehouse(tmp_path, days=3)
-    resources = {"warehouse": WarehouseResource(db_path=str(db)), "data_dirs": DataDirs(root=str(tmp_path / "data"))}
-    result = dg.materialize(ANALYTICS, resources=resources)
-    assert result.success
-    for event in result.get_asset_materialization_events():
-        metadata = event.materialization.metadata
+def test_derived_table_materializations_carry_column_schemas(ingested):
+    _db, metadata_by_key = ingested
+    for key in DERIVED:
+        metadata = metadata_by_key[key]
         schema = metadata["dagster/column_schema"].value
-        assert schema.columns and all(c.type != "unknown" for c in schema.columns), event.asset_key
+        assert schema.columns and all(c.type != "unknown" for c in schema.columns), key
         assert "nan" not in metadata["preview"].value

@@ -1,4 +1,4 @@
-"""The ingest and warehouse assets through dg.materialize with a temporary warehouse and data folder."""
+"""The ingest step and the warehouse checks through dg.materialize with a temporary warehouse and data folder."""
 
 import shutil
 from pathlib import Path
@@ -6,14 +6,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from benchmark_pipeline.defs.ingest.assets import discovered_result_files, validated_results
-from benchmark_pipeline.defs.resources import DataDirs, StagingParquetIOManager, WarehouseResource
-from benchmark_pipeline.defs.warehouse.assets import warehouse_tables
+from benchmark_pipeline.defs.resources import DataDirs, WarehouseResource
+from benchmark_pipeline.defs.warehouse.assets import ingested_results
 from benchmark_pipeline.defs.warehouse.checks import warehouse_invariants
 from benchmark_pipeline.lib.sample_data import write_sample
 from benchmark_pipeline.lib.warehouse.connection import open_reader
 
-ASSETS = [discovered_result_files, validated_results, warehouse_tables, warehouse_invariants]
+ASSETS = [ingested_results, warehouse_invariants]
 
 
 @pytest.fixture
@@ -23,7 +22,6 @@ def project(tmp_path: Path):
     resources = {
         "warehouse": WarehouseResource(db_path=str(tmp_path / "w.duckdb")),
         "data_dirs": DataDirs(root=str(tmp_path / "data")),
-        "staging_io_manager": StagingParquetIOManager(base_dir=str(tmp_path / "staging")),
     }
     return tmp_path, resources
 
@@ -41,10 +39,12 @@ def test_sample_data_lands_with_metadata_and_checks_pass(project):
                     for e in result.get_asset_materialization_events()}
     assert materialized["performance_results"]["dagster/row_count"].value == _count(root / "w.duckdb",
                                                                                     "performance_results") > 900
-    assert "preview" in materialized["validated_performance"]
+    validated = materialized["validated_results"]
+    assert validated["files_per_status"].value == {"ingested": 25} and validated["records_quarantined"].value == 0
+    assert materialized["hardware_recommendations"]["dagster/row_count"].value > 0  # derived, same step
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
-    assert (root / "staging" / "validated_performance.parquet").exists()
+    assert not (root / "data" / "staging").exists()  # nothing is handed between steps as files
 
 
 def test_rematerializing_adds_nothing_and_new_drops_land(project):

@@ -3,8 +3,8 @@
 import pytest
 
 from benchmark_pipeline.lib.ingest import fields
-from benchmark_pipeline.lib.ingest.replay import list_quarantine, replay
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service.replay import list_quarantine, replay
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.warehouse.connection import open_reader, open_writer
 from benchmark_pipeline_tests.conftest import perf_record
 

@@ -2,10 +2,11 @@
 
 import pytest
 
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.warehouse.connection import open_reader
 from benchmark_pipeline.lib.warehouse.load import FACT_TABLES
-from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError, retract_paths
+from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
+from benchmark_pipeline.service import BenchmarkService
 from benchmark_pipeline_tests.conftest import perf_record
 
 
@@ -26,7 +27,7 @@ def test_retract_removes_only_that_files_rows_and_keeps_the_history(drop, db_pat
     b = drop("performance", "b.json", [perf_record(model_name="other")])
     ingest_paths([str(a), str(b)], db_path)
     assert rows_of(db_path, a) > 0
-    (done,) = retract_paths(db_path, [str(a)], reason="bad driver")
+    (done,) = BenchmarkService(db_path).retract([str(a)], reason="bad driver")
     assert done.previous_status == "partial" and done.rows_deleted >= 4  # 2 results, 1 batch row, 1 test run
     assert rows_of(db_path, a) == 0 and rows_of(db_path, b) > 0
     rows = {r[0]: r for r in ledger(db_path)}
@@ -40,7 +41,7 @@ def test_retract_removes_only_that_files_rows_and_keeps_the_history(drop, db_pat
 def test_retracted_version_comes_back_on_re_ingest(drop, db_path):
     a = drop("performance", "a.json", [perf_record()])
     ingest_paths([str(a)], db_path)
-    retract_paths(db_path, [str(a)])
+    BenchmarkService(db_path).retract([str(a)])
     report = ingest_paths([str(a)], db_path)
     assert report.result.outcomes["status"].tolist() == ["ingested"]
     assert rows_of(db_path, a) == 2  # result + test run
@@ -52,5 +53,5 @@ def test_unknown_path_changes_nothing(drop, db_path):
     a = drop("performance", "a.json", [perf_record()])
     ingest_paths([str(a)], db_path)
     with pytest.raises(NotInLedgerError):
-        retract_paths(db_path, [str(a), "nope.json"])
+        BenchmarkService(db_path).retract([str(a), "nope.json"])
     assert ledger(db_path)[0][1] == "ingested"

@@ -6,10 +6,15 @@ import dagster as dg
 from pydantic import Field
 
 from benchmark_pipeline.defs.resources import DataDirs, WarehouseResource
+from benchmark_pipeline.defs.warehouse.assets import VALIDATED
+from benchmark_pipeline.lib.vocabulary import DERIVED_TABLES, WAREHOUSE_TABLES
 from benchmark_pipeline.lib.ingest.watch import WatchState, known_from_ledger, plan_tick, run_key, scan
-from benchmark_pipeline.lib.warehouse.connection import WarehouseBusyError, WarehouseMissingError, open_reader
+from benchmark_pipeline.lib.warehouse.connection import WarehouseBusyError, WarehouseMissingError
 
 JOB_NAME = "benchmark_job"
+# What a drop changes within its run: the facts, the derived tables recomputed for what it touched, the
+# regression flags of its series. Reports and the snapshot follow on their own clock (defs/schedules.py).
+DROP_ASSETS = [dg.AssetKey(k) for k in (VALIDATED, *WAREHOUSE_TABLES, *DERIVED_TABLES, "regression_flags")]
 
 
 class DropWatch(dg.ConfigurableResource):
@@ -25,7 +30,7 @@ class DropWatch(dg.ConfigurableResource):
 def ledger_sizes(warehouse: WarehouseResource, timeout_s: float):
     """Absolute ledger paths with their sizes; {} without a warehouse, None while a writer keeps it."""
     try:
-        with open_reader(warehouse.path(), timeout_s=timeout_s) as conn:
+        with warehouse.reader(timeout_s) as conn:
             rows = conn.execute("SELECT source_path, size_bytes FROM ingestion_ledger").fetchall()
     except WarehouseMissingError:
         return {}
@@ -38,7 +43,7 @@ def ledger_sizes(warehouse: WarehouseResource, timeout_s: float):
 def result_files_sensor(
     context: dg.SensorEvaluationContext, data_dirs: DataDirs, warehouse: WarehouseResource, drop_watch: DropWatch
 ) -> dg.SensorResult:
-    """New or changed result files in data/incoming and data/legacy, ingested (and everything refreshed) in one run."""
+    """New or changed result files in data/incoming and data/legacy, ingested with what depends on them in one run."""
     entries = scan([data_dirs.base() / "incoming", data_dirs.legacy_root()])
     known = ledger_sizes(warehouse, drop_watch.ledger_timeout_s)
     plan = plan_tick(entries, known, WatchState.from_cursor(context.cursor), time.time_ns(),
@@ -51,7 +56,8 @@ def result_files_sensor(
         return dg.SensorResult(cursor=plan.state.to_cursor(), skip_reason="no new or changed result files")
     request = dg.RunRequest(
         run_key=run_key(plan.batch),
-        run_config={"ops": {"discovered_result_files": {"config": {"paths": [e.path for e in plan.batch]}}}},
+        asset_selection=DROP_ASSETS,
+        run_config={"ops": {"ingested_results": {"config": {"paths": [e.path for e in plan.batch]}}}},
         tags={"benchmark_pipeline/trigger": "result_files_sensor", "benchmark_pipeline/files": str(len(plan.batch))},
     )
     return dg.SensorResult(run_requests=[request], cursor=plan.state.to_cursor())

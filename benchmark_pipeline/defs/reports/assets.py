@@ -12,6 +12,7 @@ from __future__ import annotations
 import dagster as dg
 
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
+from benchmark_pipeline.defs.schedules import OUTPUT_AUTOMATION
 from benchmark_pipeline.lib.reports.build import build_report
 from benchmark_pipeline.lib.reports.render import FORMATS, SUFFIXES, write
 
@@ -20,7 +21,7 @@ KINDS = {"plotly", "html"}
 
 
 def _write_all(kind: str, warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
-    with warehouse.connect() as conn:
+    with warehouse.reader() as conn:
         report = build_report(conn, kind)
     out_dir = data_dirs.reports_dir()
     paths = {fmt: write(report, fmt, out_dir / f"{kind}{SUFFIXES[fmt]}") for fmt in FORMATS}
@@ -38,38 +39,38 @@ def _write_all(kind: str, warehouse: WarehouseResource, data_dirs: DataDirs) -> 
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL,
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, automation_condition=OUTPUT_AUTOMATION,
           deps=["compatibility_matrix", "hardware_comparison", "daily_model_stats", "regression_flags"])
 def summary_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
     """Summary statistics, compatibility heatmap, throughput bars, trend and recent results."""
     return _write_all("summary", warehouse, data_dirs)
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=["hardware_comparison", "regression_flags"])
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, automation_condition=OUTPUT_AUTOMATION, deps=["hardware_comparison", "regression_flags"])
 def performance_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
     """Throughput and latency by model and hardware, with trends and recent results."""
     return _write_all("performance", warehouse, data_dirs)
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=["compatibility_matrix"])
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, automation_condition=OUTPUT_AUTOMATION, deps=["compatibility_matrix"])
 def compatibility_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
     """The compatibility matrix as a heatmap, with coverage and the errors of failing cells."""
     return _write_all("compatibility", warehouse, data_dirs)
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=["regression_flags"])
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, automation_condition=OUTPUT_AUTOMATION, deps=["regression_flags"])
 def regressions_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
     """Regression flags and metric trends with change points and outliers marked."""
     return _write_all("regressions", warehouse, data_dirs)
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=["hardware_recommendations"])
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, automation_condition=OUTPUT_AUTOMATION, deps=["hardware_recommendations"])
 def hardware_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
     """Hardware platforms, speedup over CPU, recommendations and a Pareto scatter per model."""
     return _write_all("hardware", warehouse, data_dirs)
 
 
-@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, deps=["model_comparison", "daily_model_stats"])
+@dg.asset(group_name=GROUP, kinds=KINDS, pool=DUCKDB_POOL, automation_condition=OUTPUT_AUTOMATION, deps=["model_comparison", "daily_model_stats"])
 def model_report(warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
     """Models side by side per hardware, with daily statistics."""
     return _write_all("model", warehouse, data_dirs)

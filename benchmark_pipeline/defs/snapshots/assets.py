@@ -2,35 +2,36 @@
 
 import dagster as dg
 
-from benchmark_pipeline.defs.analytics.assets import (
-    compatibility_matrix,
-    daily_model_stats,
-    hardware_comparison,
-    hardware_recommendations,
-    model_comparison,
-)
 from benchmark_pipeline.defs.analytics.regressions import regression_flags
+from benchmark_pipeline.defs.ipfs import IpfsNodeResource
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
-from benchmark_pipeline.defs.warehouse.assets import WAREHOUSE_TABLES
-from benchmark_pipeline.lib.snapshots.node import node_from_env, try_publish
+from benchmark_pipeline.defs.schedules import OUTPUT_AUTOMATION
+from benchmark_pipeline.lib.content.blockstore import BlockStore
+from benchmark_pipeline.lib.snapshots.node import try_publish
 from benchmark_pipeline.lib.snapshots.store import SnapshotStore, create_snapshot
+from benchmark_pipeline.lib.vocabulary import DERIVED_TABLES, WAREHOUSE_TABLES
 
 GROUP = "snapshots"
+
+
+def _blocks(data_dirs: DataDirs) -> BlockStore:
+    """``$BENCHMARK_BLOCKS_DIR``, else blocks/ in the data folder's snapshots/."""
+    return BlockStore(data_dirs.blocks_root())
 
 
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "ipfs"},
     pool=DUCKDB_POOL,
+    automation_condition=OUTPUT_AUTOMATION,
     # Last writer of a run: the copy then holds the facts and every table derived from them.
-    deps=[*(dg.AssetKey(table) for table in WAREHOUSE_TABLES), compatibility_matrix, hardware_comparison,
-          model_comparison, daily_model_stats, hardware_recommendations, regression_flags],
+    deps=[*(dg.AssetKey(table) for table in [*WAREHOUSE_TABLES, *DERIVED_TABLES]), regression_flags],
 )
 def ipfs_snapshot(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, data_dirs: DataDirs
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, data_dirs: DataDirs, ipfs: IpfsNodeResource
 ) -> dg.MaterializeResult:
     """Content-addressed snapshot of the warehouse, taken only when its data changed since the last one."""
-    store = SnapshotStore(data_dirs.snapshots_dir())
+    store = SnapshotStore(data_dirs.snapshots_dir(), _blocks(data_dirs))
     db_path = warehouse.path()
     if not db_path.exists():
         context.log.warning(f"no warehouse at {db_path} yet: nothing to snapshot")
@@ -39,7 +40,7 @@ def ipfs_snapshot(
     manifest = result.manifest
     published = store.published(manifest) is not None
     if result.created:
-        published, warning = try_publish(store, manifest, node_from_env())
+        published, warning = try_publish(store, manifest, ipfs.client(), required=ipfs.is_required)
         if warning:
             context.log.warning(warning)
     else:

@@ -1,65 +1,84 @@
-"""Warehouse group: the validated frames upserted into DuckDB dimension and fact tables, in one transaction."""
+"""The ingest step: result files through the service's one ingest into the warehouse and its derived tables.
+
+One step, the same code path as ``benchmark-db ingest``: files are validated in chunks on one worker
+process per core while this process writes them in one transaction, and the derived tables are
+recomputed for what the load touched before it commits. Nothing is handed between steps as files; the
+assets below are what that transaction leaves in DuckDB, each materialized with its row count, column
+schema and a readable preview.
+"""
 
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
-from benchmark_pipeline.defs.ingest.assets import VALIDATED_OUTPUTS
-from benchmark_pipeline.defs.metadata import table_definition_metadata, table_metadata
-from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
-from benchmark_pipeline.lib.ingest.batch import ValidatedBatch
-from benchmark_pipeline.lib.ingest.run import store_batch
+from benchmark_pipeline.defs.metadata import preview_markdown, table_definition_metadata, table_metadata
+from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
+from benchmark_pipeline.lib.scope import Scope
+from benchmark_pipeline.lib.vocabulary import DERIVED_TABLES, WAREHOUSE_TABLES
 
-GROUP = "warehouse"
+VALIDATED = "validated_results"
+QUARANTINE_PREVIEW_ROWS = 10
 
-WAREHOUSE_TABLES = {
-    "models": "Model dimension: one row per model name, family given or inferred.",
-    "hardware_platforms": "Hardware dimension: one row per type, device and declared details (fingerprint).",
-    "test_runs": "Benchmark runs: one per ingested file version and category.",
-    "performance_results": "Performance facts: latency percentiles, throughput, memory, power per model x hardware x run.",
-    "performance_batch_results": "Per-batch latency and memory of performance results.",
-    "power_metrics": "Detailed power, energy and thermal readings of performance results.",
-    "hardware_compatibility": "Compatibility facts per model (or model family) x hardware.",
-    "integration_test_results": "Integration test outcomes.",
-    "integration_test_assertions": "Assertions of integration tests.",
-    "benchmark_failures": "Benchmark runs that failed, with their error; never performance rows.",
-    "quarantine": "Records and files that failed validation, with reason, kept for replay.",
-    "ingestion_ledger": "One row per file version seen: status, reason, rows written.",
-}
+
+class IngestConfig(dg.Config):
+    paths: list[str] | None = Field(
+        default=None,
+        description="only these files (the drop-folder sensor sets them); default: every *.json under "
+                    "data/incoming, data/legacy and data/sample, and a full recompute of the derived tables",
+    )
+    workers: int | None = Field(default=None, description="validating processes (default: one per core)")
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(table, description=description, kinds={"duckdb"}, group_name=GROUP,
-                     deps=list(VALIDATED_OUTPUTS), metadata=table_definition_metadata(table))
-        for table, description in WAREHOUSE_TABLES.items()
+        dg.AssetSpec(VALIDATED, group_name="ingest", kinds={"json", "pandera"},
+                     description="What validation made of the files of a run: files per ledger status, records "
+                                 "stored and quarantined (with a preview of the reasons). The records go straight "
+                                 "into the warehouse in the same step."),
+        *(dg.AssetSpec(table, description=description, kinds={"duckdb"}, group_name="warehouse",
+                       deps=[VALIDATED], metadata=table_definition_metadata(table))
+          for table, description in WAREHOUSE_TABLES.items()),
+        *(dg.AssetSpec(table, description=description, kinds={"duckdb", "sql"}, group_name="analytics",
+                       deps=["performance_results", "hardware_compatibility", "models", "hardware_platforms"],
+                       metadata=table_definition_metadata(table))
+          for table, description in DERIVED_TABLES.items()),
     ],
-    ins={name: dg.AssetIn(key=name) for name in VALIDATED_OUTPUTS},
     pool=DUCKDB_POOL,
 )
-def warehouse_tables(
-    context: dg.AssetExecutionContext,
-    warehouse: WarehouseResource,
-    validated_files: pd.DataFrame,
-    validated_performance: pd.DataFrame,
-    validated_batch_results: pd.DataFrame,
-    validated_power_metrics: pd.DataFrame,
-    validated_compatibility: pd.DataFrame,
-    validated_integration: pd.DataFrame,
-    validated_assertions: pd.DataFrame,
-    quarantined_records: pd.DataFrame,
-    validated_failures: pd.DataFrame,
-):
-    """Upsert the staged validated frames into the warehouse in one transaction."""
-    batch = ValidatedBatch(
-        files=validated_files, performance=validated_performance, batch_results=validated_batch_results,
-        power_metrics=validated_power_metrics, compatibility=validated_compatibility,
-        integration=validated_integration, assertions=validated_assertions, quarantine=quarantined_records,
-        failures=validated_failures,
-    )
-    with warehouse.connect() as conn:
-        result = store_batch(conn, batch, context.run.run_id)
+def ingested_results(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource,
+                     data_dirs: DataDirs):
+    """Ingest the *.json result files under data/incoming, data/legacy and data/sample (or the configured paths)."""
+    service = warehouse.service()
+    if config.paths is None:
+        roots = [str(p) for p in data_dirs.ingest_roots() if p.exists()]
+        report = service.ingest_paths(roots, workers=config.workers, run_id=context.run.run_id,
+                                      also_refresh=Scope.everything(), lenient=True)
+    else:
+        report = service.ingest_paths(config.paths, workers=config.workers, run_id=context.run.run_id,
+                                      lenient=True)
+    for path, why in report.skipped:
+        context.log.warning(f"skipped {path}: {why}")
+    outcomes, quarantine = report.result.outcomes, report.result.quarantine
+    statuses = outcomes["status"].value_counts().to_dict() if not outcomes.empty else {}
+    context.log.info(f"ingest outcome per file: {statuses}")
+    yield dg.MaterializeResult(asset_key=VALIDATED, metadata={
+        "files": len(outcomes),
+        "files_per_status": dg.MetadataValue.json({str(k): int(v) for k, v in statuses.items()}),
+        "rows_written": int(outcomes["rows_written"].sum()) if not outcomes.empty else 0,
+        "records_quarantined": len(quarantine),
+        "skipped": len(report.skipped),
+        "quarantine_preview": dg.MetadataValue.md(preview_markdown(pd.DataFrame(
+            quarantine.head(QUARANTINE_PREVIEW_ROWS)))),
+    })
+    refreshed = report.refresh
+    with warehouse.reader() as conn:
         for table in WAREHOUSE_TABLES:
             yield dg.MaterializeResult(asset_key=table, metadata=table_metadata(conn, table))
-    counts = result.outcomes["status"].value_counts().to_dict()
-    context.log.info(f"ingest outcome per file: {counts}")
+        for table in DERIVED_TABLES:
+            metadata = table_metadata(conn, table)
+            if refreshed is not None:
+                metadata["refresh"] = ("rebuilt" if table in refreshed.rebuilt else
+                                       f"{refreshed.updated[table]} rows recomputed" if table in refreshed.updated
+                                       else "unchanged")
+            yield dg.MaterializeResult(asset_key=table, metadata=metadata)

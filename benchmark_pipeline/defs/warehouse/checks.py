@@ -15,7 +15,7 @@ from benchmark_pipeline.lib.warehouse.invariants import INVARIANTS, count_violat
 )
 def warehouse_invariants(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
     """Unique keys and resolvable foreign keys in every stored table."""
-    with warehouse.connect() as conn:
+    with warehouse.reader() as conn:
         for inv in INVARIANTS:
             violations = count_violations(conn, inv)
             yield dg.AssetCheckResult(

@@ -6,19 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-# ``compare --metric`` names -> (column, label, higher is better).
+from benchmark_pipeline.lib import vocabulary
+
+# ``compare --metric`` names -> (column, label, higher is better), from the shared metric vocabulary.
 METRICS: dict[str, tuple[str, str, bool]] = {
-    "throughput": ("throughput_items_per_second", "throughput (items/s)", True),
-    "latency": ("latency_ms", "latency p50, else mean (ms)", False),
-    "memory": ("memory_peak_mb", "peak memory (MB)", False),
-    "power": ("power_watts", "power (W)", False),
-    "efficiency": ("items_per_joule", "efficiency (items/J)", True),
+    name: (m.column, m.title, m.higher_is_better) for name, m in vocabulary.COMPARE_METRICS.items()
 }
 # The metrics a run-to-run comparison shows, with their direction.
-RUN_METRICS: dict[str, bool] = {
-    "latency_p50_ms": False, "latency_p99_ms": False, "throughput_items_per_second": True,
-    "memory_peak_mb": False, "power_watts": False, "items_per_joule": True,
-}
+RUN_METRICS: dict[str, bool] = {m.column: m.higher_is_better for m in vocabulary.RUN_METRICS}
 
 
 @dataclass(frozen=True)

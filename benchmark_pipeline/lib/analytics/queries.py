@@ -17,13 +17,24 @@ import pandas as pd
 from benchmark_pipeline.lib.normalize import KNOWN_HARDWARE_TYPES, canonical_hardware_type
 
 from .filters import METRICS, RUN_METRICS, Filters, hardware_label_sql
+from benchmark_pipeline.lib.scope import Scope
 
 # METRICS, RUN_METRICS and Filters are imported from here by the reports as well.
 _REEXPORTED = (METRICS, RUN_METRICS)
 
 
-def _perf_cte(filters: Filters, params: dict[str, Any], name: str = "perf", hardware: bool = True) -> str:
+def _perf_cte(filters: Filters, params: dict[str, Any], name: str = "perf", hardware: bool = True,
+              scope: Scope | None = None) -> str:
     where = ["true"]
+    if scope is not None and scope.models is not None:
+        where.append("m.model_name IN (SELECT unnest($scope_models::VARCHAR[]))")
+        params["scope_models"] = sorted(scope.models)
+    if hardware and scope is not None and scope.platforms is not None:
+        where.append("(h.hardware_type, coalesce(h.device_name, '')) IN "
+                     "(SELECT (t, d) FROM (SELECT unnest($scope_types::VARCHAR[]) AS t, unnest($scope_devices::VARCHAR[]) AS d))")
+        pairs = sorted(scope.platforms, key=lambda p: (p[0], p[1] or ""))
+        params["scope_types"] = [t for t, _ in pairs]
+        params["scope_devices"] = [d or "" for _, d in pairs]
     if not filters.include_simulated:
         where.append("NOT p.is_simulated")
     if filters.model:
@@ -63,15 +74,18 @@ def _medians_cte(source: str) -> str:
         GROUP BY model_name, batch_size, precision, hardware_type, device_name)"""
 
 
-def hardware_comparison_sql(filters: Filters = Filters()) -> tuple[str, dict[str, Any]]:
+def hardware_comparison_sql(filters: Filters = Filters(), scope: Scope | None = None) -> tuple[str, dict[str, Any]]:
     """Per model, batch size and precision: every hardware's latest and median metrics and its speedup over CPU.
 
-    The CPU baseline ignores the hardware filter: comparing CUDA alone still needs CPU rows.
+    The CPU baseline ignores the hardware filter: comparing CUDA alone still needs CPU rows. A ``scope``
+    limits the rows to its models (its platforms are ignored: a model's rows rank all its hardware).
     """
     params: dict[str, Any] = {}
+    by_model = None if scope is None else Scope(models=scope.models)
     sql = f"""
-    WITH {_perf_cte(filters, params)},
-    {_perf_cte(Filters(filters.model, None, filters.since, filters.include_simulated), params, "perf_all", False)},
+    WITH {_perf_cte(filters, params, scope=by_model)},
+    {_perf_cte(Filters(filters.model, None, filters.since, filters.include_simulated), params, "perf_all", False,
+               by_model)},
     cpu AS (
         SELECT model_name, batch_size, precision,
                median(throughput_items_per_second) AS cpu_throughput, median(latency_ms) AS cpu_latency
@@ -94,11 +108,15 @@ def hardware_comparison_sql(filters: Filters = Filters()) -> tuple[str, dict[str
     return sql, params
 
 
-def model_comparison_sql(filters: Filters = Filters()) -> tuple[str, dict[str, Any]]:
-    """Per hardware, batch size and precision: every model's medians, ranked, relative to the best model there."""
+def model_comparison_sql(filters: Filters = Filters(), scope: Scope | None = None) -> tuple[str, dict[str, Any]]:
+    """Per hardware, batch size and precision: every model's medians, ranked, relative to the best model there.
+
+    A ``scope`` limits the rows to its platforms (its models are ignored: a platform's rows rank all its models).
+    """
     params: dict[str, Any] = {}
+    by_platform = None if scope is None else Scope(platforms=scope.platforms)
     sql = f"""
-    WITH {_perf_cte(filters, params)}, {_medians_cte("perf")}
+    WITH {_perf_cte(filters, params, scope=by_platform)}, {_medians_cte("perf")}
     SELECT hardware_type, device_name, hardware, batch_size, precision, model_name, model_family, results, last_run,
            median_latency_p50_ms, median_latency_p99_ms, median_throughput_items_per_second, median_memory_peak_mb,
            median_power_watts, median_items_per_joule,
@@ -112,11 +130,12 @@ def model_comparison_sql(filters: Filters = Filters()) -> tuple[str, dict[str, A
     return sql, params
 
 
-def daily_model_stats_sql(filters: Filters = Filters()) -> tuple[str, dict[str, Any]]:
+def daily_model_stats_sql(filters: Filters = Filters(), scope: Scope | None = None) -> tuple[str, dict[str, Any]]:
     """Per model and UTC day: mean throughput, p95 of the results' typical latency, number of benchmarks."""
     params: dict[str, Any] = {}
+    by_model = None if scope is None else Scope(models=scope.models)
     sql = f"""
-    WITH {_perf_cte(filters, params)}
+    WITH {_perf_cte(filters, params, scope=by_model)}
     SELECT model_name, any_value(model_family) AS model_family, CAST(timezone('UTC', run_time) AS DATE) AS day,
            avg(throughput_items_per_second) AS mean_throughput_items_per_second,
            quantile_cont(latency_ms, 0.95) AS p95_latency_ms,
@@ -321,19 +340,23 @@ def regression_flags(conn: duckdb.DuckDBPyConnection, filters: Filters = Filters
     """The regression_flags table with model and hardware names joined in, or None when it does not exist.
 
     A warehouse from before migration 4 has no such table; the trend charts then go without marks.
-    ``open`` = a regression that is its series' latest change, not recovered and not acknowledged.
+    ``open`` = status 'open' from ``lib/warehouse/regressions.py`` (latest change of its series, not
+    recovered, its series not muted, the flag not acknowledged); suspected flags are open too.
     """
     if not table_exists(conn, "regression_flags"):
         return None
-    flags = conn.execute("SELECT * FROM regression_flags").df()
-    if {"kind", "is_latest_change", "recovered"} <= set(flags.columns):
-        acked = set()
-        if "flag_id" in flags and table_exists(conn, "regression_acks"):
-            acked = {r[0] for r in conn.execute("SELECT flag_id FROM regression_acks").fetchall()}
-        flags["open"] = ((flags["kind"] == "regression") & flags["is_latest_change"].astype(bool)
-                         & ~flags["recovered"].astype(bool))
-        if "flag_id" in flags:
-            flags["open"] &= ~flags["flag_id"].isin(acked)
+    if table_exists(conn, "regression_acks"):
+        # The one rule (SQL in lib/warehouse/regressions.py), so the reports and `regressions check`
+        # never disagree about what is open: acks, mutes through any flag of a series, recovery.
+        from benchmark_pipeline.lib.warehouse.regressions import flags_with_status
+
+        flags = flags_with_status(conn)
+        flags["open"] = (flags["status"] == "open").to_numpy(dtype=bool)
+    else:
+        flags = conn.execute("SELECT * FROM regression_flags").df()
+        if {"kind", "is_latest_change", "recovered"} <= set(flags.columns):
+            flags["open"] = ((flags["kind"] == "regression") & flags["is_latest_change"].astype(bool)
+                             & ~flags["recovered"].astype(bool))
     if "model_id" in flags and "model_name" not in flags:
         names = conn.execute("SELECT model_id, model_name FROM models").df()
         flags = flags.merge(names, on="model_id", how="left")

@@ -27,6 +27,14 @@ OUTPUT_COLUMNS = GROUP_KEYS + ["hardware_type", "device_name", "hardware", *DEFA
                                "pareto_optimal", "topsis_score", "topsis_rank", "criteria_used", "candidates"]
 
 
+def empty_recommendations() -> pd.DataFrame:
+    """No rows, but typed like real ones, so a table created from it takes later rows."""
+    text = ["model_name", "precision", "hardware_type", "device_name", "hardware", "criteria_used"]
+    dtypes = {c: "string" for c in text} | {"batch_size": "int32", "pareto_optimal": "bool",
+                                            "topsis_rank": "Int64", "candidates": "int64"}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in OUTPUT_COLUMNS})
+
+
 def with_costs(comparison: pd.DataFrame) -> pd.DataFrame:
     out = comparison.copy()
     out["cost_per_hour_usd"] = [
@@ -41,7 +49,7 @@ def hardware_recommendations(comparison: pd.DataFrame, weights: dict[str, float]
     criteria = {name: (col, (weights or {}).get(name, w), t) for name, (col, w, t) in DEFAULT_CRITERIA.items()}
     frame = with_costs(comparison) if "cost_per_hour_usd" not in comparison else comparison.copy()
     if frame.empty:
-        return pd.DataFrame(columns=OUTPUT_COLUMNS)
+        return empty_recommendations()
     parts = []
     for _key, group in frame.groupby(GROUP_KEYS, dropna=False, sort=True):
         matrix = group[[col for col, _w, _t in criteria.values()]].to_numpy(dtype=np.float64, na_value=np.nan)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from benchmark_pipeline.lib.warehouse.connection import connect_with_retry, read_timeout_s
+from benchmark_pipeline.lib.warehouse.connection import connect_with_retry
+from benchmark_pipeline.lib.warehouse.timeouts import DEFAULT_READ_TIMEOUT_S
 
 from .table import Table
 
@@ -32,8 +33,12 @@ class QueryFailed(RuntimeError):
     """The statement was allowed but DuckDB could not run it (syntax, missing table, limit, timeout)."""
 
 
-def connect_read_only(db_path: Path, memory_limit: str | None = DEFAULT_MEMORY_LIMIT, threads: int | None = None):
-    """``memory_limit=None`` keeps DuckDB's default (80 % of RAM): reports' medians over millions of rows need it."""
+def connect_read_only(db_path: Path, memory_limit: str | None = DEFAULT_MEMORY_LIMIT, threads: int | None = None,
+                      wait_s: float = DEFAULT_READ_TIMEOUT_S):
+    """``memory_limit=None`` keeps DuckDB's default (80 % of RAM): reports' medians over millions of rows need it.
+
+    ``wait_s`` bounds the wait for writers to let go of the file (the shell passes its read timeout).
+    """
     config = {
         "enable_external_access": False,
         "autoinstall_known_extensions": False,
@@ -44,7 +49,7 @@ def connect_read_only(db_path: Path, memory_limit: str | None = DEFAULT_MEMORY_L
         config["memory_limit"] = memory_limit
     if threads:
         config["threads"] = threads
-    return connect_with_retry(db_path, read_only=True, timeout_s=read_timeout_s(), config=config)
+    return connect_with_retry(db_path, read_only=True, timeout_s=wait_s, config=config)
 
 
 def check_statement(conn: duckdb.DuckDBPyConnection, sql: str) -> None:

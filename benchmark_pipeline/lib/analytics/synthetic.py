@@ -151,13 +151,3 @@ def fill_bulk(conn: duckdb.DuckDBPyConnection, rows: int, models: int = 200, see
         """,
         [rows],
     )
-
-
-def build_sample_warehouse(root: Path, **kwargs) -> Path:
-    """Write the drops under ``root/drops`` and ingest them into ``root/warehouse.duckdb`` (the tests' fixture)."""
-    from benchmark_pipeline.lib.ingest.run import ingest_paths
-
-    write_result_files(root / "drops", **kwargs)
-    db_path = root / "warehouse.duckdb"
-    ingest_paths([str(root / "drops")], db_path)
-    return db_path

@@ -12,12 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
-from benchmark_pipeline.config import data_dir
 from benchmark_pipeline.lib.content.cid import CID, b32encode
 from benchmark_pipeline.lib.content.errors import BlockNotFoundError, CorruptBlockError
-
-BLOCKS_DIR_ENV = "BENCHMARK_BLOCKS_DIR"
-
 
 def create_temp(directory: Path, name: str) -> tuple[int, Path]:
     """A fresh file beside its final name ``name``, for write-then-``os.replace``.
@@ -33,15 +29,11 @@ def create_temp(directory: Path, name: str) -> tuple[int, Path]:
             continue
 
 
-def default_blocks_dir() -> Path:
-    """``$BENCHMARK_BLOCKS_DIR`` if set, else ``snapshots/blocks`` in the data folder (as the snapshot store uses)."""
-    env = os.environ.get(BLOCKS_DIR_ENV)
-    return Path(env) if env else data_dir() / "snapshots" / "blocks"
-
-
 class BlockStore:
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self.root = Path(root) if root is not None else default_blocks_dir()
+    """The blocks under ``root`` (the shell's default is ``Settings.blocks_dir``)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
 
     def path_for(self, cid: CID) -> Path:
         key = b32encode(cid.multihash).upper()

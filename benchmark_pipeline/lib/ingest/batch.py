@@ -1,7 +1,8 @@
 """A batch of result files from disk to validated frames: discover, hash, parse, validate.
 
-This is the shared core of ``benchmark-db ingest`` and of the Dagster ingest assets; the warehouse
-writer (``lib.warehouse.load``) takes its output.
+This is the shared core of ``benchmark-db ingest`` and of the Dagster ingest assets. Its output is a
+``ValidatedBatch`` (``lib.batch_contract``), which the warehouse writer takes; nothing here knows
+the warehouse.
 """
 
 from __future__ import annotations
@@ -17,22 +18,16 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from benchmark_pipeline.lib.normalize import timestamp_from_file_name
-from benchmark_pipeline.lib.snapshots.ledger_cids import cid_of_bytes
-
-from .fields import CATEGORIES
-from .jsonfile import parse_json_bytes
+# Defined in the contract module; importable from here too (the service and lib/ingest/parallel.py do).
+from benchmark_pipeline.lib.batch_contract import CID_COLUMN, FILE_COLUMNS, QUARANTINE_COLUMNS, ValidatedBatch
+from benchmark_pipeline.lib.content.file_cid import cid_of_bytes
 from benchmark_pipeline.lib.legacy import convert_document
+from benchmark_pipeline.lib.normalize import timestamp_from_file_name
+from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY
 
-from .validate import QUARANTINE_COLUMNS, CategoryRecords, normalize_failures, validate_category
+from .jsonfile import parse_json_bytes
+from .validate import CategoryRecords, normalize_failures, validate_category
 
-FILE_COLUMNS = ["file_id", "source_path", "category", "size_bytes", "sha256", "seen_at", "file_name_time",
-                "problem", "detail", "records_total", "detected_type", "is_result", "note"]
-# Files read by ``read_and_validate`` also carry the kubo-v1 CID of the bytes read (written with the ledger row).
-CID_COLUMN = "cid"
-
-# Files of the original system: shape detected from content (lib.legacy), any categories per file.
-LEGACY = "legacy"
 
 
 class DiscoveryError(ValueError):
@@ -149,28 +144,6 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-@dataclass
-class ValidatedBatch:
-    """Everything one ingest produces before it touches the warehouse."""
-
-    files: pd.DataFrame
-    performance: pd.DataFrame
-    batch_results: pd.DataFrame
-    power_metrics: pd.DataFrame
-    compatibility: pd.DataFrame
-    integration: pd.DataFrame
-    assertions: pd.DataFrame
-    quarantine: pd.DataFrame
-    failures: pd.DataFrame
-    duplicates_dropped: int = 0
-
-    FRAMES = ("files", "performance", "batch_results", "power_metrics", "compatibility", "integration",
-              "assertions", "quarantine", "failures")
-
-    def frames(self) -> dict[str, pd.DataFrame]:
-        return {name: getattr(self, name) for name in self.FRAMES}
-
-
 # Records validated together: big enough for whole-column work, small enough that the raw record dicts
 # (the bulk of an ingest's memory) of only one chunk are alive at a time. Chunks end at file boundaries,
 # so per-file rules (exact duplicates) see whole files.
@@ -178,9 +151,14 @@ CHUNK_RECORDS = 100_000
 
 
 def read_and_validate(
-    files: pd.DataFrame, seen_at: datetime | None = None, progress: Callable[[int, int], None] | None = None
+    files: pd.DataFrame, seen_at: datetime | None = None, progress: Callable[[int, int], None] | None = None,
+    payloads: dict[str, bytes] | None = None,
 ) -> ValidatedBatch:
-    """Parse and validate the given files (``source_path``, ``category``); never raises for bad content."""
+    """Parse and validate the given files (``source_path``, ``category``); never raises for bad content.
+
+    ``payloads`` gives the bytes of sources that are not files on disk (records submitted through the
+    API): they take exactly the path of a file's bytes from here on.
+    """
     seen_at = seen_at or datetime.now(timezone.utc)
     batches = {c: CategoryRecords() for c in CATEGORIES}
     failures = CategoryRecords()
@@ -191,7 +169,7 @@ def read_and_validate(
     for file_id, (path, category) in enumerate(zip(files["source_path"], files["category"])):
         if progress is not None:
             progress(file_id, total)
-        data = Path(path).read_bytes()
+        data = payloads[path] if payloads is not None else Path(path).read_bytes()
         parsed = parse_json_bytes(data)
         records_total, detected, is_result, note = 0, category, True, None
         if parsed.problem is not None:

@@ -18,13 +18,12 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.engines import pandas_engine
 
+from benchmark_pipeline.lib.batch_contract import QUARANTINE_COLUMNS
 from benchmark_pipeline.lib.normalize import TIME_SOURCE_FILE_NAME, TIME_SOURCE_LEDGER, TIME_SOURCE_RECORD
 from benchmark_pipeline.lib.schemas import CATEGORY_SCHEMAS, CHILD_SCHEMAS
 
 from .fields import FIELDS
 from .records import KEY_COLUMNS, NormalizedCategory, Problems, normalize_category
-
-QUARANTINE_COLUMNS = ["file_id", "category", "record_index", "field", "value", "reason", "record_json"]
 
 _STATUS_ALIASES = {
     "pass": "pass", "passed": "pass", "ok": "pass", "success": "pass", "succeeded": "pass",

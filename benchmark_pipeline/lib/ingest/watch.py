@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .fields import CATEGORIES
+from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY
 
 IGNORED_SUFFIXES = (".tmp", ".partial", ".part", ".crdownload")
-CATEGORY_DIRS = frozenset(CATEGORIES) | {"legacy"}
+CATEGORY_DIRS = frozenset(CATEGORIES) | {LEGACY}
 
 
 @dataclass(frozen=True)

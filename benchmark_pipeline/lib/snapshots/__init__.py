@@ -2,7 +2,7 @@
 
 Pure library (no Dagster). On disk, under the snapshots folder (``data/snapshots/`` by default):
 
-- ``blocks/`` the verified blockstore (or ``$BENCHMARK_BLOCKS_DIR``) holding, per snapshot, the
+- ``blocks/`` the verified blockstore (or another one the caller passes) holding, per snapshot, the
   DuckDB file as a UnixFS DAG, the deterministic export as a UnixFS directory, and the manifest
   itself as a small JSON file. The manifest's CID is the snapshot's name, and each manifest
   names its predecessor, so the history is a tamper-evident chain that any IPFS node can hold.

@@ -1,6 +1,6 @@
 """Record the IPFS CID of each ledgered result file, so a file version can be fetched by content.
 
-An ingest computes the CID from the bytes it has already read for the sha256 (``cid_of_bytes``) and
+An ingest computes the CID from the bytes it has already read for the sha256 (``lib.content.file_cid``) and
 writes it with the ledger row. ``record_file_cids`` / ``backfill_file_cids`` fill it in afterwards for
 rows that have none (e.g. from before schema v3): there the CID is computed from the file as it is on
 disk now, so it is recorded only when the file still has the sha256 the ledger saw at ingest; a file
@@ -9,48 +9,13 @@ edited since then gets no CID rather than the CID of different bytes. Both hashe
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 
-from benchmark_pipeline.lib.content.cid import CID, RAW
-from benchmark_pipeline.lib.content.unixfs import KUBO_V1, import_bytes, import_stream
-
-
-class _Sha256Reader:
-    """Feeds the importer and hashes the same bytes on the way through."""
-
-    def __init__(self, raw) -> None:
-        self.raw = raw
-        self.sha = hashlib.sha256()
-
-    def readinto(self, view) -> int:
-        n = self.raw.readinto(view)
-        if n:
-            self.sha.update(view[:n])
-        return n or 0
-
-
-def cid_of_bytes(data: bytes, sha256_digest: bytes | None = None) -> str:
-    """kubo-v1 CID of a file's bytes already in memory.
-
-    A file of at most one chunk is a single raw leaf, so its CID is the raw-codec CIDv1 of its sha256
-    (pass ``sha256_digest`` when it is already computed); larger files go through the importer.
-    """
-    if len(data) <= KUBO_V1.chunk_size:
-        return str(CID(1, RAW, sha256_digest if sha256_digest is not None else hashlib.sha256(data).digest()))
-    return str(import_bytes(data, KUBO_V1).cid)
-
-
-def file_cid(path: str | os.PathLike[str]) -> tuple[str, str]:
-    """``(kubo-v1 CID, sha256 hex)`` of a file, in one pass."""
-    with open(path, "rb", buffering=0) as fh:
-        reader = _Sha256Reader(fh)
-        result = import_stream(reader, KUBO_V1)  # type: ignore[arg-type]
-    return str(result.cid), reader.sha.hexdigest()
+from benchmark_pipeline.lib.content.file_cid import file_cid
 
 
 def record_file_cids(

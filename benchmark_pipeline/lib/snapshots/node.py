@@ -4,6 +4,9 @@ The node is a publication target and a second source of blocks, never a source o
 CID it reports is compared with the one we computed, and a mismatch is a hard error, not a
 warning. Every call has a timeout, so an unresponsive node delays a run by a bounded amount.
 Only plain ``http://`` URLs are accepted; the API is meant to listen on a loopback address.
+
+Which node (if any) and whether it is required is the caller's to say: an ``IpfsNodeConfig`` (the
+shell builds it from ``IPFS_API_URL`` / ``IPFS_API_TIMEOUT``) and a ``required`` flag (``IPFS_REQUIRED``).
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import os
 import secrets
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from benchmark_pipeline.lib.content.blockstore import create_temp
@@ -24,24 +29,30 @@ from benchmark_pipeline.lib.content.errors import BlockNotFoundError
 from benchmark_pipeline.lib.content.unixfs import iter_file
 
 from .errors import NodeCidMismatchError, NodeError, NodeUnavailableError
-from .store import Manifest, SnapshotStore
 
+if TYPE_CHECKING:  # annotations only: building an IpfsNodeConfig must not import DuckDB (the CLI shell does it)
+    from .store import Manifest, SnapshotStore
+
+# The shell's names for this configuration, used in messages so that they say what to set.
 API_URL_ENV = "IPFS_API_URL"
 REQUIRED_ENV = "IPFS_REQUIRED"
 TIMEOUT_ENV = "IPFS_API_TIMEOUT"
 DEFAULT_TIMEOUT_S = 30.0
 
 
-def ipfs_required() -> bool:
-    return os.environ.get(REQUIRED_ENV, "").strip().lower() in ("1", "true", "yes")
+@dataclass(frozen=True)
+class IpfsNodeConfig:
+    """Where the node's RPC API listens and how long one call may take."""
+
+    api_url: str
+    timeout_s: float = DEFAULT_TIMEOUT_S
 
 
-def node_from_env() -> "KuboRpcClient | None":
-    url = os.environ.get(API_URL_ENV, "").strip()
-    if not url:
+def node_client(config: IpfsNodeConfig | None) -> "KuboRpcClient | None":
+    """The client for a configured node; ``None`` when there is none (raises ``NodeError`` for a bad URL)."""
+    if config is None:
         return None
-    timeout = float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S)
-    return KuboRpcClient(url, timeout)
+    return KuboRpcClient(config.api_url, config.timeout_s)
 
 
 class _MultipartFile:
@@ -229,14 +240,15 @@ def fetching_getter(store: SnapshotStore, node: KuboRpcClient | None) -> Callabl
 UNPUBLISHED_HINT = "kept local and unpublished; `benchmark-db snapshot push` publishes it later"
 
 
-def try_publish(store: SnapshotStore, manifest: Manifest, node: KuboRpcClient | None) -> tuple[bool, str | None]:
+def try_publish(store: SnapshotStore, manifest: Manifest, node: KuboRpcClient | None,
+                required: bool = False) -> tuple[bool, str | None]:
     """Publish when a node is configured; ``(False, warning)`` when it is absent or down.
 
-    ``IPFS_REQUIRED=1`` turns absence or unavailability into an error; a CID mismatch always is.
+    ``required`` (``IPFS_REQUIRED=1``) turns absence or unavailability into an error; a CID mismatch always is.
     """
     if node is None:
         message = f"no IPFS node configured ({API_URL_ENV} unset): snapshot {manifest.cid} {UNPUBLISHED_HINT}"
-        if ipfs_required():
+        if required:
             raise NodeUnavailableError(f"{REQUIRED_ENV}=1 but {API_URL_ENV} is not set")
         return False, message
     try:
@@ -244,7 +256,7 @@ def try_publish(store: SnapshotStore, manifest: Manifest, node: KuboRpcClient | 
     except NodeCidMismatchError:
         raise
     except NodeError as exc:
-        if ipfs_required():
+        if required:
             raise
         return False, f"{exc}; snapshot {manifest.cid} {UNPUBLISHED_HINT}"
     return True, None

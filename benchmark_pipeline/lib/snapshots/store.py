@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import duckdb
 
-from benchmark_pipeline.lib.content.blockstore import BLOCKS_DIR_ENV, BlockStore, create_temp
+from benchmark_pipeline.lib.content.blockstore import BlockStore, create_temp
 from benchmark_pipeline.lib.content.car import write_car
 from benchmark_pipeline.lib.content.cid import CID, DAG_PB, CidError
 from benchmark_pipeline.lib.content.dagpb import DagPbError, decode_node
@@ -124,14 +124,15 @@ class PruneReport:
 
 
 class SnapshotStore:
-    """The snapshots folder: blockstore, manifest chain, HEAD and publication records."""
+    """The snapshots folder: blockstore, manifest chain, HEAD and publication records.
+
+    ``blocks`` defaults to ``blocks/`` inside the folder; the shell passes another blockstore when one
+    is configured (``BENCHMARK_BLOCKS_DIR``).
+    """
 
     def __init__(self, root: str | os.PathLike[str], blocks: BlockStore | None = None) -> None:
         self.root = Path(root)
-        if blocks is None:
-            env = os.environ.get(BLOCKS_DIR_ENV)
-            blocks = BlockStore(Path(env) if env else self.root / "blocks")
-        self.blocks = blocks
+        self.blocks = blocks if blocks is not None else BlockStore(self.root / "blocks")
 
     # -- chain -------------------------------------------------------------------------------
     @property

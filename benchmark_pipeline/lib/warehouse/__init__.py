@@ -1,8 +1,11 @@
 """The DuckDB warehouse: versioned schema, the single-writer lock, loading validated batches (no Dagster)."""
 
-from typing import Any, Sequence
+from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:  # the package itself stays free of DuckDB: lib.warehouse.timeouts is imported by the CLI shell
+    import duckdb
 
 
 def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:

@@ -23,10 +23,7 @@ from typing import Iterator
 import duckdb
 
 from .schema import migrate
-
-DEFAULT_LOCK_TIMEOUT_S = 600.0
-READ_TIMEOUT_ENV = "BENCHMARK_READ_TIMEOUT_S"
-DEFAULT_READ_TIMEOUT_S = 300.0
+from .timeouts import DEFAULT_LOCK_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S
 
 
 class WarehouseLockedError(RuntimeError):
@@ -63,12 +60,6 @@ def connect_with_retry(db_path: Path, read_only: bool, timeout_s: float,
                     from None
         time.sleep(delay)
         delay = min(delay * 2, 0.2)
-
-
-def read_timeout_s() -> float:
-    """How long readers wait for writers: ``$BENCHMARK_READ_TIMEOUT_S``, default 300 s."""
-    value = os.environ.get(READ_TIMEOUT_ENV)
-    return float(value) if value else DEFAULT_READ_TIMEOUT_S
 
 
 def lock_path(db_path: Path) -> Path:
@@ -110,10 +101,15 @@ def open_writer(db_path: Path, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Ite
 
 @contextmanager
 def open_reader(db_path: Path, timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection that waits (bounded) while a writer holds the file; never migrates."""
+    """A read-only connection that waits (bounded) while a writer holds the file; never migrates.
+
+    ``timeout_s`` is how long to wait for writers; ``None`` means ``DEFAULT_READ_TIMEOUT_S``. The shell
+    passes the configured value (``Settings.read_timeout_s``).
+    """
     if not db_path.exists():
         raise WarehouseMissingError(f"{db_path}: no warehouse here yet (run an ingest first)")
-    conn = connect_with_retry(db_path, read_only=True, timeout_s=read_timeout_s() if timeout_s is None else timeout_s)
+    conn = connect_with_retry(db_path, read_only=True,
+                              timeout_s=DEFAULT_READ_TIMEOUT_S if timeout_s is None else timeout_s)
     try:
         yield conn
     finally:

@@ -6,6 +6,8 @@ column that is not documented here (or this lists one that no longer exists).
 
 from __future__ import annotations
 
+from benchmark_pipeline.lib import vocabulary
+
 _PROVENANCE = {
     "source_path": ("", "result file the row came from (relative to the working directory when inside it)"),
     "source_sha256": ("", "sha256 of that file's bytes at ingest"),
@@ -238,6 +240,9 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "series_points": ("", "points in the series at detection"),
         "mode": ("", "detector mode (robust)"),
         "detected_at": ("UTC", "when this flag was first detected (kept across re-detections)"),
+        "confirmation": ("", "confirmed (a later run agrees) or suspected (the last run; the next run decides)"),
+        "noise": ("", "in the metric unit: the series' run-to-run spread: robust (MAD of successive differences) standard deviation"),
+        "noise_floor": ("", "in the metric unit: how far a run had to stand from its regime to be flagged (threshold or 5 x noise)"),
     },
     "regression_acks": {
         "flag_id": ("", "regression_flags.flag_id acknowledged"),
@@ -246,6 +251,16 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "note": ("", "why"),
         "acknowledged_by": ("", "who: --by, else $USER"),
         "acknowledged_at": ("UTC", "when"),
+    },
+    "regression_thresholds": {
+        "scope": ("", "series_id of the series, or 'metric:' and the metric name for every series of it"),
+        "metric": ("", "the metric (a performance_results column) the threshold applies to"),
+        "series_id": ("", "regression_flags.series_id, NULL for a metric-wide threshold"),
+        "kind": ("", "relative (fraction of the level), absolute (metric unit) or noise (multiple of the series' noise)"),
+        "value": ("", "the threshold in that kind's unit"),
+        "note": ("", "why it was set"),
+        "set_by": ("", "who set it"),
+        "set_at": ("UTC", "when it was set"),
     },
     "regression_series_state": {
         "series_id": ("", "regression_flags.series_id analysed"),
@@ -348,42 +363,9 @@ DERIVED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "candidates": ("", "hardware compared in the group"),
     },
 }
-DERIVED_TABLES = tuple(DERIVED_COLUMNS)
-
-# hardware_recommendations is written from a pandas frame, so its types cannot be read off SQL.
-_RECOMMENDATION_TYPES = {
-    **{c: "VARCHAR" for c in ("model_name", "precision", "hardware_type", "device_name", "hardware", "criteria_used")},
-    **{c: "DOUBLE" for c in ("latency_p99_ms", "throughput_items_per_second", "memory_peak_mb", "power_watts",
-                             "cost_per_hour_usd", "topsis_score")},
-    "batch_size": "INTEGER", "pareto_optimal": "BOOLEAN", "topsis_rank": "BIGINT", "candidates": "BIGINT",
-}
+DERIVED_TABLES = tuple(vocabulary.DERIVED_TABLES)
 
 
 def dictionary() -> dict[str, dict[str, tuple[str, str]]]:
     """Every table a warehouse can hold: the migrated ones, then the derived ones."""
     return {**COLUMNS, **DERIVED_COLUMNS}
-
-
-def live_types(conn) -> dict[tuple[str, str], str]:
-    """(table, column) -> DuckDB type on a migrated connection, derived tables included.
-
-    The SQL-derived tables are typed by running their query with no rows (LIMIT 0) in a temporary
-    schema; hardware_recommendations uses the types its frame is written with.
-    """
-    from benchmark_pipeline.lib.analytics import queries
-
-    types = {(t, c): d for t, c, d in conn.execute(
-        "SELECT table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'main'").fetchall()}
-    builders = {"compatibility_matrix": queries.compatibility_matrix_sql, "hardware_comparison": queries.hardware_comparison_sql,
-                "model_comparison": queries.model_comparison_sql, "daily_model_stats": queries.daily_model_stats_sql}
-    for table, build in builders.items():
-        if any(t == table for t, _ in types):
-            continue
-        sql, params = build()
-        cursor = conn.execute(f"DESCRIBE SELECT * FROM ({sql}) LIMIT 0", params)
-        for name, data_type, *_rest in cursor.fetchall():
-            types[(table, name)] = data_type
-    for column, data_type in _RECOMMENDATION_TYPES.items():
-        types.setdefault(("hardware_recommendations", column), data_type)
-    return types

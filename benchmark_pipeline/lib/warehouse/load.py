@@ -9,16 +9,19 @@ hardware fingerprint).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from datetime import datetime, timezone
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from benchmark_pipeline.lib.ingest.batch import ValidatedBatch
+from benchmark_pipeline.lib.batch_contract import ValidatedBatch
 from benchmark_pipeline.lib.normalize import infer_model_family
+from benchmark_pipeline.lib.scope import Scope
 
 from .plan import DUPLICATE, INGEST, UNCHANGED, FilePlanner, file_status
+from .transaction import transaction
 
 FACT_TABLES = ("performance_results", "performance_batch_results", "power_metrics", "hardware_compatibility",
                "integration_test_results", "integration_test_assertions", "benchmark_failures", "test_runs")
@@ -102,17 +105,22 @@ class BatchWriter:
     commits; an exception rolls everything back.
     """
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = None) -> None:
+    def __init__(self, conn: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = None,
+                 before_commit: Callable[["BatchWriter"], None] | None = None) -> None:
         self.conn, self.run_id = conn, run_id
         self.now = now or datetime.now(timezone.utc)
         self.planner: FilePlanner | None = None
+        self.before_commit = before_commit
+        # What the facts written or replaced so far touched (the derived rows to recompute).
+        self.touched = Scope(models=frozenset(), platforms=frozenset(), compatibility=False)
 
     def __enter__(self) -> "BatchWriter":
-        self.conn.execute("BEGIN TRANSACTION")
+        self._transaction = transaction(self.conn)
+        self._transaction.__enter__()
         try:
             self.planner = FilePlanner(read_ledger(self.conn))
-        except Exception:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._transaction.__exit__(type(exc), exc, exc.__traceback__)
             raise
         return self
 
@@ -120,12 +128,12 @@ class BatchWriter:
         if exc_type is None:
             try:
                 fill_inferred_families(self.conn)
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.before_commit is not None:
+                    self.before_commit(self)
+            except BaseException as failed:
+                self._transaction.__exit__(type(failed), failed, failed.__traceback__)
                 raise
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
+        self._transaction.__exit__(exc_type, exc, tb)
 
     def write(self, batch: ValidatedBatch) -> LoadResult:
         conn, run_id, now = self.conn, self.run_id, self.now
@@ -133,13 +141,41 @@ class BatchWriter:
         outcomes = outcomes_for(batch, plan)
         ingest_ids = plan.loc[plan["action"] == INGEST, "file_id"]
         replaced_paths = batch.files.merge(plan.loc[plan["replaces"]], on="file_id")["source_path"].tolist()
+        self.touched = self.touched.union(scope_of_paths(conn, replaced_paths))
         _supersede(conn, replaced_paths, run_id, now)
-        write_facts(conn, _restrict(batch, set(ingest_ids)), run_id, now)
+        landed = _restrict(batch, set(ingest_ids))
+        self.touched = self.touched.union(scope_of_batch(landed))
+        write_facts(conn, landed, run_id, now)
         write_quarantine(conn, batch, set(ingest_ids), run_id, now)
         _write_ledger(conn, batch.files, plan, outcomes, run_id, now)
         quarantine = batch.quarantine.merge(batch.files[["file_id", "source_path"]], on="file_id")
         quarantine = quarantine[quarantine["file_id"].isin(set(ingest_ids))]
         return LoadResult(outcomes, quarantine.drop(columns=["file_id", "record_json"]))
+
+
+def scope_of_batch(batch: ValidatedBatch) -> Scope:
+    """The models and platforms whose facts a batch adds (see ``lib/scope.py``)."""
+    perf = batch.performance
+    models = frozenset(perf["model_name"].dropna()) if not perf.empty else frozenset()
+    platforms = frozenset(
+        (t, None if pd.isna(d) else d) for t, d in zip(perf["hardware_type"], perf.get("device_name", [None] * len(perf)))
+    ) if not perf.empty else frozenset()
+    return Scope(models=models, platforms=platforms,
+                 compatibility=not batch.compatibility.empty)
+
+
+def scope_of_paths(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> Scope:
+    """The models and platforms of the facts stored from these files (before they are replaced or retracted)."""
+    if not paths:
+        return Scope(models=frozenset(), platforms=frozenset(), compatibility=False)
+    rows = conn.execute(
+        "SELECT DISTINCT m.model_name, h.hardware_type, h.device_name FROM performance_results p "
+        "JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id) "
+        "WHERE p.source_path IN (SELECT unnest($paths::VARCHAR[]))", {"paths": list(paths)}).fetchall()
+    compat = conn.execute("SELECT count(*) > 0 FROM hardware_compatibility WHERE source_path IN "
+                          "(SELECT unnest($paths::VARCHAR[]))", {"paths": list(paths)}).fetchall()[0][0]
+    return Scope(models=frozenset(r[0] for r in rows), platforms=frozenset((r[1], r[2]) for r in rows),
+                 compatibility=bool(compat))
 
 
 def _restrict(batch: ValidatedBatch, file_ids: set[int]) -> ValidatedBatch:
@@ -502,10 +538,8 @@ def _insert_integration(conn: duckdb.DuckDBPyConnection, integ: pd.DataFrame, ba
 
 def _write_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, plan: pd.DataFrame,
                   outcomes: pd.DataFrame, run_id: str, now: datetime) -> None:
-    # The kubo-v1 CID computed from the bytes the ingest read (files from older staging may lack it:
-    # ``run.store_batch`` fills those from disk afterwards).
-    cids = files["cid"] if "cid" in files.columns else pd.Series(None, index=files.index, dtype=object)
-    with_cid = files[["source_path", "size_bytes", "file_id", "problem", "detail"]].assign(cid=cids.astype(object))
+    # The kubo-v1 CID computed from the bytes the ingest read.
+    with_cid = files[["source_path", "size_bytes", "file_id", "problem", "detail"]].assign(cid=files["cid"].astype(object))
     unchanged = outcomes["status"] == UNCHANGED
     if unchanged.any() and with_cid["cid"].notna().any():
         # An unchanged version already has its row; fill its CID if it was ledgered before CIDs were kept.

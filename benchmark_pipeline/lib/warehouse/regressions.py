@@ -21,6 +21,12 @@ from benchmark_pipeline.lib.changepoint.robust import (
     DEFAULT_RESIDUAL_WIDTH,
     default_max_pvalue,
 )
+from benchmark_pipeline.lib.changepoint.noise import (
+    DEFAULT_CHANGE_NOISE,
+    DEFAULT_OUTLIER_NOISE,
+    THRESHOLD_KINDS,
+    Threshold,
+)
 from benchmark_pipeline.lib.changepoint.otava import DEFAULT_MIN_MAGNITUDE, DEFAULT_WINDOW_LEN
 from benchmark_pipeline.lib.changepoint.series import (
     FLAG_TABLE_COLUMNS,
@@ -34,11 +40,14 @@ from benchmark_pipeline.lib.changepoint.series import (
 
 from . import scalar
 from .schema import current_version
+from .transaction import registered, transaction
 
 FLAGS_SCHEMA_VERSION = 4
+# The version that added confirmation, noise and regression_thresholds (issue 18).
+NOISE_SCHEMA_VERSION = 6
 # Hashed into every series' state with the parameters: bump it when the detector's code changes
 # its answers (e.g. the GESD cap on short series), so the next run re-analyses everything.
-DETECTION_REVISION = 2
+DETECTION_REVISION = 3
 
 
 class NoFlagsError(RuntimeError):
@@ -65,12 +74,25 @@ def detection_options(mode: str = "robust") -> dict[str, Any]:
         options.update(
             min_run=DEFAULT_MIN_RUN, max_outliers=DEFAULT_MAX_OUTLIERS, outlier_alpha=DEFAULT_OUTLIER_ALPHA,
             outlier_basis=DEFAULT_OUTLIER_BASIS, residual_width=DEFAULT_RESIDUAL_WIDTH,
+            change_noise=DEFAULT_CHANGE_NOISE, outlier_noise=DEFAULT_OUTLIER_NOISE,
         )
     return options
 
 
-def _params_hash(mode: str, include_simulated: bool) -> str:
-    return params_hash(mode, include_simulated, {**detection_options(mode), "revision": DETECTION_REVISION})
+def _params_hash(mode: str, include_simulated: bool, threshold: Threshold | None = None) -> str:
+    extra = {} if threshold is None else {"threshold": [threshold.kind, threshold.value]}
+    return params_hash(mode, include_simulated, {**detection_options(mode), "revision": DETECTION_REVISION, **extra})
+
+
+def _series_params(
+    conn: duckdb.DuckDBPyConnection, current: pd.DataFrame, mode: str, include_simulated: bool,
+) -> tuple[dict[str, str], dict[str, Threshold]]:
+    """Per-series parameter hashes ("" = every series without a threshold) and the thresholds in force."""
+    chosen = series_thresholds(conn, current) if mode == "robust" else {}
+    params = {"": _params_hash(mode, include_simulated)}
+    for sid, threshold in chosen.items():
+        params[sid] = _params_hash(mode, include_simulated, threshold)
+    return params, chosen
 
 
 def _long_points_sql(include_simulated: bool) -> str:
@@ -119,7 +141,8 @@ def stored_state(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def stale_series(conn: duckdb.DuckDBPyConnection, mode: str = "robust", include_simulated: bool = False) -> int:
     """How many series a detection run would redo now (0: the flags are up to date)."""
     current = current_fingerprints(conn, include_simulated)
-    changed, removed = series_to_analyse(current, stored_state(conn), _params_hash(mode, include_simulated))
+    params, _ = _series_params(conn, current, mode, include_simulated)
+    changed, removed = series_to_analyse(current, stored_state(conn), params)
     return len(changed) + len(removed)
 
 
@@ -133,15 +156,14 @@ def refresh_flags(
     """Re-detect the series whose points changed since the last run; leave the others' flags alone."""
     now = now or datetime.now(timezone.utc)
     options = detection_options(mode)
-    params = _params_hash(mode, include_simulated)
     current = current_fingerprints(conn, include_simulated)
+    params, chosen = _series_params(conn, current, mode, include_simulated)
     changed, removed = series_to_analyse(current, stored_state(conn), params)
     redo = pd.DataFrame({"series_id": pd.Series(changed + removed, dtype="object")})
 
     flags = pd.DataFrame(columns=list(FLAG_TABLE_COLUMNS))
     if changed:
-        conn.register("redo_series", pd.DataFrame({"series_id": changed}))
-        try:
+        with registered(conn, "redo_series", pd.DataFrame({"series_id": changed})):
             points = conn.execute(f"""
                 SELECT p.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
                 FROM ({_long_points_sql(include_simulated)}) p
@@ -151,51 +173,41 @@ def refresh_flags(
             earlier = dict(conn.execute(
                 "SELECT flag_id, detected_at FROM regression_flags JOIN redo_series USING (series_id)"
             ).fetchall())
-        finally:
-            conn.unregister("redo_series")
         detect_options = {k: v for k, v in options.items() if k != "min_run"}
         flags = build_flags(points, current[current["series_id"].isin(changed)], mode, now,
                             min_run=options.get("min_run", 1), previous_detected_at=earlier,
-                            workers=workers, **detect_options)
+                            workers=workers, thresholds={k: v for k, v in chosen.items() if k in set(changed)}
+                            or None, **detect_options)
         flags = flags.drop_duplicates("flag_id")  # two results of one run flagged alike: one flag
 
     state = current[current["series_id"].isin(changed)][["series_id", "point_count", "max_result_id", "points_hash"]]
     state = state.assign(
-        params_hash=params,
+        params_hash=state["series_id"].map(lambda sid: params.get(sid, params[""])),
         flag_count=state["series_id"].map(flags["series_id"].value_counts()).fillna(0).astype("int64"),
         analysed_at=now,
     )
-    conn.register("redo_series", redo)
-    conn.register("new_flags", flags.astype({"hardware_id": "int64"}) if not flags.empty else flags)
-    conn.register("new_state", state)
     columns = ", ".join(FLAG_TABLE_COLUMNS)
-    try:
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            conn.execute("DELETE FROM regression_flags WHERE series_id IN (SELECT series_id FROM redo_series)")
-            conn.execute("DELETE FROM regression_series_state WHERE series_id IN (SELECT series_id FROM redo_series)")
-            if not flags.empty:
-                conn.execute(f"INSERT INTO regression_flags ({columns}) SELECT {columns} FROM new_flags")
-            if not state.empty:
-                conn.execute(
-                    "INSERT INTO regression_series_state (series_id, point_count, max_result_id, points_hash, "
-                    "params_hash, flag_count, analysed_at) SELECT series_id, point_count, max_result_id, "
-                    "points_hash, params_hash, flag_count, analysed_at FROM new_state"
-                )
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
-    finally:
-        for name in ("redo_series", "new_flags", "new_state"):
-            conn.unregister(name)
+    with (registered(conn, "redo_series", redo),
+          registered(conn, "new_flags", flags.astype({"hardware_id": "int64"}) if not flags.empty else flags),
+          registered(conn, "new_state", state), transaction(conn)):
+        conn.execute("DELETE FROM regression_flags WHERE series_id IN (SELECT series_id FROM redo_series)")
+        conn.execute("DELETE FROM regression_series_state WHERE series_id IN (SELECT series_id FROM redo_series)")
+        if not flags.empty:
+            conn.execute(f"INSERT INTO regression_flags ({columns}) SELECT {columns} FROM new_flags")
+        if not state.empty:
+            conn.execute(
+                "INSERT INTO regression_series_state (series_id, point_count, max_result_id, points_hash, "
+                "params_hash, flag_count, analysed_at) SELECT series_id, point_count, max_result_id, "
+                "points_hash, params_hash, flag_count, analysed_at FROM new_state"
+            )
     return RefreshReport(
         series_total=len(current), series_analysed=len(changed), series_removed=len(removed),
         flags_written=len(flags), flags_total=int(scalar(conn, "SELECT count(*) FROM regression_flags")),
     )
 
 
-# A regression's status, first rule that applies: superseded (a later change point in its series
+# The one definition of an open regression (the CLI, the asset check and the reports all read it
+# through list_flags / open_regressions). A regression's status, first rule that applies: superseded (a later change point in its series
 # decides), recovered (the latest runs are back at the old level), muted (its series was muted),
 # acknowledged (this flag was), else open. Improvements and outliers have no status.
 _FLAGS_WITH_STATUS = """
@@ -207,6 +219,7 @@ _FLAGS_WITH_STATUS = """
         SELECT DISTINCT series_id FROM regression_acks WHERE kind = 'mute'
     )
     SELECT f.*, acks.ack_kind, acks.ack_note, acks.acknowledged_by, acks.acknowledged_at,
+           muted.series_id IS NOT NULL AS series_muted,
            CASE WHEN f.kind <> 'regression' THEN NULL
                 WHEN NOT f.is_latest_change THEN 'superseded'
                 WHEN f.recovered THEN 'recovered'
@@ -243,8 +256,13 @@ def list_flags(
     since: datetime | None = None,
     only_open: bool = False,
     kind: str | None = None,
+    confirmed_only: bool = False,
 ) -> pd.DataFrame:
-    """Flags with their status and latest acknowledgement, newest first run first."""
+    """Flags with their status and latest acknowledgement, newest first run first.
+
+    ``only_open`` keeps open regressions, suspected ones included; ``confirmed_only`` drops every
+    suspected flag (what ``regressions check --confirmed-only`` gates on).
+    """
     where, params = [], []
     if model:
         where.append("model_name = ?")
@@ -261,6 +279,8 @@ def list_flags(
     if kind:
         where.append("kind = ?")
         params.append(kind)
+    if confirmed_only:
+        where.append("confirmation = 'confirmed'")
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     return conn.execute(
         f"SELECT * FROM ({_FLAGS_WITH_STATUS}) {clause} "
@@ -269,8 +289,131 @@ def list_flags(
     ).df()
 
 
-def open_regressions(conn: duckdb.DuckDBPyConnection, since: datetime | None = None) -> pd.DataFrame:
-    return list_flags(conn, since=since, only_open=True)
+def open_regressions(
+    conn: duckdb.DuckDBPyConnection, since: datetime | None = None, confirmed_only: bool = False,
+) -> pd.DataFrame:
+    """Open regressions (suspected ones too unless ``confirmed_only``), newest first."""
+    return list_flags(conn, since=since, only_open=True, confirmed_only=confirmed_only)
+
+
+def flags_with_status(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every flag with its status, in no particular order: what the reports read (same rule as the CLI)."""
+    return conn.execute(_FLAGS_WITH_STATUS).df()
+
+
+def confirmation_counts(conn: duckdb.DuckDBPyConnection, only_open: bool = True) -> dict[str, int]:
+    """How many (open, by default) regressions are confirmed and how many suspected."""
+    clause = "WHERE status = 'open'" if only_open else "WHERE kind = 'regression'"
+    rows = conn.execute(f"SELECT confirmation, count(*) FROM ({_FLAGS_WITH_STATUS}) {clause} GROUP BY 1").fetchall()
+    counts = {"confirmed": 0, "suspected": 0}
+    counts.update({str(k): int(v) for k, v in rows})
+    return counts
+
+
+# --- thresholds: how large a change must be, per metric or per series -----------------------------
+
+
+class ThresholdError(ValueError):
+    """A threshold that cannot be set or removed (unknown metric or series, bad kind or value)."""
+
+
+def _threshold_scope(conn: duckdb.DuckDBPyConnection, metric: str | None, series_id: str | None) -> tuple[str, str, str | None]:
+    """(scope, metric, series_id) for a metric-wide or a series threshold; the series' metric is looked up."""
+    if series_id:
+        text = series_id.strip().lower()
+        rows = conn.execute(
+            "SELECT DISTINCT series_id, metric FROM regression_flags WHERE starts_with(series_id, ?) "
+            "UNION SELECT DISTINCT series_id, NULL FROM regression_series_state WHERE starts_with(series_id, ?)",
+            [text, text]).fetchall()
+        ids = sorted({r[0] for r in rows})
+        if len(ids) != 1:
+            raise ThresholdError(f"series {series_id!r} matches {len(ids)} analysed series; give its full id "
+                                 "(`regressions list --format json` shows series_id)")
+        sid = ids[0]
+        known = next((r[1] for r in rows if r[0] == sid and r[1]), None)
+        if known is None:
+            known = _series_metric(conn, sid)
+        if metric and known and metric != known:
+            raise ThresholdError(f"series {sid} is a series of {known}, not {metric}")
+        return sid, known or metric or "", sid
+    if not metric:
+        raise ThresholdError("a threshold needs a metric or a series")
+    if metric not in METRICS:
+        raise ThresholdError(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
+    return f"metric:{metric}", metric, None
+
+
+def _series_metric(conn: duckdb.DuckDBPyConnection, series_id: str) -> str | None:
+    current = current_fingerprints(conn)
+    hit = current.loc[current["series_id"] == series_id, "metric"]
+    return str(hit.iloc[0]) if len(hit) else None
+
+
+def set_threshold(
+    conn: duckdb.DuckDBPyConnection,
+    kind: str,
+    value: float,
+    *,
+    metric: str | None = None,
+    series_id: str | None = None,
+    note: str | None = None,
+    by: str = "unknown",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Set (or replace) the threshold of a metric (every series of it) or of one series.
+
+    ``kind`` is relative (0.05 = 5 % of the series' level), absolute (metric unit) or noise (a
+    multiple of the series' noise). It replaces robust mode's default noise floors for change
+    points and outliers, and the band of ``compare --run``; the next ``regressions update``
+    re-analyses the series it covers.
+    """
+    if kind not in THRESHOLD_KINDS:
+        raise ThresholdError(f"threshold kind must be one of {', '.join(THRESHOLD_KINDS)}, not {kind!r}")
+    try:
+        Threshold(kind, float(value))
+    except ValueError as exc:
+        raise ThresholdError(str(exc)) from None
+    scope, metric_name, sid = _threshold_scope(conn, metric, series_id)
+    row = {"scope": scope, "metric": metric_name, "series_id": sid, "kind": kind, "value": float(value),
+           "note": note, "set_by": by, "set_at": now or datetime.now(timezone.utc)}
+    conn.execute("DELETE FROM regression_thresholds WHERE scope = ?", [scope])
+    conn.execute("INSERT INTO regression_thresholds (scope, metric, series_id, kind, value, note, set_by, set_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", list(row.values()))
+    return row
+
+
+def list_thresholds(conn: duckdb.DuckDBPyConnection, metric: str | None = None) -> pd.DataFrame:
+    """Every threshold (metric-wide first), optionally of one metric."""
+    where, params = ("WHERE metric = ?", [metric]) if metric else ("", [])
+    return conn.execute(f"SELECT scope, metric, series_id, kind, value, note, set_by, set_at "
+                        f"FROM regression_thresholds {where} ORDER BY series_id NULLS FIRST, metric, scope",
+                        params).df()
+
+
+def remove_threshold(conn: duckdb.DuckDBPyConnection, *, metric: str | None = None,
+                     series_id: str | None = None) -> bool:
+    """Remove the threshold of a metric or a series (True when there was one); defaults apply again."""
+    scope, _metric, _sid = _threshold_scope(conn, metric, series_id)
+    found = conn.execute("SELECT count(*) FROM regression_thresholds WHERE scope = ?", [scope]).fetchone()[0]
+    conn.execute("DELETE FROM regression_thresholds WHERE scope = ?", [scope])
+    return bool(found)
+
+
+def series_thresholds(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame) -> dict[str, Threshold]:
+    """The threshold in force for each series of ``series`` (series_id, metric): its own, else its metric's."""
+    if current_version(conn) < NOISE_SCHEMA_VERSION or series.empty:
+        return {}
+    rows = conn.execute("SELECT metric, series_id, kind, value FROM regression_thresholds").fetchall()
+    if not rows:
+        return {}
+    by_metric = {m: Threshold(k, v) for m, sid, k, v in rows if sid is None}
+    by_series = {sid: Threshold(k, v) for m, sid, k, v in rows if sid is not None}
+    out: dict[str, Threshold] = {}
+    for sid, metric in zip(series["series_id"], series["metric"]):
+        chosen = by_series.get(sid) or by_metric.get(metric)
+        if chosen is not None:
+            out[sid] = chosen
+    return out
 
 
 class FlagLookupError(LookupError):
@@ -317,12 +460,13 @@ def hardware_label(frame: pd.DataFrame) -> pd.Series:
 def summary_frame(flags: pd.DataFrame) -> pd.DataFrame:
     """The columns a person reads first, in the order they read them."""
     if flags.empty:
-        return pd.DataFrame(columns=["flag", "kind", "status", "model", "hardware", "batch", "seq", "precision",
+        return pd.DataFrame(columns=["flag", "kind", "status", "confirmation", "model", "hardware", "batch", "seq", "precision",
                                      "test_case", "metric", "first_bad_run", "change_pct", "p_value"])
     return pd.DataFrame({
         "flag": flags["flag_id"].str[:12],
         "kind": flags["kind"],
         "status": flags["status"].fillna(""),
+        "confirmation": flags["confirmation"] if "confirmation" in flags else "confirmed",
         "model": flags["model_name"],
         "hardware": hardware_label(flags),
         "batch": flags["batch_size"],

@@ -10,7 +10,6 @@ up on their next refresh. Ingesting the same bytes again later brings the versio
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,16 +18,13 @@ import duckdb
 import pandas as pd
 
 from benchmark_pipeline.lib.names import suggestion
+# RESULT_TABLES: what a file's ledger row counts as rows_written (one row per stored record);
+# CHILD_TABLES: rows hanging off those records (per-batch results, power samples, test assertions).
+from benchmark_pipeline.lib.vocabulary import ACTIVE_LEDGER_STATUSES as ACTIVE_STATUSES
+from benchmark_pipeline.lib.vocabulary import CHILD_TABLES, FACT_TABLES, RESULT_TABLES, RUN_TABLES
 
-from .connection import open_writer
-from .load import FACT_TABLES
-from .plan import ACTIVE_STATUSES
+from .transaction import transaction
 
-# What a file's ledger row counts as rows_written: one row per stored record.
-RESULT_TABLES = ("performance_results", "hardware_compatibility", "integration_test_results", "benchmark_failures")
-# Rows hanging off those records: per-batch results, power samples, test assertions.
-CHILD_TABLES = ("performance_batch_results", "power_metrics", "integration_test_assertions")
-RUN_TABLES = ("test_runs",)
 assert set(RESULT_TABLES + CHILD_TABLES + RUN_TABLES) == set(FACT_TABLES), "every fact table counted once"
 
 
@@ -72,6 +68,26 @@ def ledger_candidates(path: str) -> list[str]:
     return list(dict.fromkeys(spellings))
 
 
+def check_active(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> None:
+    """``NotInLedgerError`` for the first path without an active ledger version (checked before anything changes)."""
+    ledger = pd.DataFrame(conn.execute("SELECT source_path, status FROM ingestion_ledger").fetchall(),
+                          columns=["source_path", "status"])
+    active = set(ledger.loc[ledger["status"].isin(ACTIVE_STATUSES), "source_path"])
+    missing = [p for p in paths if not active.intersection(ledger_candidates(p))]
+    if missing:
+        raise NotInLedgerError(_not_active_message(conn, missing[0]))
+
+
+def check_ledgered(conn: duckdb.DuckDBPyConnection, file: str) -> None:
+    """``NotInLedgerError`` (naming the closest ledgered paths) unless the ledger has seen ``file`` under any spelling."""
+    candidates = ledger_candidates(file)
+    seen = conn.execute(f"SELECT count(*) FROM ingestion_ledger WHERE source_path IN "
+                        f"({', '.join('?' for _ in candidates)})", candidates).fetchall()[0][0]
+    if not seen:
+        known = [r[0] for r in conn.execute("SELECT DISTINCT source_path FROM ingestion_ledger").fetchall()]
+        raise NotInLedgerError(f"{file}: not in the ledger; {ledger_suggestion(file, known)}")
+
+
 def ledger_suggestion(path: str, ledgered: list[str], list_hint: str = "benchmark-db ledger") -> str:
     """The ledgered paths closest to ``path``, compared as absolute paths, shown as the ledger spells them."""
     def absolute(p: str) -> str:
@@ -94,8 +110,7 @@ def retract(conn: duckdb.DuckDBPyConnection, path: str, run_id: str, reason: str
     if not rows:
         raise NotInLedgerError(_not_active_message(conn, path))
     source_path, sha256, status = rows[0]
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         deleted: dict[str, int] = {}
         for table in FACT_TABLES:
             deleted[table] = int(conn.execute(
@@ -113,10 +128,6 @@ def retract(conn: duckdb.DuckDBPyConnection, path: str, run_id: str, reason: str
         duplicates = [r[0] for r in conn.execute(
             "SELECT source_path FROM ingestion_ledger WHERE status = 'duplicate' AND duplicate_of = ? "
             "AND sha256 = ? ORDER BY ledger_id", [source_path, sha256]).fetchall()]
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return Retraction(source_path, sha256, status, sum(deleted.values()), duplicates, deleted)
 
 
@@ -133,17 +144,3 @@ def _not_active_message(conn: duckdb.DuckDBPyConnection, path: str) -> str:
         f"SELECT DISTINCT source_path FROM ingestion_ledger WHERE status IN ({placeholders})",
         list(ACTIVE_STATUSES)).fetchall()]
     return f"{path}: no active version in the ledger; {ledger_suggestion(path, active)}"
-
-
-def retract_paths(db_path: Path, paths: list[str], reason: str | None = None,
-                  run_id: str | None = None) -> list[Retraction]:
-    """Retract several paths under the writer lock; all or none (each path is checked first)."""
-    run_id = run_id or f"retract-{uuid.uuid4()}"
-    with open_writer(db_path) as conn:
-        ledger = pd.DataFrame(conn.execute("SELECT source_path, status FROM ingestion_ledger").fetchall(),
-                              columns=["source_path", "status"])
-        active = set(ledger.loc[ledger["status"].isin(ACTIVE_STATUSES), "source_path"])
-        missing = [p for p in paths if not active.intersection(ledger_candidates(p))]
-        if missing:
-            raise NotInLedgerError(_not_active_message(conn, missing[0]))
-        return [retract(conn, path, run_id, reason) for path in paths]

@@ -9,6 +9,7 @@ from importlib import resources
 import duckdb
 
 from . import scalar
+from .transaction import transaction
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,9 @@ def migrate(conn: duckdb.DuckDBPyConnection, target: int | None = None) -> list[
     applied = []
     for migration in migrations():
         if version < migration.version <= target:
-            conn.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(conn):
                 conn.execute(migration.sql)
                 conn.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)",
                              [migration.version, migration.name])
-                conn.execute("COMMIT")
-            except Exception:
-                conn.execute("ROLLBACK")
-                raise
             applied.append(migration.version)
     return applied

@@ -2,7 +2,8 @@
 
 Used by ``benchmark-db status`` and the summary ``scripts/run-sample-job`` ends with: one cheap pass
 over the catalogue, the ledger, the quarantine and the regression flags, plus what lies beside the
-warehouse in the data folder (reports, snapshots).
+warehouse in the data folder (reports; the snapshot fields are filled by
+``lib.snapshots.summary.add_snapshot_summary``, since the snapshots layer sits above this one).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from benchmark_pipeline.lib.vocabulary import REGRESSION_TABLES
+
 from . import scalar
 from .connection import open_reader
 from .dictionary import DERIVED_TABLES as ANALYTICS_TABLES
@@ -19,7 +22,7 @@ from .regressions import FLAGS_SCHEMA_VERSION
 from .schema import current_version
 
 # Tables computed from the facts (analytics assets and regression detection), shown apart from the stored data.
-DERIVED_TABLES = (*ANALYTICS_TABLES, "regression_flags", "regression_acks", "regression_series_state")
+DERIVED_TABLES = (*ANALYTICS_TABLES, *REGRESSION_TABLES)
 # Bookkeeping nobody needs a row count of.
 HIDDEN_TABLES = ("schema_version",)
 
@@ -133,17 +136,4 @@ def _add_outputs(status: WarehouseStatus, data_dir: Path) -> None:
     reports = data_dir / "reports"
     if reports.is_dir():
         status.reports = sorted(p.name for p in reports.iterdir() if p.is_file() and not p.name.startswith("."))
-    snapshots = data_dir / "snapshots"
-    status.snapshots_dir = str(snapshots)
-    if not (snapshots / "HEAD").exists():
-        return
-    from benchmark_pipeline.lib.snapshots.errors import SnapshotError
-    from benchmark_pipeline.lib.snapshots.store import SnapshotStore
-
-    try:
-        history = SnapshotStore(snapshots).history()
-    except SnapshotError as exc:
-        status.notes.append(f"snapshots: {exc}")
-        return
-    status.snapshots = len(history)
-    status.snapshot_head = str(history[0].cid) if history else None
+    status.snapshots_dir = str(data_dir / "snapshots")

@@ -1,4 +1,4 @@
-"""The analytics and reports assets through dg.materialize on a warehouse seeded by the real ingest."""
+"""The derived tables (made by the ingest step) and the reports assets through dg.materialize."""
 
 import json
 from pathlib import Path
@@ -7,14 +7,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from benchmark_pipeline.defs.analytics import assets as analytics
 from benchmark_pipeline.defs.reports import assets as reports
 from benchmark_pipeline.defs.resources import DataDirs, WarehouseResource
-from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse
+from benchmark_pipeline.defs.warehouse.assets import ingested_results
 from benchmark_pipeline.lib.reports.render import SCHEMA_PATH
-
-ANALYTICS = [analytics.compatibility_matrix, analytics.hardware_comparison, analytics.model_comparison,
-             analytics.daily_model_stats, analytics.hardware_recommendations]
+from benchmark_pipeline.lib.vocabulary import DERIVED_TABLES
+from benchmark_pipeline.service.samples import build_sample_warehouse
 REPORTS = [reports.summary_report, reports.performance_report, reports.compatibility_report,
            reports.regressions_report, reports.hardware_report, reports.model_report]
 
@@ -28,13 +26,13 @@ def project(tmp_path: Path):
 
 def test_derived_tables_land_with_row_counts_and_previews(project):
     _root, db, resources = project
-    result = dg.materialize(ANALYTICS, resources=resources)
+    result = dg.materialize([ingested_results], resources=resources)  # nothing new: a full recompute
     assert result.success
     metadata = {e.asset_key.to_user_string(): e.materialization.metadata
                 for e in result.get_asset_materialization_events()}
     with duckdb.connect(str(db), read_only=True) as conn:
-        for asset in ANALYTICS:
-            name = asset.key.to_user_string()
+        for name in DERIVED_TABLES:
+            assert metadata[name]["refresh"].value == "rebuilt"
             count = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             assert count > 0 and metadata[name]["dagster/row_count"].value == count
             assert metadata[name]["dagster/table_name"].value == f"main.{name}"
@@ -45,14 +43,13 @@ def test_derived_tables_land_with_row_counts_and_previews(project):
 
 
 def test_assets_declare_group_kinds_pool_and_fact_deps():
-    for asset in ANALYTICS:
-        spec = next(iter(asset.specs))
+    specs = {spec.key.to_user_string(): spec for spec in ingested_results.specs}
+    assert ingested_results.op.pool == "duckdb"
+    for name in DERIVED_TABLES:
+        spec = specs[name]
         assert spec.group_name == "analytics" and "duckdb" in spec.kinds and spec.description
-        assert asset.op.pool == "duckdb"
-    deps = {d.asset_key.to_user_string() for d in next(iter(analytics.hardware_comparison.specs)).deps}
-    assert deps == {"performance_results", "models", "hardware_platforms"}
-    deps = {d.asset_key.to_user_string() for d in next(iter(analytics.compatibility_matrix.specs)).deps}
-    assert "hardware_compatibility" in deps
+        deps = {d.asset_key.to_user_string() for d in spec.deps}
+        assert {"performance_results", "hardware_compatibility", "models", "hardware_platforms"} <= deps
     for asset in REPORTS:
         spec = next(iter(asset.specs))
         assert spec.group_name == "reports" and spec.kinds and spec.description and asset.op.pool == "duckdb"
@@ -60,7 +57,7 @@ def test_assets_declare_group_kinds_pool_and_fact_deps():
 
 def test_reports_are_written_on_every_run(project):
     root, _db, resources = project
-    assert dg.materialize(ANALYTICS + REPORTS, resources=resources).success
+    assert dg.materialize(REPORTS, resources=resources).success
     out = root / "data" / "reports"
     kinds = ("summary", "performance", "compatibility", "regressions", "hardware", "model")
     pages = {f"{k}.{s}" for k in kinds for s in ("md", "html", "json")}

@@ -10,7 +10,7 @@ import pytest
 
 from benchmark_pipeline.defs.ingest.sensors import DropWatch, result_files_sensor
 from benchmark_pipeline.defs.resources import DataDirs, WarehouseResource
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.ingest.watch import Entry, WatchState, known_from_ledger, plan_tick, run_key
 from benchmark_pipeline_tests.conftest import perf_record, writer_held
 
@@ -47,7 +47,7 @@ def tick(data: Path, db: Path, cursor: str | None = None, **watch) -> dg.SensorR
 def requested(result: dg.SensorResult) -> list[str]:
     paths = []
     for request in result.run_requests or []:
-        paths += request.run_config["ops"]["discovered_result_files"]["config"]["paths"]
+        paths += request.run_config["ops"]["ingested_results"]["config"]["paths"]
     return sorted(Path(p).name for p in paths)
 
 
@@ -121,12 +121,12 @@ def test_cap_per_tick_spreads_files_over_ticks_without_repeats(env):
 
 
 def test_a_retracted_file_is_not_ingested_again(env):
-    from benchmark_pipeline.lib.warehouse.retract import retract_paths
+    from benchmark_pipeline.service import BenchmarkService
 
     data, db = env
     path = write(data, "a.json")
     ingest_paths([str(data / "incoming")], db)
-    retract_paths(db, [str(path)])
+    BenchmarkService(db).retract([str(path)])
     assert not tick(data, db).run_requests
 
 
@@ -212,9 +212,7 @@ def test_sensor_and_daily_schedule_ship_running_and_target_the_no_config_job():
 
 
 def test_a_sensor_run_ingests_exactly_the_requested_files(env, tmp_path):
-    from benchmark_pipeline.defs.ingest.assets import discovered_result_files, validated_results
-    from benchmark_pipeline.defs.resources import StagingParquetIOManager
-    from benchmark_pipeline.defs.warehouse.assets import warehouse_tables
+    from benchmark_pipeline.defs.warehouse.assets import ingested_results
     from benchmark_pipeline.lib.warehouse.connection import open_reader
 
     data, db = env
@@ -223,10 +221,13 @@ def test_a_sensor_run_ingests_exactly_the_requested_files(env, tmp_path):
     result = tick(data, db, max_files_per_tick=1)
     (request,) = result.run_requests
     materialized = dg.materialize(
-        [discovered_result_files, validated_results, warehouse_tables], run_config=request.run_config,
-        resources={"data_dirs": DataDirs(root=str(data)), "warehouse": WarehouseResource(db_path=str(db)),
-                   "staging_io_manager": StagingParquetIOManager(base_dir=str(tmp_path / "staging"))},
+        [ingested_results], run_config=request.run_config,
+        resources={"data_dirs": DataDirs(root=str(data)), "warehouse": WarehouseResource(db_path=str(db))},
     )
+    # A drop's run stops at the flags: reports and the snapshot follow on their own clock.
+    selected = {key.to_user_string() for key in request.asset_selection}
+    assert "regression_flags" in selected and "hardware_recommendations" in selected
+    assert not selected & {"summary_report", "ipfs_snapshot"}
     assert materialized.success
     with open_reader(db) as conn:
         ledgered = [Path(p).name for (p,) in conn.execute("SELECT source_path FROM ingestion_ledger").fetchall()]

@@ -1,9 +1,10 @@
 import dagster as dg
 import duckdb
 
+from benchmark_pipeline.defs.ipfs import IpfsNodeResource
 from benchmark_pipeline.defs.resources import DataDirs, WarehouseResource
 from benchmark_pipeline.defs.snapshots.assets import ipfs_snapshot
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.sample_data import write_sample
 from benchmark_pipeline.lib.snapshots.store import SnapshotStore
 
@@ -19,7 +20,8 @@ def test_snapshot_asset_without_a_node(tmp_path, monkeypatch):
     write_sample(tmp_path / "sample")
     db = tmp_path / "warehouse.duckdb"
     ingest_paths([str(tmp_path / "sample")], db)
-    resources = {"warehouse": WarehouseResource(db_path=str(db)), "data_dirs": DataDirs(root=str(tmp_path / "data"))}
+    resources = {"warehouse": WarehouseResource(db_path=str(db)), "data_dirs": DataDirs(root=str(tmp_path / "data")),
+                 "ipfs": IpfsNodeResource.from_env()}
 
     first = dg.materialize([ipfs_snapshot], resources=resources)
     meta = _metadata(first)

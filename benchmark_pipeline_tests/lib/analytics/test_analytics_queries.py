@@ -12,7 +12,8 @@ from benchmark_pipeline.lib.analytics.compare import CompareError, compare_hardw
 from benchmark_pipeline.lib.analytics.costs import cost_per_hour
 from benchmark_pipeline.lib.analytics.recommend import hardware_recommendations
 from benchmark_pipeline.lib.analytics.safe_query import QueryFailed, QueryRefused, connect_read_only, run_query
-from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse, commit_for_day
+from benchmark_pipeline.lib.analytics.synthetic import commit_for_day
+from benchmark_pipeline.service.samples import build_sample_warehouse
 from benchmark_pipeline.lib.normalize import KNOWN_HARDWARE_TYPES
 
 A100 = "cuda: NVIDIA A100-SXM4-80GB"
@@ -148,7 +149,7 @@ def test_trend_marks_follow_regression_flags(warehouse, tmp_path, conn):
         rw.execute("""INSERT INTO regression_flags
             SELECT 'f1', 's1', 'bert-base-uncased', ?, 'fp', 'cuda', 'NVIDIA A100-SXM4-80GB', 1, NULL, 'fp32',
                    'inference', 'throughput_items_per_second', 'regression', 'down', 8, ?, ?, ?,
-                   360, 5, 250, 5, -30.0, 0.0001, true, false, 12, 'robust', now()""",
+                   360, 5, 250, 5, -30.0, 0.0001, true, false, 12, 'robust', now(), 'confirmed', 5.0, 25.0""",
                    [int(step["hardware_id"]), int(step["run_id"]), int(step["result_id"]), step["run_time"]])
     with duckdb.connect(str(copy), read_only=True) as ro:
         flags = q.regression_flags(ro)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark_pipeline.lib.content.blockstore import BLOCKS_DIR_ENV, BlockStore, default_blocks_dir
+from benchmark_pipeline.config import BLOCKS_DIR_ENV, DATA_DIR_ENV, Settings
+from benchmark_pipeline.lib.content.blockstore import BlockStore
 from benchmark_pipeline.lib.content.cid import CID, DAG_PB, RAW
 from benchmark_pipeline.lib.content.errors import BlockNotFoundError, ContentError, CorruptBlockError
 
@@ -64,9 +65,12 @@ def test_no_temporary_files_are_left_behind(blockstore):
 
 
 def test_default_root_is_under_cwd_unless_env_overrides(monkeypatch, tmp_path):
+    # The library takes its root as an argument; the shell's settings say which.
     monkeypatch.delenv(BLOCKS_DIR_ENV, raising=False)
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    assert default_blocks_dir() == tmp_path / "data" / "snapshots" / "blocks"
-    assert BlockStore().root == tmp_path / "data" / "snapshots" / "blocks"
+    default_blocks_dir = Settings.from_env().blockstore_dir()
+    assert default_blocks_dir == tmp_path / "data" / "snapshots" / "blocks"
+    assert BlockStore(default_blocks_dir).root == tmp_path / "data" / "snapshots" / "blocks"
     monkeypatch.setenv(BLOCKS_DIR_ENV, str(tmp_path / "elsewhere"))
-    assert BlockStore().root == tmp_path / "elsewhere"
+    assert BlockStore(Settings.from_env().blockstore_dir()).root == tmp_path / "elsewhere"

@@ -9,7 +9,7 @@ import pytest
 
 from benchmark_pipeline.lib.ingest.batch import discover
 from benchmark_pipeline.lib.ingest.parallel import chunk_files
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.warehouse.connection import open_reader
 from benchmark_pipeline_tests.conftest import perf_record
 

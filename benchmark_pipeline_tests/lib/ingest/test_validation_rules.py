@@ -176,7 +176,7 @@ def test_values_the_warehouse_cannot_hold_are_quarantined_not_fatal(drop, raw, f
 
 
 def test_integers_beyond_64_bits_in_free_form_fields_are_kept(drop, db_path):
-    from benchmark_pipeline.lib.ingest.run import ingest_paths
+    from benchmark_pipeline.service import ingest_paths
 
     path = drop("performance", "big.json", b'[{"model_name": "bert", "hardware_type": "cpu", "average_latency_ms": 5.0, '
                                            b'"foo": 123456789012345678901234567890}]')

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse
+from benchmark_pipeline.service.samples import build_sample_warehouse
 from benchmark_pipeline.lib.reports.build import KINDS, build_report
 from benchmark_pipeline.lib.reports.render import ensure_plotly_js, write
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from benchmark_pipeline.cli.main import main
-from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse
+from benchmark_pipeline.service.samples import build_sample_warehouse
 from benchmark_pipeline.lib.reports.render import PLOTLY_JS
 
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from benchmark_pipeline.lib.analytics.queries import Filters
-from benchmark_pipeline.lib.analytics.synthetic import build_sample_warehouse
+from benchmark_pipeline.service.samples import build_sample_warehouse
 from benchmark_pipeline.lib.reports.build import KINDS, MAX_SHOWN_ROWS, build_report
 from benchmark_pipeline.lib.reports.render import PLOTLY_JS, SCHEMA_PATH, render, to_json, write
 from benchmark_pipeline.lib.reports.tabular import TABLE_FORMATS, render_frame
@@ -134,7 +134,7 @@ def test_frames_render_in_every_table_format(fmt):
 _FLAG_SQL = """INSERT INTO regression_flags
     SELECT 'f-' || p.result_id, 's1', m.model_name, p.hardware_id, 'fp', h.hardware_type, h.device_name, p.batch_size,
            p.sequence_length, p.precision, p.test_case, 'throughput_items_per_second', 'regression', 'down', 8,
-           p.run_id, p.result_id, p.run_time, 360, 5, 250, 5, -30.0, 0.0001, true, false, 10, 'robust', now()
+           p.run_id, p.result_id, p.run_time, 360, 5, 250, 5, -30.0, 0.0001, true, false, 10, 'robust', now(), 'confirmed', 5.0, 25.0
     FROM performance_results p JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id)
     WHERE m.model_name = ? AND h.device_name LIKE ? AND p.batch_size = ? AND NOT p.is_simulated
     ORDER BY p.run_time LIMIT 1 OFFSET 8"""

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.sample_data import write_sample
 from benchmark_pipeline.lib.snapshots.store import SnapshotStore
 

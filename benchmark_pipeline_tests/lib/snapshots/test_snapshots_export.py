@@ -1,7 +1,7 @@
 import duckdb
 
 from benchmark_pipeline.lib.content.unixfs import KUBO_V1
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.snapshots.export import (
     EXCLUDED_TABLES,
     FOREIGN_KEYS,

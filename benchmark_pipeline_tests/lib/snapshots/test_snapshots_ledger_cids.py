@@ -2,9 +2,10 @@ from pathlib import Path
 
 import duckdb
 
+from benchmark_pipeline.lib.content.file_cid import file_cid
 from benchmark_pipeline.lib.content.unixfs import KUBO_V1, import_path
-from benchmark_pipeline.lib.ingest.run import ingest_paths
-from benchmark_pipeline.lib.snapshots.ledger_cids import backfill_file_cids, file_cid, record_file_cids
+from benchmark_pipeline.service import ingest_paths
+from benchmark_pipeline.lib.snapshots.ledger_cids import backfill_file_cids, record_file_cids
 from benchmark_pipeline.lib.warehouse.connection import open_writer
 from benchmark_pipeline.lib.warehouse.schema import SCHEMA_VERSION, current_version, migrate
 

@@ -112,18 +112,17 @@ def test_publish_to_stub_then_restore_from_it(warehouse, store, stub, tmp_path):
     assert sha256_of(target) == sha256_of(warehouse)
 
 
-def test_no_node_keeps_the_snapshot_local_unless_required(warehouse, store, monkeypatch):
+def test_no_node_keeps_the_snapshot_local_unless_required(warehouse, store):
     manifest = create_snapshot(store, warehouse).manifest
     published, warning = try_publish(store, manifest, None)
     assert not published and "snapshot push" in warning and store.published(manifest) is None
     down = KuboRpcClient(f"http://127.0.0.1:{_closed_port()}", timeout_s=2)
     published, warning = try_publish(store, manifest, down)
     assert not published and "unpublished" in warning
-    monkeypatch.setenv("IPFS_REQUIRED", "1")
     with pytest.raises(NodeUnavailableError):
-        try_publish(store, manifest, None)
+        try_publish(store, manifest, None, required=True)
     with pytest.raises(NodeUnavailableError):
-        try_publish(store, manifest, down)
+        try_publish(store, manifest, down, required=True)
 
 
 def test_cid_mismatch_is_a_hard_error(warehouse, store, stub):

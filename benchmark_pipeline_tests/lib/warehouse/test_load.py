@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from benchmark_pipeline.lib.ingest.run import ingest_paths
+from benchmark_pipeline.service import ingest_paths
 from benchmark_pipeline.lib.warehouse.connection import open_reader
 from benchmark_pipeline.lib.warehouse.invariants import INVARIANTS, count_violations
 from benchmark_pipeline_tests.conftest import perf_record

@@ -1,0 +1,149 @@
+"""``BenchmarkDB``: the Python API for test runners and notebooks, over the same service as the CLI and Dagster.
+
+Method names follow the original system's ``BenchmarkDBAPI`` so its test runners keep working; a
+record stored here goes through exactly the validation, quarantine and ledger path of a dropped file,
+and the caller gets back what happened::
+
+    from benchmark_pipeline import BenchmarkDB
+
+    db = BenchmarkDB("data/warehouse/benchmarks.duckdb")
+    outcome = db.store_performance_result(model_name="bert-base-uncased", hardware_type="cuda",
+                                          batch_size=8, average_latency_ms=7.2, throughput_items_per_second=1100)
+    outcome["stored_ids"], outcome["quarantined"]      # e.g. [1807], []
+    db.query_performance_results(model="bert-base-uncased", hardware="cuda", limit=5)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from benchmark_pipeline.config import Settings
+from benchmark_pipeline.service import BenchmarkService
+
+
+class BenchmarkDB:
+    """One warehouse; every call opens it for just that call (a writer only while writing)."""
+
+    def __init__(self, db_path: str | Path | None = None, data_dir: str | Path | None = None) -> None:
+        settings = Settings.from_env(db_path=db_path, data_dir=data_dir)
+        self.service = BenchmarkService.from_settings(settings)
+        self.data_dir = settings.data_dir
+
+    @property
+    def db_path(self) -> Path:
+        return self.service.db_path
+
+    # -- storing (one record, or a list) ---------------------------------------------------------
+
+    def store(self, category: str, records: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
+        """Validate and store records of one category (performance, compatibility, integration).
+
+        Returns ``{"source_path", "status", "stored_ids", "quarantined"}``: the ids of the stored facts in
+        record order, and for each rejected record its index, field, value and reason. Sending the same
+        records again stores nothing and answers with the ids stored the first time.
+        """
+        return asdict(self.service.ingest_records(category, records))
+
+    def store_performance_result(self, record: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        return self.store("performance", {**(record or {}), **fields})
+
+    def store_hardware_compatibility(self, record: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        return self.store("compatibility", {**(record or {}), **fields})
+
+    def store_integration_test_result(self, record: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        return self.store("integration", {**(record or {}), **fields})
+
+    def ingest_files(self, *paths: str | Path, category: str | None = None) -> dict[str, Any]:
+        """Ingest result files or folders, as ``benchmark-db ingest`` does; per-file outcomes."""
+        report = self.service.ingest_paths([str(p) for p in paths], category)
+        return {"run_id": report.run_id,
+                "files": report.result.outcomes.to_dict("records"),
+                "quarantined": report.result.quarantine.to_dict("records")}
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _query(self, category: str, limit: int, after_id: int | None, **filters: Any) -> list[dict[str, Any]]:
+        from benchmark_pipeline.lib.analytics.results import ResultFilters, query_results
+
+        with self.service.reader() as conn:
+            return query_results(conn, category, ResultFilters(**filters), limit, after_id)
+
+    def query_performance_results(self, model: str | None = None, hardware: str | None = None,
+                                  precision: str | None = None, batch_size: int | None = None,
+                                  since: datetime | None = None, until: datetime | None = None,
+                                  run_id: int | None = None, include_simulated: bool = True,
+                                  limit: int = 1000, after_id: int | None = None) -> list[dict[str, Any]]:
+        """Performance results with model and hardware names, oldest id first; page with ``after_id``."""
+        return self._query("performance", limit, after_id, model=model, hardware=hardware, precision=precision,
+                           batch_size=batch_size, since=since, until=until, run_id=run_id,
+                           include_simulated=include_simulated)
+
+    def query_hardware_compatibility(self, model: str | None = None, hardware: str | None = None,
+                                     since: datetime | None = None, include_simulated: bool = True,
+                                     limit: int = 1000, after_id: int | None = None) -> list[dict[str, Any]]:
+        return self._query("compatibility", limit, after_id, model=model, hardware=hardware, since=since,
+                           include_simulated=include_simulated)
+
+    def query_integration_test_results(self, model: str | None = None, hardware: str | None = None,
+                                       since: datetime | None = None, include_simulated: bool = True,
+                                       limit: int = 1000, after_id: int | None = None) -> list[dict[str, Any]]:
+        return self._query("integration", limit, after_id, model=model, hardware=hardware, since=since,
+                           include_simulated=include_simulated)
+
+    def get_model_performance_summary(self, model_name: str) -> dict[str, Any]:
+        """Every hardware the model ran on, per batch size and precision: medians, latest, speedup over CPU."""
+        from benchmark_pipeline.lib.names import resolve_model_name
+
+        with self.service.reader() as conn:
+            name = resolve_model_name(conn, model_name)
+            rows = conn.execute("SELECT * FROM hardware_comparison WHERE model_name = ? "
+                                "ORDER BY batch_size, precision, throughput_rank", [name]).df()
+        return {"model_name": name, "hardware": rows.to_dict("records")}
+
+    def get_hardware_benchmark_summary(self, hardware_type: str) -> dict[str, Any]:
+        """Every model on that hardware (a type such as cuda, or a device name), ranked by throughput."""
+        from benchmark_pipeline.lib.names import check_hardware_name
+        from benchmark_pipeline.lib.normalize import canonical_hardware_type
+
+        with self.service.reader() as conn:
+            name = check_hardware_name(conn, hardware_type)
+            kind = canonical_hardware_type(name) or name.lower()
+            rows = conn.execute("SELECT * FROM model_comparison WHERE hardware_type = ? OR lower(device_name) = "
+                                "lower(?) ORDER BY hardware, batch_size, precision, throughput_rank",
+                                [kind, name]).df()
+        return {"hardware": name, "models": rows.to_dict("records")}
+
+    def update_regressions(self) -> dict[str, int]:
+        """Re-detect regressions in the series whose results changed; counts of what was analysed and found."""
+        report = self.service.update_regressions()
+        return {"series_total": report.series_total, "series_analysed": report.series_analysed,
+                "flags_total": report.flags_total}
+
+    def get_regressions(self, only_open: bool = True, confirmed_only: bool = False, model: str | None = None,
+                        hardware: str | None = None) -> list[dict[str, Any]]:
+        """Flags newest first, each with kind, direction, % change, status and confirmed/suspected."""
+        return self.service.regression_flags(only_open=only_open, confirmed_only=confirmed_only, model=model,
+                                             hardware=hardware).to_dict("records")
+
+    def set_regression_threshold(self, kind: str, value: float, metric: str | None = None,
+                                 series_id: str | None = None, note: str | None = None) -> dict[str, Any]:
+        """``kind``: relative (fraction of the level), absolute (metric's unit) or noise (multiples of the
+        series' own run-to-run noise); for every series of ``metric`` or for one ``series_id``."""
+        return self.service.set_regression_threshold(kind, value, metric=metric, series_id=series_id, note=note)
+
+    def get_status(self) -> dict[str, Any]:
+        """Rows per table, files per ledger status, open quarantine and regressions, last ingest."""
+        from benchmark_pipeline.lib.warehouse.status import read_status
+
+        with self.service.reader() as conn:
+            return read_status(conn, self.db_path, self.data_dir).to_dict()
+
+    # Better-named aliases.
+    store_performance = store_performance_result
+    store_compatibility = store_hardware_compatibility
+    store_integration = store_integration_test_result
+    performance_results = query_performance_results
+    status = get_status

@@ -1,0 +1,115 @@
+"""Keep the derived tables current: rebuild them whole, or recompute only the rows a change touched.
+
+Each table is partitioned by what it ranks within (see ``lib/scope.py``), so a change to model M on
+platform P is reflected exactly by deleting and recomputing M's rows of the per-model tables and P's
+rows of the per-platform table; untouched rows are left as they are. The caller runs this inside the
+transaction that changed the facts, so a reader sees facts and derived tables of the same moment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import duckdb
+import pandas as pd
+
+from benchmark_pipeline.lib.scope import Scope
+from benchmark_pipeline.lib.vocabulary import DERIVED_TABLES
+from benchmark_pipeline.lib.warehouse.transaction import registered
+
+from . import queries as q
+from .recommend import hardware_recommendations
+
+# A scope touching more models than this is rebuilt whole: one pass over the facts beats many per-model ones.
+MAX_SCOPED_MODELS = 50
+MAX_SCOPED_PLATFORMS = 50
+
+SqlBuilder = Callable[..., tuple[str, dict[str, Any]]]
+# table -> (query builder taking filters and scope, the key its rows are partitioned by)
+PER_MODEL: dict[str, SqlBuilder] = {"hardware_comparison": q.hardware_comparison_sql,
+                                    "daily_model_stats": q.daily_model_stats_sql}
+PER_PLATFORM: dict[str, SqlBuilder] = {"model_comparison": q.model_comparison_sql}
+DERIVED_ORDER = tuple(DERIVED_TABLES)
+
+
+@dataclass
+class RefreshReport:
+    rebuilt: list[str] = field(default_factory=list)  # replaced whole
+    updated: dict[str, int] = field(default_factory=dict)  # table -> rows recomputed
+    skipped: list[str] = field(default_factory=list)  # nothing they depend on changed
+
+
+def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everything()) -> RefreshReport:
+    """Bring every derived table up to date with the facts for ``scope`` (everything by default)."""
+    report = RefreshReport()
+    whole = (scope.is_everything or len(scope.models or ()) > MAX_SCOPED_MODELS
+             or len(scope.platforms or ()) > MAX_SCOPED_PLATFORMS)
+    missing = {t for t in DERIVED_ORDER if not q.table_exists(conn, t)}
+
+    # Rows per model and family x hardware type: any new model or platform adds rows, so any change rebuilds it
+    # (it is small: subjects x hardware types, computed from the compatibility facts only).
+    if whole or "compatibility_matrix" in missing or scope.compatibility or scope.models or scope.platforms:
+        _replace(conn, "compatibility_matrix", q.compatibility_matrix_sql())
+        report.rebuilt.append("compatibility_matrix")
+    else:
+        report.skipped.append("compatibility_matrix")
+
+    for table, builder in {**PER_MODEL, **PER_PLATFORM}.items():
+        keys = scope.models if table in PER_MODEL else scope.platforms
+        if whole or table in missing:
+            _replace(conn, table, builder())
+            report.rebuilt.append(table)
+        elif not keys:
+            report.skipped.append(table)
+        else:
+            _delete_scoped(conn, table, keys, per_model=table in PER_MODEL)
+            sql, params = builder(scope=scope)
+            report.updated[table] = _insert(conn, table, sql, params)
+
+    if whole or "hardware_recommendations" in missing:
+        _replace_frame(conn, "hardware_recommendations",
+                       hardware_recommendations(conn.execute("SELECT * FROM hardware_comparison").df()))
+        report.rebuilt.append("hardware_recommendations")
+    elif scope.models:
+        _delete_scoped(conn, "hardware_recommendations", scope.models, per_model=True)
+        comparison = conn.execute("SELECT * FROM hardware_comparison WHERE model_name IN "
+                                  "(SELECT unnest($m::VARCHAR[]))", {"m": sorted(scope.models)}).df()
+        ranked = hardware_recommendations(comparison)
+        report.updated["hardware_recommendations"] = _insert_frame(conn, "hardware_recommendations", ranked)
+    else:
+        report.skipped.append("hardware_recommendations")
+    return report
+
+
+def _replace(conn: duckdb.DuckDBPyConnection, table: str, query: tuple[str, dict[str, Any]]) -> None:
+    sql, params = query
+    conn.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}", params)
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, sql: str, params: dict[str, Any]) -> int:
+    return int(conn.execute(f"INSERT INTO {table} BY NAME {sql}", params).fetchall()[0][0])
+
+
+def _delete_scoped(conn: duckdb.DuckDBPyConnection, table: str, keys, per_model: bool) -> None:
+    if per_model:
+        conn.execute(f"DELETE FROM {table} WHERE model_name IN (SELECT unnest($k::VARCHAR[]))", {"k": sorted(keys)})
+        return
+    pairs = sorted(keys, key=lambda p: (p[0], p[1] or ""))
+    conn.execute(
+        f"DELETE FROM {table} WHERE (hardware_type, coalesce(device_name, '')) IN "
+        "(SELECT (t, d) FROM (SELECT unnest($t::VARCHAR[]) AS t, unnest($d::VARCHAR[]) AS d))",
+        {"t": [t for t, _ in pairs], "d": [d or "" for _, d in pairs]},
+    )
+
+
+def _replace_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    with registered(conn, "refresh_frame", frame):
+        conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM refresh_frame")
+
+
+def _insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
+    if frame.empty:
+        return 0
+    with registered(conn, "refresh_frame", frame):
+        return int(conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM refresh_frame").fetchall()[0][0])

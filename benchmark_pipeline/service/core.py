@@ -1,0 +1,279 @@
+"""The service: every way into the warehouse (CLI, Dagster assets, Python API, REST) goes through here.
+
+It owns the reader/writer discipline (readers open read-only and never take the writer lock; a writer
+holds the OS lock beside the DuckDB file for its whole transaction) and what a write brings along: the
+derived tables recomputed for what the write touched, inside the same transaction, so no caller can
+leave them stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import duckdb
+import pandas as pd
+
+from benchmark_pipeline.config import Settings
+from benchmark_pipeline.lib.analytics.refresh import RefreshReport, refresh_derived
+from benchmark_pipeline.lib.ingest.batch import ValidatedBatch, discover, read_and_validate
+from benchmark_pipeline.lib.ingest.parallel import CHUNK_BYTES, ValidatedChunks, paused_gc
+from benchmark_pipeline.lib.scope import Scope
+from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S, open_reader, open_writer
+from benchmark_pipeline.lib.warehouse.load import BatchWriter, LoadResult, outcomes_for, read_ledger, scope_of_paths
+from benchmark_pipeline.lib.warehouse.plan import FilePlanner
+from benchmark_pipeline.lib.warehouse.retract import Retraction, check_active, check_ledgered, ledger_candidates, retract
+from benchmark_pipeline.lib.warehouse.transaction import transaction
+
+from .replay import ReplayResult, list_quarantine, replay
+
+# Records submitted through the API are ledgered under this scheme: the identity of a submission is the
+# hash of its canonical JSON, so sending the same records again stores nothing twice.
+SUBMISSION_SCHEME = "api://"
+LEDGER_COLUMNS = ("status", "rows_written", "records_quarantined", "source_path", "sha256", "reason", "duplicate_of")
+FACT_ID_COLUMNS = {"performance": ("performance_results", "result_id"),
+                   "compatibility": ("hardware_compatibility", "compatibility_id"),
+                   "integration": ("integration_test_results", "test_result_id")}
+
+
+@dataclass
+class IngestReport:
+    result: LoadResult
+    skipped: list[tuple[str, str]]
+    dry_run: bool
+    run_id: str
+    failures_by_path: dict[str, int]
+    refresh: RefreshReport | None = None
+
+    @property
+    def has_quarantine(self) -> bool:
+        return bool(self.result.outcomes["status"].isin(["quarantined", "partial"]).any())
+
+
+@dataclass
+class Submission:
+    """What became of records submitted through the API (one submission = one ledger entry)."""
+
+    source_path: str  # api://<category>/<sha256 of the canonical JSON>
+    status: str  # ledger status: ingested, partial, quarantined, or unchanged when sent before
+    stored_ids: list[int]  # ids of the stored facts, in record order
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # record_index, field, value, reason
+
+    @property
+    def ok(self) -> bool:
+        return not self.quarantined and bool(self.stored_ids)
+
+
+def new_run_id(prefix: str = "cli") -> str:
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+def canonical_json(records: Any) -> bytes:
+    """The bytes a submission is identified by: sorted keys, no whitespace, UTF-8."""
+    import orjson
+
+    return orjson.dumps(records, option=orjson.OPT_SORT_KEYS)
+
+
+class BenchmarkService:
+    """One warehouse file and the rules for reaching it."""
+
+    def __init__(self, db_path: str | Path, *, read_timeout_s: float | None = None,
+                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
+        self.db_path = Path(db_path)
+        self.read_timeout_s = read_timeout_s
+        self.lock_timeout_s = lock_timeout_s
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "BenchmarkService":
+        return cls(settings.db_path, read_timeout_s=settings.read_timeout_s, lock_timeout_s=settings.lock_timeout_s)
+
+    # -- connections -----------------------------------------------------------------------------
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Read-only, no writer lock; waits out a writer's transaction (bounded by the read timeout)."""
+        with open_reader(self.db_path, self.read_timeout_s) as conn:
+            yield conn
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The single writer: the OS lock beside the file, then a migrated read-write connection."""
+        with open_writer(self.db_path, self.lock_timeout_s) as conn:
+            yield conn
+
+    # -- ingest ----------------------------------------------------------------------------------
+
+    def ingest_paths(
+        self, paths: Iterable[str], category: str | None = None, dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None, workers: int | None = None,
+        chunk_bytes: int = CHUNK_BYTES, run_id: str | None = None, refresh: bool = True,
+        also_refresh: Scope | None = None, lenient: bool = False,
+    ) -> IngestReport:
+        """Discover, validate and (unless ``dry_run``) load files, then bring the derived data up to date.
+
+        Files are validated in chunks on ``workers`` processes (default: one per core) while this process
+        writes the chunks already validated, all in one transaction; the derived tables are recomputed for
+        what the load touched (and ``also_refresh``) before it commits. A dry run opens the warehouse
+        read-only, if at all. ``lenient`` skips missing paths and files outside a category folder (with a
+        reason in ``skipped``) instead of refusing the whole ingest: what a watched drop folder needs.
+        """
+        run_id = run_id or new_run_id()
+        discovered = discover(paths, category, missing_ok=lenient, unknown_category_ok=lenient)
+        now = datetime.now(timezone.utc)
+        results: list[LoadResult] = []
+        failures: Counter[str] = Counter()
+        refreshed: list[RefreshReport] = []
+        with paused_gc(), ValidatedChunks(discovered.files, now, workers, chunk_bytes, progress) as chunks:
+            if dry_run:
+                ledger = pd.DataFrame(columns=["source_path", "sha256", "status"])
+                if self.db_path.exists():
+                    with self.reader() as conn:
+                        ledger = read_ledger(conn)
+                planner = FilePlanner(ledger)
+                for batch in chunks:
+                    quarantine = batch.quarantine.merge(batch.files[["file_id", "source_path"]], on="file_id")
+                    results.append(LoadResult(outcomes_for(batch, planner.plan(batch.files)),
+                                              quarantine.drop(columns=["file_id", "record_json"])))
+                    failures.update(_failures_by_path(batch))
+            else:
+                with self.writer() as conn, self._batch_writer(conn, run_id, now, refresh, refreshed,
+                                                               also_refresh) as writer:
+                    for batch in chunks:
+                        results.append(writer.write(batch))
+                        failures.update(_failures_by_path(batch))
+        return IngestReport(LoadResult.concat(results), discovered.skipped, dry_run, run_id, dict(failures),
+                            refreshed[0] if refreshed else None)
+
+    def ingest_records(self, category: str, records: list[dict[str, Any]] | dict[str, Any],
+                       run_id: str | None = None, refresh: bool = True) -> Submission:
+        """Store records as if they had been dropped as one file: same validation, quarantine and ledger.
+
+        The submission's identity is the hash of its canonical JSON (``api://<category>/<sha256>``), so a
+        retried call stores nothing twice and answers with the ids stored the first time.
+        """
+        if category not in FACT_ID_COLUMNS:
+            raise ValueError(f"unknown category {category!r}; choose one of {', '.join(FACT_ID_COLUMNS)}")
+        data = canonical_json(records)
+        source_path = f"{SUBMISSION_SCHEME}{category}/{hashlib.sha256(data).hexdigest()}"
+        files = pd.DataFrame({"source_path": [source_path], "category": [category]})
+        now = datetime.now(timezone.utc)
+        batch = read_and_validate(files, now, payloads={source_path: data})
+        refreshed: list[RefreshReport] = []
+        with self.writer() as conn:
+            with self._batch_writer(conn, run_id or new_run_id("api"), now, refresh, refreshed) as writer:
+                result = writer.write(batch)
+            return self._submission(conn, category, source_path, result)
+
+    def _submission(self, conn: duckdb.DuckDBPyConnection, category: str, source_path: str,
+                    result: LoadResult) -> Submission:
+        table, id_column = FACT_ID_COLUMNS[category]
+        status = str(result.outcomes["status"].iloc[0]) if not result.outcomes.empty else "unchanged"
+        ids = [int(r[0]) for r in conn.execute(
+            f"SELECT {id_column} FROM {table} WHERE source_path = ? ORDER BY record_index", [source_path]).fetchall()]
+        rows = conn.execute(
+            "SELECT record_index, field, value, reason FROM quarantine WHERE source_path = ? AND status = 'open' "
+            "ORDER BY record_index NULLS FIRST", [source_path]).fetchall()
+        quarantined = [{"record_index": None if r[0] is None else int(r[0]), "field": r[1], "value": r[2],
+                        "reason": r[3]} for r in rows]
+        if status == "unchanged":
+            ledger = conn.execute("SELECT status FROM ingestion_ledger WHERE source_path = ? "
+                                  "ORDER BY ledger_id DESC LIMIT 1", [source_path]).fetchall()
+            status = f"unchanged ({ledger[0][0]})" if ledger else status
+        return Submission(source_path, status, ids, quarantined)
+
+    @contextmanager
+    def _batch_writer(self, conn: duckdb.DuckDBPyConnection, run_id: str, now: datetime, refresh: bool,
+                      refreshed: list[RefreshReport], also_refresh: Scope | None = None) -> Iterator[BatchWriter]:
+        def bring_derived_along(writer: BatchWriter) -> None:
+            # An empty scope still builds derived tables that do not exist yet.
+            scope = writer.touched if also_refresh is None else writer.touched.union(also_refresh)
+            refreshed.append(refresh_derived(conn, scope))
+
+        with BatchWriter(conn, run_id, now, before_commit=bring_derived_along if refresh else None) as writer:
+            yield writer
+
+    # -- taking back, second chances, what happened -----------------------------------------------
+
+    def retract(self, paths: list[str], reason: str | None = None, run_id: str | None = None) -> list[Retraction]:
+        """Take files' active versions out (facts deleted, ledger says why); all paths or none."""
+        run_id = run_id or new_run_id("retract")
+        with self.writer() as conn, transaction(conn):
+            check_active(conn, paths)
+            done = []
+            for path in paths:
+                scope = scope_of_paths(conn, ledger_candidates(path))
+                done.append(retract(conn, path, run_id, reason))
+                refresh_derived(conn, scope)
+        return done
+
+    def replay(self, file: str | None = None, run_id: str | None = None) -> ReplayResult:
+        """Re-validate open quarantined records (of one ledgered file) with today's code; land those that pass."""
+        with self.writer() as conn:
+            if file:
+                check_ledgered(conn, file)
+            return replay(conn, file, run_id or new_run_id("replay"))
+
+    def quarantine(self, file: str | None = None, status: str | None = "open") -> pd.DataFrame:
+        """Quarantine rows (``status`` None: all of them), optionally of one ledgered file."""
+        with self.reader() as conn:
+            if file:
+                check_ledgered(conn, file)
+            return list_quarantine(conn, file, status)
+
+    def ledger(self, status: str | None = None) -> tuple[list[str], list[tuple]]:
+        """The ledger's rows (``LEDGER_COLUMNS``), oldest first, optionally of one status."""
+        sql = f"SELECT {', '.join(LEDGER_COLUMNS)} FROM ingestion_ledger"
+        params = [status] if status else []
+        with self.reader() as conn:
+            rows = conn.execute(sql + (" WHERE status = ?" if status else "") + " ORDER BY ledger_id", params).fetchall()
+        return list(LEDGER_COLUMNS), rows
+
+    # -- regressions -----------------------------------------------------------------------------
+
+    def update_regressions(self, include_simulated: bool = False, workers: int = 1):
+        """Re-detect the series whose points changed since the last update (robust mode)."""
+        from benchmark_pipeline.lib.warehouse.regressions import refresh_flags
+
+        with self.writer() as conn:
+            return refresh_flags(conn, mode="robust", include_simulated=include_simulated, workers=workers)
+
+    def regression_flags(self, **filters: Any) -> pd.DataFrame:
+        """Flags newest first with their status; ``only_open``, ``confirmed_only``, ``model``, ``hardware``, ..."""
+        from benchmark_pipeline.lib.warehouse.regressions import list_flags
+
+        with self.reader() as conn:
+            return list_flags(conn, **filters)
+
+    def set_regression_threshold(self, kind: str, value: float, **scope: Any) -> dict[str, Any]:
+        """A threshold (relative, absolute or noise multiples) for a metric or one series; next update applies it."""
+        from benchmark_pipeline.lib.warehouse.regressions import set_threshold
+
+        with self.writer() as conn:
+            return set_threshold(conn, kind, value, **scope)
+
+    # -- derived data ----------------------------------------------------------------------------
+
+    def refresh(self, scope: Scope = Scope.everything()) -> RefreshReport:
+        """Recompute the derived tables (all of them by default) in one transaction."""
+        with self.writer() as conn, transaction(conn):
+            return refresh_derived(conn, scope)
+
+
+def ingest_paths(paths: Iterable[str], db_path: Path, category: str | None = None, dry_run: bool = False,
+                 progress: Callable[[int, int], None] | None = None, workers: int | None = None,
+                 chunk_bytes: int = CHUNK_BYTES, refresh: bool = True) -> IngestReport:
+    """``BenchmarkService(db_path).ingest_paths(...)``: the one-call form scripts and tests use."""
+    return BenchmarkService(db_path).ingest_paths(paths, category, dry_run, progress, workers, chunk_bytes,
+                                                  refresh=refresh)
+
+
+def _failures_by_path(batch: ValidatedBatch) -> dict[str, int]:
+    failures = batch.failures.merge(batch.files[["file_id", "source_path"]], on="file_id")
+    return failures.groupby("source_path").size().to_dict()

@@ -1,0 +1,69 @@
+"""The Python API: a stored record takes the dropped file's path (validation, quarantine, ledger) and says what happened."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark_pipeline import BenchmarkDB
+from benchmark_pipeline.lib.names import UnknownNameError
+from benchmark_pipeline_tests.conftest import perf_record
+
+
+@pytest.fixture
+def db(tmp_path):
+    return BenchmarkDB(tmp_path / "w.duckdb", data_dir=tmp_path / "data")
+
+
+def test_a_stored_record_lands_once_however_often_it_is_sent(db):
+    first = db.store_performance_result(perf_record())
+    assert first["status"] == "ingested" and len(first["stored_ids"]) == 1 and first["quarantined"] == []
+    assert first["source_path"].startswith("api://performance/")
+    again = db.store_performance_result(**perf_record())  # same content, as keyword arguments
+    assert again["stored_ids"] == first["stored_ids"] and again["status"].startswith("unchanged")
+    rows = db.query_performance_results(model="bert-base-uncased", hardware="cuda")
+    assert [r["result_id"] for r in rows] == first["stored_ids"]
+    assert rows[0]["device_name"] == "NVIDIA A100-SXM4-80GB" and rows[0]["average_latency_ms"] == 12.5
+    status = db.get_status()
+    assert status["tables"]["performance_results"] == 1 and status["ledger"] == {"ingested": 1}
+
+
+def test_a_bad_record_is_quarantined_with_field_and_value(db):
+    outcome = db.store("performance", [perf_record(), perf_record(batch_size=16, average_latency_ms=-2.0)])
+    assert outcome["status"] == "partial" and len(outcome["stored_ids"]) == 1
+    (bad,) = outcome["quarantined"]
+    assert bad["record_index"] == 1 and bad["field"] == "average_latency_ms" and bad["value"] == "-2.0"
+    assert "> 0" in bad["reason"]
+    nothing = db.store_performance_result(hardware_type="cuda", average_latency_ms=3.0)
+    assert nothing["status"] == "quarantined" and nothing["stored_ids"] == []
+    assert nothing["quarantined"][0]["field"] == "model_name"
+
+
+def test_summaries_come_from_the_derived_tables_kept_current_by_each_store(db):
+    db.store_performance_result(perf_record(hardware_type="cpu", device_name="AMD EPYC 7B13", memory_gb=None,
+                                            throughput_items_per_second=64.0))
+    db.store_performance_result(perf_record())
+    summary = db.get_model_performance_summary("BERT-base-uncased")
+    by_type = {row["hardware_type"]: row for row in summary["hardware"]}
+    assert by_type["cuda"]["speedup_vs_cpu"] == pytest.approx(640.0 / 64.0)
+    models = db.get_hardware_benchmark_summary("cuda")["models"]
+    assert [m["model_name"] for m in models] == ["bert-base-uncased"]
+    with pytest.raises(UnknownNameError, match="did you mean: bert-base-uncased"):
+        db.get_model_performance_summary("bert-base")
+    compat = db.store_hardware_compatibility(model_name="bert-base-uncased", hardware_type="cuda", is_compatible=True)
+    assert compat["status"] == "ingested"
+    assert db.query_hardware_compatibility(model="bert-base-uncased")[0]["is_compatible"] is True
+
+
+def test_regressions_through_the_api(tmp_path):
+    from benchmark_pipeline.lib.sample_data import write_sample
+
+    write_sample(tmp_path / "sample")  # one planted slowdown: bert-base-uncased on the A100
+    db = BenchmarkDB(tmp_path / "w.duckdb", data_dir=tmp_path / "data")
+    db.ingest_files(tmp_path / "sample")
+    assert db.update_regressions()["series_analysed"] > 0
+    open_flags = db.get_regressions()
+    assert open_flags and all(f["status"] == "open" for f in open_flags)
+    metric = open_flags[0]["metric"]
+    assert db.set_regression_threshold("relative", 0.9, metric=metric)["kind"] == "relative"
+    db.update_regressions()
+    assert all(f["metric"] != metric for f in db.get_regressions())  # a 90 % threshold silences that metric

@@ -1,0 +1,56 @@
+"""Derived tables follow every write: recomputing only what a write touched gives the same rows as a full rebuild."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from benchmark_pipeline.lib.analytics.refresh import DERIVED_ORDER
+from benchmark_pipeline.service import BenchmarkService
+from benchmark_pipeline.service.samples import build_sample_warehouse
+from benchmark_pipeline_tests.conftest import perf_record
+
+
+def derived(service: BenchmarkService) -> dict[str, pd.DataFrame]:
+    with service.reader() as conn:
+        frames = {t: conn.execute(f"SELECT * FROM {t}").df() for t in DERIVED_ORDER}
+    return {t: f.sort_values(list(f.columns)).reset_index(drop=True) for t, f in frames.items()}
+
+
+@pytest.fixture
+def service(tmp_path):
+    return BenchmarkService(build_sample_warehouse(tmp_path, days=4))
+
+
+def test_an_ingest_leaves_every_derived_table_current(service, drop, tmp_path):
+    before = derived(service)
+    assert all(len(f) for f in before.values())
+    new_platform = perf_record(model_name="t5-small", device_name="NVIDIA H100 80GB HBM3", memory_gb=80,
+                               average_latency_ms=3.0, throughput_items_per_second=2600.0)
+    slower = perf_record(model_name="bert-base-uncased", hardware_type="cpu", device_name="Intel Xeon 8375C",
+                         memory_gb=None, precision="fp32", average_latency_ms=900.0, throughput_items_per_second=9.0)
+    report = service.ingest_paths([str(drop("performance", "extra.json", [new_platform, slower]))])
+    assert report.refresh is not None and "hardware_comparison" in report.refresh.updated
+    after = derived(service)
+    assert not after["hardware_comparison"].equals(before["hardware_comparison"])
+    assert (after["model_comparison"]["device_name"] == "NVIDIA H100 80GB HBM3").any()
+    service.refresh()  # everything from scratch
+    rebuilt = derived(service)
+    for table in DERIVED_ORDER:
+        pd.testing.assert_frame_equal(after[table], rebuilt[table], check_dtype=False, obj=table)
+
+
+def test_a_superseded_file_takes_its_derived_rows_along(service, drop):
+    path = drop("performance", "one.json", [perf_record(model_name="whisper-x", throughput_items_per_second=50.0)])
+    service.ingest_paths([str(path)])
+    assert (derived(service)["hardware_comparison"]["model_name"] == "whisper-x").any()
+    path.write_text(json.dumps([perf_record(model_name="whisper-y", throughput_items_per_second=60.0)]))
+    service.ingest_paths([str(path)])
+    scoped = derived(service)
+    assert not (scoped["hardware_comparison"]["model_name"] == "whisper-x").any()
+    assert (scoped["daily_model_stats"]["model_name"] == "whisper-y").any()
+    service.refresh()
+    for table in DERIVED_ORDER:
+        pd.testing.assert_frame_equal(scoped[table], derived(service)[table], check_dtype=False, obj=table)
