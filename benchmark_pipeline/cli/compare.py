@@ -49,8 +49,12 @@ def run_compare(args: argparse.Namespace) -> int:
         try:
             if args.run:
                 table, side_a, side_b = compare_runs(conn, args.run[0], args.run[1], args.metric, filters)
+                verdicts = [row[-1] for row in table.rows]
                 print(f"A = {side_a.label} ({len(side_a.run_ids)} runs), B = {side_b.label} "
-                      f"({len(side_b.run_ids)} runs); {len(table.rows)} shared series x metrics", file=sys.stderr)
+                      f"({len(side_b.run_ids)} runs); {len(table.rows)} shared series x metrics: "
+                      f"{verdicts.count('worse')} worse, {verdicts.count('better')} better, "
+                      f"{verdicts.count('same')} within noise (noise_band: the change a series' own run-to-run "
+                      "spread explains, or your threshold)", file=sys.stderr)
             else:
                 metric = args.metric or "throughput"
                 if args.model:

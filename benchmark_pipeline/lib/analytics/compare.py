@@ -163,14 +163,47 @@ def compare_runs(conn: duckdb.DuckDBPyConnection, a: str, b: str, metric: str | 
         ORDER BY ALL
         """, params)
     table = Table.from_cursor(cursor)
+    bands = _noise_bands(conn, metrics, side_a.run_ids + side_b.run_ids, filters)
     rows = []
     metric_at = table.columns.index("metric")
     for row in table.rows:
         a_value, b_value = row[-3], row[-2]
+        band = bands.get(row[:metric_at + 1])
         delta = b_value - a_value if a_value is not None and b_value is not None else None
-        if not delta:
-            verdict = "same" if delta == 0 else None
+        if delta is None:
+            verdict = None
+        elif abs(delta) <= (band or 0.0):
+            verdict = "same"  # within what this series moves from run to run
         else:
             verdict = "better" if (delta > 0) == metrics[row[metric_at]] else "worse"
-        rows.append(row + (verdict,))
-    return Table(table.columns + ["verdict"], rows), side_a, side_b
+        rows.append(row + (band, verdict))
+    return Table(table.columns + ["noise_band", "verdict"], rows), side_a, side_b
+
+
+def _noise_bands(conn: duckdb.DuckDBPyConnection, metrics: dict[str, bool], run_ids: list[int],
+                 filters: Filters) -> dict[tuple, float]:
+    """Per series and metric, the change that counts as news: the user's metric threshold, else
+    ``DEFAULT_COMPARE_NOISE`` times the run-to-run noise of the series' own history."""
+    from benchmark_pipeline.lib.changepoint.noise import DEFAULT_COMPARE_NOISE, Threshold, floor_for, noise_scale
+
+    params: list[Any] = [run_ids]
+    columns = ", ".join(f"p.{c}" for c in metrics)
+    history = conn.execute(f"""
+        WITH perf AS (
+            SELECT m.model_name, {hardware_label_sql()} AS hardware, p.test_case, p.batch_size, p.sequence_length,
+                   p.precision, p.run_time, p.result_id, {columns}
+            FROM performance_results p JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id)
+            WHERE p.model_id IN (SELECT model_id FROM performance_results WHERE list_contains(?, run_id))
+                  {_where(filters, params)}),
+        long AS (UNPIVOT perf ON {", ".join(metrics)} INTO NAME metric VALUE value)
+        SELECT model_name, hardware, test_case, batch_size, sequence_length, precision, metric,
+               list(value ORDER BY run_time, result_id), median(value)
+        FROM long GROUP BY ALL
+        """, params).fetchall()
+    thresholds = {}
+    if conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'regression_thresholds'"
+                    ).fetchall()[0][0]:
+        thresholds = {metric: Threshold(kind, value) for metric, kind, value in conn.execute(
+            "SELECT metric, kind, value FROM regression_thresholds WHERE series_id IS NULL").fetchall()}
+    return {tuple(row[:7]): floor_for(thresholds.get(row[6]), DEFAULT_COMPARE_NOISE, row[8], noise_scale(row[7]))
+            for row in history}
