@@ -5,8 +5,8 @@ warehouse, and one record stored through the Python API.
    runs) over N new flat records, against ``benchmark-db ingest`` (which brings the derived tables along)
    followed by ``benchmark-db regressions update``, in the same run, each into a fresh warehouse. Peak
    memory is the PSS of the whole process tree.
-2. A 50-record drop through the sensor's path (a ``dagster asset materialize`` run of the drop selection
-   with the file as config) into a warehouse of SMALL rows and one of LARGE rows (built with the CLI and
+2. A 50-record drop through the sensor's path (``benchmark_job`` run in process with the sensor's steps and
+   the file as config) into a warehouse of SMALL rows and one of LARGE rows (built with the CLI and
    cached under benchmarks/work/), time and peak memory until facts, derived tables and flags are current.
 3. ``BenchmarkDB.store_performance_result`` of one record into the LARGE warehouse: median and p99.
 
@@ -33,10 +33,14 @@ RESULTS = REPO / "benchmarks" / "results" / "front_door.md"
 WORK = REPO / "benchmarks" / "work" / "front_door"
 
 
-def drop_selection() -> str:
-    from benchmark_pipeline.defs.ingest.sensors import DROP_ASSETS
+# The steps of a sensor run (its asset selection, defs/ingest/sensors.py DROP_ASSETS, and their checks) inside
+# benchmark_job, whose in-process executor the sensor's runs use.
+DROP_STEPS = "ingested_results,warehouse_invariants,regression_flags,regression_flags_no_open_regressions"
 
-    return ",".join(key.to_user_string() for key in DROP_ASSETS)
+
+def drop_run(config: Path) -> list[str]:
+    return [str(BIN / "dagster"), "job", "execute", "-m", "benchmark_pipeline.definitions", "-j", "benchmark_job",
+            "-c", str(config), "--op-selection", DROP_STEPS]
 
 
 def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
@@ -55,8 +59,7 @@ def sensor_run(db: Path, drop: Path, tmp: Path, tag: str) -> tuple[float, float]
     config = tmp / f"{tag}.yaml"
     config.write_text(json.dumps({"ops": {"ingested_results": {"config": {"paths": [str(drop)]}}}}))
     env = env_for(db, tmp / f"{tag}-data", tmp / f"{tag}-home")
-    return timed([str(BIN / "dagster"), "asset", "materialize", "-m", "benchmark_pipeline.definitions",
-                  "--select", drop_selection(), "-c", str(config)], env, tmp)
+    return timed(drop_run(config), env, tmp)
 
 
 def warehouse_of(rows: int) -> Path:
@@ -115,9 +118,7 @@ def main() -> None:
         # 1. the Dagster drop run against the CLI, each into a fresh warehouse
         config = tmp / "job.yaml"
         config.write_text(json.dumps({"ops": {"ingested_results": {"config": {"paths": [str(files)]}}}}))
-        job_s, job_mb = timed([str(BIN / "dagster"), "asset", "materialize", "-m", "benchmark_pipeline.definitions",
-                                  "--select", drop_selection(), "-c", str(config)],
-                                 env_for(tmp / "job.duckdb", tmp / "job-data", tmp / "job-home"), tmp)
+        job_s, job_mb = timed(drop_run(config), env_for(tmp / "job.duckdb", tmp / "job-data", tmp / "job-home"), tmp)
         cli_env = {**os.environ, "BENCHMARK_DB_PATH": str(tmp / "cli.duckdb")}
         ingest_s, ingest_mb = timed([str(BIN / "benchmark-db"), "ingest", str(files)], cli_env, tmp)
         flags_s, flags_mb = timed([str(BIN / "benchmark-db"), "regressions", "update"], cli_env, tmp)
