@@ -71,8 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     schema = subparsers.add_parser(
         "schema", help="print the warehouse column dictionary with units",
         description="Every table: the fact, dimension and bookkeeping tables the migrations create, then the "
-                    "derived tables the analytics assets (re)build (compatibility_matrix, hardware_comparison, "
-                    "...; present once `benchmark_job` has run). Exit 2 for an unknown --table.",
+                    "derived tables every write keeps current (compatibility_matrix, hardware_comparison, ...; "
+                    "present after the first ingest). Exit 2 for an unknown --table.",
     )
     schema.add_argument("--table", help="only this table")
     schema.set_defaults(func=run_schema)
@@ -188,7 +188,7 @@ def run_schema(args: argparse.Namespace) -> int:
     tables = [args.table] if args.table else list(columns)
     print(f"# warehouse schema version {SCHEMA_VERSION}")
     for table in tables:
-        derived = " (derived: rebuilt by the analytics assets)" if table in DERIVED_TABLES else ""
+        derived = " (derived: recomputed by every write)" if table in DERIVED_TABLES else ""
         print(f"\n## {table}{derived}")
         print("column\ttype\tunit\tdescription")
         for column, (unit, description) in columns[table].items():

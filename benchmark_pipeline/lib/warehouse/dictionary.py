@@ -273,8 +273,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
-# --- derived tables: rebuilt whole by the analytics assets (benchmark_pipeline/defs/analytics) -------------
-# Not created by the migrations: they exist once `benchmark_job` (or the analytics assets) has run.
+# --- derived tables: recomputed by every write for what it touched (lib/analytics/refresh.py) ------------
+# Not created by the migrations: they exist after the first ingest.
 # Their SQL is in benchmark_pipeline/lib/analytics/queries.py; hardware_recommendations comes from
 # lib/analytics/recommend.py. Simulated results are left out of all of them.
 
