@@ -10,7 +10,7 @@ from benchmark_pipeline.lib.warehouse.connection import open_reader
 from benchmark_pipeline_tests.conftest import SHARED, needs_shared
 
 REALDATA = SHARED / "realdata"
-pytestmark = [pytest.mark.slow, needs_shared("realdata")]
+pytestmark = [pytest.mark.slow, needs_shared("realdata")]  # needs_shared: a pytest.mark.skipif, off under CI=true
 
 
 def convert(*args):
