@@ -22,7 +22,8 @@ import pandas as pd
 
 from benchmark_pipeline.config import Settings
 from benchmark_pipeline.lib.analytics.refresh import RefreshReport, refresh_derived
-from benchmark_pipeline.lib.ingest.batch import ValidatedBatch, discover, read_and_validate
+from benchmark_pipeline.lib.batch_contract import ValidatedBatch
+from benchmark_pipeline.lib.ingest.batch import discover, read_and_validate
 from benchmark_pipeline.lib.ingest.parallel import CHUNK_BYTES, ValidatedChunks, paused_gc
 from benchmark_pipeline.lib.scope import Scope
 from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S, open_reader, open_writer

@@ -19,7 +19,8 @@ import orjson
 import pandas as pd
 
 from benchmark_pipeline.lib.analytics.refresh import refresh_derived
-from benchmark_pipeline.lib.ingest.batch import FILE_COLUMNS, validate_records
+from benchmark_pipeline.lib.batch_contract import FILE_COLUMNS
+from benchmark_pipeline.lib.ingest.batch import validate_records
 from benchmark_pipeline.lib.ingest.validate import CategoryRecords
 from benchmark_pipeline.lib.normalize import timestamp_from_file_name
 from benchmark_pipeline.lib.vocabulary import CATEGORIES

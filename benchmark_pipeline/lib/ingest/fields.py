@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Defined in the vocabulary; importable from here for the modules that read fields.
-from benchmark_pipeline.lib.vocabulary import CATEGORIES  # noqa: F401
-
 STR, FLOAT, INT, BOOL, JSON, TIME = "str", "float", "int", "bool", "json", "time"
 
 # Warehouse integer columns (batch sizes, iterations, compute units, indexes) are 32-bit.

@@ -19,7 +19,9 @@ from typing import Callable, Iterator
 
 import pandas as pd
 
-from .batch import ValidatedBatch, read_and_validate
+from benchmark_pipeline.lib.batch_contract import ValidatedBatch
+
+from .batch import read_and_validate
 
 # About 75,000 flat records: big enough for whole-column work, small enough to pipeline.
 CHUNK_BYTES = 32 << 20

@@ -19,12 +19,10 @@ import pandas as pd
 from benchmark_pipeline.lib.batch_contract import ValidatedBatch
 from benchmark_pipeline.lib.normalize import infer_model_family
 from benchmark_pipeline.lib.scope import Scope
+from benchmark_pipeline.lib.vocabulary import FACT_TABLES
 
 from .plan import DUPLICATE, INGEST, UNCHANGED, FilePlanner, file_status
 from .transaction import transaction
-
-FACT_TABLES = ("performance_results", "performance_batch_results", "power_metrics", "hardware_compatibility",
-               "integration_test_results", "integration_test_assertions", "benchmark_failures", "test_runs")
 
 OUTCOME_COLUMNS = ["source_path", "sha256", "category", "detected_type", "status", "reason", "records_total",
                    "records_quarantined", "rows_written", "duplicate_of"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-ACTIVE_STATUSES = ("ingested", "partial", "quarantined", "not a result", "duplicate")
+from benchmark_pipeline.lib.vocabulary import ACTIVE_LEDGER_STATUSES as ACTIVE_STATUSES
+
 # Actions
 UNCHANGED = "unchanged"  # this exact (path, sha256) is already in the ledger
 DUPLICATE = "duplicate"  # the same bytes are already ledgered (or earlier in this batch) at another path
