@@ -66,10 +66,7 @@ class BenchmarkDB:
     # -- reading ---------------------------------------------------------------------------------
 
     def _query(self, category: str, limit: int, after_id: int | None, **filters: Any) -> list[dict[str, Any]]:
-        from benchmark_pipeline.lib.analytics.results import ResultFilters, query_results
-
-        with self.service.reader() as conn:
-            return query_results(conn, category, ResultFilters(**filters), limit, after_id)
+        return self.service.results(category, limit=limit, after_id=after_id, **filters)
 
     def query_performance_results(self, model: str | None = None, hardware: str | None = None,
                                   precision: str | None = None, batch_size: int | None = None,
@@ -95,26 +92,11 @@ class BenchmarkDB:
 
     def get_model_performance_summary(self, model_name: str) -> dict[str, Any]:
         """Every hardware the model ran on, per batch size and precision: medians, latest, speedup over CPU."""
-        from benchmark_pipeline.lib.names import resolve_model_name
-
-        with self.service.reader() as conn:
-            name = resolve_model_name(conn, model_name)
-            rows = conn.execute("SELECT * FROM hardware_comparison WHERE model_name = ? "
-                                "ORDER BY batch_size, precision, throughput_rank", [name]).df()
-        return {"model_name": name, "hardware": rows.to_dict("records")}
+        return self.service.model_summary(model_name)
 
     def get_hardware_benchmark_summary(self, hardware_type: str) -> dict[str, Any]:
         """Every model on that hardware (a type such as cuda, or a device name), ranked by throughput."""
-        from benchmark_pipeline.lib.names import check_hardware_name
-        from benchmark_pipeline.lib.normalize import canonical_hardware_type
-
-        with self.service.reader() as conn:
-            name = check_hardware_name(conn, hardware_type)
-            kind = canonical_hardware_type(name) or name.lower()
-            rows = conn.execute("SELECT * FROM model_comparison WHERE hardware_type = ? OR lower(device_name) = "
-                                "lower(?) ORDER BY hardware, batch_size, precision, throughput_rank",
-                                [kind, name]).df()
-        return {"hardware": name, "models": rows.to_dict("records")}
+        return self.service.hardware_summary(hardware_type)
 
     def update_regressions(self) -> dict[str, int]:
         """Re-detect regressions in the series whose results changed; counts of what was analysed and found."""
@@ -126,7 +108,7 @@ class BenchmarkDB:
                         hardware: str | None = None) -> list[dict[str, Any]]:
         """Flags newest first, each with kind, direction, % change, status and confirmed/suspected."""
         return self.service.regression_flags(only_open=only_open, confirmed_only=confirmed_only, model=model,
-                                             hardware=hardware).to_dict("records")
+                                             hardware=hardware).flags.to_dict("records")
 
     def set_regression_threshold(self, kind: str, value: float, metric: str | None = None,
                                  series_id: str | None = None, note: str | None = None) -> dict[str, Any]:
@@ -136,10 +118,7 @@ class BenchmarkDB:
 
     def get_status(self) -> dict[str, Any]:
         """Rows per table, files per ledger status, open quarantine and regressions, last ingest."""
-        from benchmark_pipeline.lib.warehouse.status import read_status
-
-        with self.service.reader() as conn:
-            return read_status(conn, self.db_path, self.data_dir).to_dict()
+        return self.service.status(self.data_dir).to_dict()
 
     # Better-named aliases.
     store_performance = store_performance_result

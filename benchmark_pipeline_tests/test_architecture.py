@@ -3,6 +3,7 @@ never reads the environment (the shells build ``benchmark_pipeline.config.Settin
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -53,3 +54,39 @@ def test_the_environment_check_would_catch_a_read():
     samples = ["x = os.environ['A']", "os.getenv('A')", "from os import environ", "os.environ.get('A', '')"]
     assert all(ENVIRONMENT_READ.search(s) for s in samples)
     assert not ENVIRONMENT_READ.search('"web testing environment configuration"')
+
+
+SHELLS = [REPO / "benchmark_pipeline" / "cli", REPO / "benchmark_pipeline" / "defs", REPO / "benchmark_pipeline" / "api.py"]
+# What opens the warehouse file: only the service may call these.
+OPENERS = {"open_reader", "open_writer", "connect_read_only", "connect_with_retry", "writer_lock", "warehouse_status"}
+
+
+def _shell_files() -> list[Path]:
+    return sorted(f for root in SHELLS for f in ([root] if root.is_file() else root.rglob("*.py")))
+
+
+def _warehouse_openings(source: str) -> list[tuple[int, str]]:
+    """Calls in ``source`` that open a DuckDB file: the openers above, or ``duckdb.connect`` given a database."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        owner = getattr(node.func.value, "id", "") if isinstance(node.func, ast.Attribute) else ""
+        file_connect = name == "connect" and owner == "duckdb" and (node.args or node.keywords)
+        if name in OPENERS or file_connect:
+            found.append((node.lineno, name))
+    return found
+
+
+def test_no_shell_opens_the_warehouse_itself():
+    """The CLI, the Dagster definitions and the Python API reach the warehouse through the service only."""
+    offenders = [f"{path.relative_to(REPO)}:{line}: {name}(...)"
+                 for path in _shell_files() for line, name in _warehouse_openings(path.read_text(encoding="utf-8"))]
+    assert offenders == [], "open the warehouse through benchmark_pipeline.service:\n" + "\n".join(offenders)
+
+
+def test_the_opening_check_would_catch_one():
+    assert _warehouse_openings("import duckdb\nconn = duckdb.connect(str(path), read_only=True)")
+    assert _warehouse_openings("with open_reader(db) as conn: pass")
+    assert not _warehouse_openings("conn = duckdb.connect()")  # in-memory, e.g. the schema listing

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .main import EXIT_OK, CliError, add_db_path_option
+from .main import EXIT_OK, CliError, add_db_path_option, open_service
 from .output import add_filter_options, emit
 from .query import FORMATS
 
@@ -36,33 +36,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_compare(args: argparse.Namespace) -> int:
     if args.run is not None and len(args.run) != 2:
         raise CliError("--run needs exactly two values: --run A --run B")
-    from benchmark_pipeline.config import resolve_db_path
-    from benchmark_pipeline.lib.analytics.compare import CompareError, compare_hardware, compare_model, compare_runs
     from benchmark_pipeline.lib.analytics.filters import METRICS, Filters
     from benchmark_pipeline.lib.reports.tabular import render_table
 
-    from .query import check_names, open_warehouse
-
     filters = Filters(since=args.since, include_simulated=args.include_simulated)
-    with open_warehouse(resolve_db_path(args.db_path)) as conn:
-        check_names(conn, args.model, args.hardware)
-        try:
-            if args.run:
-                table, side_a, side_b = compare_runs(conn, args.run[0], args.run[1], args.metric, filters)
-                verdicts = [row[-1] for row in table.rows]
-                print(f"A = {side_a.label} ({len(side_a.run_ids)} runs), B = {side_b.label} "
-                      f"({len(side_b.run_ids)} runs); {len(table.rows)} shared series x metrics: "
-                      f"{verdicts.count('worse')} worse, {verdicts.count('better')} better, "
-                      f"{verdicts.count('same')} within noise (noise_band: the change a series' own run-to-run "
-                      "spread explains, or your threshold)", file=sys.stderr)
-            else:
-                metric = args.metric or "throughput"
-                if args.model:
-                    table = compare_model(conn, args.model, metric, filters)
-                else:
-                    table = compare_hardware(conn, args.hardware, metric, filters)
-                print(f"median {METRICS[metric][1]}", file=sys.stderr)
-        except CompareError as exc:
-            raise CliError(str(exc)) from exc
+    table, sides = open_service(args).compare(model=args.model, hardware=args.hardware,
+                                              runs=tuple(args.run) if args.run else None, metric=args.metric,
+                                              filters=filters)
+    if sides:
+        side_a, side_b = sides
+        verdicts = [row[-1] for row in table.rows]
+        print(f"A = {side_a.label} ({len(side_a.run_ids)} runs), B = {side_b.label} "
+              f"({len(side_b.run_ids)} runs); {len(table.rows)} shared series x metrics: "
+              f"{verdicts.count('worse')} worse, {verdicts.count('better')} better, "
+              f"{verdicts.count('same')} within noise (noise_band: the change a series' own run-to-run "
+              "spread explains, or your threshold)", file=sys.stderr)
+    else:
+        print(f"median {METRICS[args.metric or 'throughput'][1]}", file=sys.stderr)
     emit(render_table(table, args.format, title="benchmark-db compare"), args.output)
     return EXIT_OK

@@ -93,6 +93,36 @@ def add_db_path_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def open_service(args: argparse.Namespace, must_exist: bool = True):
+    """The service for ``--db-path`` (else $BENCHMARK_DB_PATH ...): every handler's one way to the warehouse.
+
+    ``must_exist``: commands that only read or judge refuse to create an empty warehouse.
+    """
+    from benchmark_pipeline.config import Settings
+    from benchmark_pipeline.service import BenchmarkService
+
+    try:
+        settings = Settings.from_env(db_path=args.db_path)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if must_exist and not settings.db_path.exists():
+        raise CliError(f"{settings.db_path}: no warehouse here yet (run an ingest first)")
+    return BenchmarkService.from_settings(settings)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message is written for the user of a command: shown as is, exit 2, no traceback."""
+    from benchmark_pipeline.lib.analytics.compare import CompareError
+    from benchmark_pipeline.lib.analytics.safe_query import QueryFailed, QueryRefused
+    from benchmark_pipeline.lib.names import UnknownNameError
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, WarehouseMissingError
+    from benchmark_pipeline.lib.warehouse.regressions import FlagLookupError, NoFlagsError, ThresholdError
+    from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
+
+    return (WarehouseLockedError, WarehouseMissingError, UnknownNameError, CompareError, QueryFailed, QueryRefused,
+            NoFlagsError, FlagLookupError, ThresholdError, NotInLedgerError)
+
+
 def _debug() -> bool:
     return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
 
@@ -119,14 +149,6 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _expected(exc: Exception) -> bool:
-    if isinstance(exc, OSError):
-        return True
-    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, WarehouseMissingError
-
-    return isinstance(exc, (WarehouseLockedError, WarehouseMissingError))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -149,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if _debug():
             raise
-        if _expected(exc):  # a lock or IO problem some handler did not wrap: still a plain error message
+        if isinstance(exc, _user_errors()):  # a refusal written for the user, whole
+            print(f"benchmark-db: error: {str(exc).strip() or repr(exc)}", file=sys.stderr)
+        elif isinstance(exc, OSError):  # an IO problem some handler did not wrap: its first line
             lines = str(exc).strip().splitlines()
             print(f"benchmark-db: error: {lines[0] if lines else repr(exc)}", file=sys.stderr)
         else:

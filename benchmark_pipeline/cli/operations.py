@@ -7,7 +7,7 @@ import sys
 
 from benchmark_pipeline.lib import vocabulary
 
-from .main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option
+from .main import EXIT_OK, EXIT_PROBLEMS, add_db_path_option, open_service
 from .output import add_list_format_option, render_listing
 
 QUARANTINE_STATUSES = (*vocabulary.QUARANTINE_STATUSES, "all")
@@ -62,15 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_retract(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
-    from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
-
-    service = _existing_warehouse(args)
+    service = open_service(args)
     db_path = service.db_path
-    try:
-        done = service.retract(args.paths, args.reason)
-    except (NotInLedgerError, WarehouseLockedError) as exc:
-        raise CliError(str(exc)) from exc
+    done = service.retract(args.paths, args.reason)
     print("status\tresult_rows\tchild_rows\tsource_path\tprevious_status")
     for r in done:
         print(f"retracted\t{r.result_rows}\t{r.child_rows}\t{r.source_path}\t{r.previous_status}")
@@ -87,35 +81,14 @@ def run_retract(args: argparse.Namespace) -> int:
 
 
 def run_refresh(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
-
-    service = _existing_warehouse(args)
-    try:
-        report = service.refresh()
-    except WarehouseLockedError as exc:
-        raise CliError(str(exc)) from exc
+    service = open_service(args)
+    report = service.refresh()
     print(f"rebuilt {', '.join(report.rebuilt)}; warehouse {service.db_path}", file=sys.stderr)
     return EXIT_OK
 
 
-def _existing_warehouse(args: argparse.Namespace):
-    from benchmark_pipeline.config import Settings
-    from benchmark_pipeline.service import BenchmarkService
-
-    settings = Settings.from_env(db_path=args.db_path)
-    if not settings.db_path.exists():
-        raise CliError(f"{settings.db_path}: no warehouse here yet")
-    return BenchmarkService.from_settings(settings)
-
-
 def run_quarantine_list(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, WarehouseMissingError
-    from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
-
-    try:
-        rows = _existing_warehouse(args).quarantine(args.file, None if args.status == "all" else args.status)
-    except (WarehouseMissingError, WarehouseLockedError, NotInLedgerError) as exc:
-        raise CliError(str(exc)) from exc
+    rows = open_service(args).quarantine(args.file, None if args.status == "all" else args.status)
     records = list(rows[QUARANTINE_COLUMNS].itertuples(index=False, name=None))
     sys.stdout.write(render_listing(QUARANTINE_COLUMNS, records, args.list_format))
     whole = int(rows["record_index"].isna().sum())
@@ -124,15 +97,9 @@ def run_quarantine_list(args: argparse.Namespace) -> int:
 
 
 def run_quarantine_replay(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
-    from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
-
-    service = _existing_warehouse(args)
+    service = open_service(args)
     db_path = service.db_path
-    try:
-        result = service.replay(args.file)
-    except (WarehouseLockedError, NotInLedgerError) as exc:
-        raise CliError(str(exc)) from exc
+    result = service.replay(args.file)
     for row in result.still_failing.itertuples(index=False):
         field = f", field {row.field!r}" if isinstance(row.field, str) else ""
         print(f"still quarantined {row.source_path}: record {int(row.record_index)}{field}: {row.reason}",

@@ -13,7 +13,7 @@ import math
 import os
 import sys
 
-from benchmark_pipeline.cli.main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option
+from benchmark_pipeline.cli.main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option, open_service
 
 EXIT_OPEN_REGRESSIONS = EXIT_PROBLEMS
 MODES = ("robust", "otava")
@@ -263,53 +263,16 @@ def _since(text: str | None):
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def _existing_db(args: argparse.Namespace):
-    """The warehouse path; these commands never create one (an empty warehouse has nothing to judge)."""
-    from benchmark_pipeline.config import resolve_db_path
-
-    path = resolve_db_path(args.db_path)
-    if not path.exists():
-        raise CliError(f"{path}: no warehouse here yet (run an ingest first)")
-    return path
-
-
-def _reader(args: argparse.Namespace):
-    from benchmark_pipeline.lib.warehouse.connection import open_reader
-
-    return open_reader(_existing_db(args))
-
-
-def _writer(args: argparse.Namespace):
-    from benchmark_pipeline.lib.warehouse.connection import open_writer
-
-    return open_writer(_existing_db(args))
-
-
-def _require_flags(conn) -> None:
-    from benchmark_pipeline.lib.warehouse.regressions import NoFlagsError, require_flags
-
-    try:
-        require_flags(conn)
-    except NoFlagsError as exc:
-        raise CliError(str(exc)) from exc
-
-
-def _warn_if_stale(conn) -> None:
-    from benchmark_pipeline.lib.warehouse.regressions import stale_series
-
-    stale = stale_series(conn)
-    if stale:
-        print(f"benchmark-db: warning: {stale} series changed since the last detection; "
+def _warn_if_stale(listing) -> None:
+    if listing.stale_series:
+        print(f"benchmark-db: warning: {listing.stale_series} series changed since the last detection; "
               "run `benchmark-db regressions update` for current flags", file=sys.stderr)
 
 
 def run_update(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.lib.warehouse.regressions import refresh_flags
-
     if args.workers < 1:
         raise CliError("--workers must be at least 1")
-    with _writer(args) as conn:
-        report = refresh_flags(conn, include_simulated=args.include_simulated, workers=args.workers)
+    report = open_service(args).update_regressions(include_simulated=args.include_simulated, workers=args.workers)
     print(f"benchmark-db: {report.series_analysed} of {report.series_total} series re-analysed, "
           f"{report.series_removed} removed; {report.flags_total} flags", file=sys.stderr)
     return EXIT_OK
@@ -353,17 +316,12 @@ _JSON_COLUMNS = (
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.lib.warehouse.regressions import list_flags, summary_frame
+    from benchmark_pipeline.lib.warehouse.regressions import summary_frame
 
-    from .query import check_names
-
-    since = _since(args.since)
-    with _reader(args) as conn:
-        model, hardware = check_names(conn, args.model, args.hardware, fingerprints_ok=True)
-        _require_flags(conn)
-        _warn_if_stale(conn)
-        flags = list_flags(conn, model=model, hardware=hardware, since=since, only_open=args.open,
-                           kind=args.kind)
+    listing = open_service(args).regression_flags(model=args.model, hardware=args.hardware,
+                                                  since=_since(args.since), only_open=args.open, kind=args.kind)
+    _warn_if_stale(listing)
+    flags = listing.flags
     if args.format == "json":
         print(json.dumps(_json_records(flags[list(_JSON_COLUMNS)]), allow_nan=False))
     else:
@@ -378,17 +336,11 @@ def run_list(args: argparse.Namespace) -> int:
 def run_ack(args: argparse.Namespace) -> int:
     import getpass
 
-    from benchmark_pipeline.lib.warehouse.regressions import FlagLookupError, acknowledge
-
     note = args.note.strip()
     if not note:
         raise CliError("--note must say why")
     by = args.by or os.environ.get("USER") or getpass.getuser()
-    with _writer(args) as conn:
-        try:
-            row = acknowledge(conn, args.flag_id, note, by, mute=args.mute)
-        except FlagLookupError as exc:
-            raise CliError(str(exc)) from exc
+    row = open_service(args).acknowledge_regression(args.flag_id, note, by, mute=args.mute)
     what = "muted the series of" if args.mute else "acknowledged"
     print(f"{row['ack_kind']}\t{row['flag_id']}\t{by}\t{row['acknowledged_at'].isoformat()}")
     print(f"benchmark-db: {what} {row['kind']} flag {row['flag_id']}", file=sys.stderr)
@@ -396,13 +348,11 @@ def run_ack(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.lib.warehouse.regressions import open_regressions, summary_frame
+    from benchmark_pipeline.lib.warehouse.regressions import summary_frame
 
-    since = _since(args.since)
-    with _reader(args) as conn:
-        _require_flags(conn)
-        _warn_if_stale(conn)
-        found = open_regressions(conn, since=since)
+    listing = open_service(args).open_regressions(since=_since(args.since))
+    _warn_if_stale(listing)
+    found = listing.flags
     suspected = int((found["confirmation"] == "suspected").sum()) if not found.empty else 0
     if args.confirmed_only and suspected:
         print(f"benchmark-db: {suspected} suspected regression(s) not gated (--confirmed-only); "
@@ -430,15 +380,10 @@ def _threshold_kind(args: argparse.Namespace) -> tuple[str, float]:
 def run_threshold_set(args: argparse.Namespace) -> int:
     import getpass
 
-    from benchmark_pipeline.lib.warehouse.regressions import ThresholdError, set_threshold
-
     kind, value = _threshold_kind(args)
     by = args.by or os.environ.get("USER") or getpass.getuser()
-    with _writer(args) as conn:
-        try:
-            row = set_threshold(conn, kind, value, metric=args.metric, series_id=args.series, note=args.note, by=by)
-        except ThresholdError as exc:
-            raise CliError(str(exc)) from exc
+    row = open_service(args).set_regression_threshold(kind, value, metric=args.metric, series_id=args.series,
+                                                      note=args.note, by=by)
     print(f"{row['scope']}\t{row['kind']}\t{row['value']:g}")
     print("benchmark-db: threshold set; run `benchmark-db regressions update` to re-analyse its series",
           file=sys.stderr)
@@ -446,11 +391,7 @@ def run_threshold_set(args: argparse.Namespace) -> int:
 
 
 def run_threshold_list(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.lib.warehouse.regressions import list_thresholds
-
-    with _reader(args) as conn:
-        _require_flags(conn)
-        found = list_thresholds(conn, metric=args.metric)
+    found = open_service(args).regression_thresholds(metric=args.metric)
     if args.format == "json":
         print(json.dumps(_json_records(found), allow_nan=False))
     else:
@@ -461,14 +402,7 @@ def run_threshold_list(args: argparse.Namespace) -> int:
 
 
 def run_threshold_remove(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.lib.warehouse.regressions import ThresholdError, remove_threshold
-
-    with _writer(args) as conn:
-        try:
-            removed = remove_threshold(conn, metric=args.metric, series_id=args.series)
-        except ThresholdError as exc:
-            raise CliError(str(exc)) from exc
-    if not removed:
+    if not open_service(args).remove_regression_threshold(metric=args.metric, series_id=args.series):
         raise CliError("no threshold set there (see `benchmark-db regressions threshold list`)")
     print("benchmark-db: threshold removed; run `benchmark-db regressions update`", file=sys.stderr)
     return EXIT_OK

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .main import EXIT_OK, CliError, add_db_path_option
+from .main import EXIT_OK, CliError, add_db_path_option, open_service
 from .output import add_filter_options, emit
 
 KINDS = ("summary", "performance", "compatibility", "regressions", "hardware", "model")
@@ -29,22 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.config import resolve_db_path as _db_path
-
-    from .query import check_filter_names
-
-    # Unknown --model / --hardware: exit 2 naming the closest known ones, never an empty report.
-    check_filter_names(_db_path(args.db_path), args.model, args.hardware, known_types_ok=True)
-    from benchmark_pipeline.config import resolve_db_path
     from benchmark_pipeline.lib.analytics.filters import Filters
-    from benchmark_pipeline.lib.reports.build import build_report
     from benchmark_pipeline.lib.reports.render import render
 
-    from .query import open_warehouse
-
+    # An unknown --model / --hardware is exit 2 naming the closest known ones, never an empty report.
     filters = Filters(args.model, args.hardware, args.since, args.include_simulated)
-    with open_warehouse(resolve_db_path(args.db_path), memory_limit=None) as conn:
-        report = build_report(conn, args.kind, filters)
+    report = open_service(args).report(args.kind, filters)
     output = args.output
     if args.format == "html" and not output:
         from benchmark_pipeline.config import data_dir

@@ -1,6 +1,6 @@
 """``status``: where the warehouse is and what it holds, readable in ten seconds.
 
-Read-only: the warehouse through ``open_reader`` (never the writer lock). With ``--dagster-run`` it
+Read-only: the warehouse through the service's reader (never the writer lock). With ``--dagster-run`` it
 also reads one run from the Dagster instance in ``$DAGSTER_HOME``: its outcome, failed steps and the
 asset checks that failed. Dagster is imported only then, so the plain command stays quick.
 """
@@ -12,7 +12,6 @@ import json
 import os
 import shlex
 import textwrap
-from pathlib import Path
 
 from .main import EXIT_OK, CliError, add_db_path_option
 
@@ -44,7 +43,8 @@ def run_status(args: argparse.Namespace) -> int:
     from benchmark_pipeline.lib.snapshots.store import SnapshotStore
     from benchmark_pipeline.lib.snapshots.summary import add_snapshot_summary
     from benchmark_pipeline.lib.warehouse.connection import WarehouseBusyError, WarehouseMissingError
-    from benchmark_pipeline.lib.warehouse.status import warehouse_status
+
+    from benchmark_pipeline.service import BenchmarkService
 
     run = dagster_run_report(args.dagster_run) if args.dagster_run else None
     try:
@@ -52,7 +52,7 @@ def run_status(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     try:
-        status = warehouse_status(settings.db_path, settings.data_dir, timeout_s=settings.read_timeout_s)
+        status = BenchmarkService.from_settings(settings).status(settings.data_dir)
         add_snapshot_summary(status, SnapshotStore(settings.snapshots_dir, BlockStore(settings.blockstore_dir())))
     except (WarehouseMissingError, WarehouseBusyError) as exc:
         if run is not None:  # the run's outcome is still worth showing (a failed first run leaves no warehouse)

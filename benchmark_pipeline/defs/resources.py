@@ -13,9 +13,8 @@ from pydantic import Field
 
 from benchmark_pipeline.config import (BLOCKS_DIR_ENV, DATA_DIR_ENV, DB_PATH_ENV, Settings, environment_has,
                                        resolve_db_path)
-from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S, writer_lock
+from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S
 from benchmark_pipeline.lib.warehouse.timeouts import DEFAULT_READ_TIMEOUT_S
-from benchmark_pipeline.lib.warehouse.schema import migrate
 from benchmark_pipeline.service import BenchmarkService
 
 DUCKDB_POOL = "duckdb"
@@ -37,8 +36,9 @@ class WarehouseResource(dg.ConfigurableResource):
         return resolve_db_path(self.db_path)
 
     def service(self, read_timeout_s: float | None = None) -> BenchmarkService:
+        """The service over this warehouse; its writer connects through dagster-duckdb once the lock is held."""
         return BenchmarkService(self.path(), read_timeout_s=read_timeout_s or self.read_timeout_s,
-                                lock_timeout_s=self.lock_timeout_s)
+                                lock_timeout_s=self.lock_timeout_s, connect_writer=_dagster_duckdb_connection)
 
     @contextmanager
     def reader(self, timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -46,13 +46,12 @@ class WarehouseResource(dg.ConfigurableResource):
         with self.service(timeout_s).reader() as conn:
             yield conn
 
-    @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        path = self.path()
-        with writer_lock(path, self.lock_timeout_s):
-            with DuckDBResource(database=str(path)).get_connection() as conn:
-                migrate(conn)
-                yield conn
+
+@contextmanager
+def _dagster_duckdb_connection(db_path: Path, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    # dagster-duckdb retries a locked file itself; the service's OS lock already keeps other writers out.
+    with DuckDBResource(database=str(db_path)).get_connection() as conn:
+        yield conn
 
 
 class DataDirs(dg.ConfigurableResource):

@@ -51,16 +51,6 @@ RUN_TABLES = ("test_runs",)
 # In the order a file version's facts are deleted (children before their parents, runs last).
 FACT_TABLES = ("performance_results", "performance_batch_results", "power_metrics", "hardware_compatibility",
                "integration_test_results", "integration_test_assertions", "benchmark_failures", "test_runs")
-# Derived tables, rebuilt from the facts by the analytics (never by an ingest), with what each holds.
-DERIVED_TABLES: dict[str, str] = {
-    "compatibility_matrix": "Every model and model family x every hardware type: status, score, last tested, "
-                            "error summary.",
-    "hardware_comparison": "Per model, batch size and precision: each hardware's latest and median metrics and "
-                           "speedup over CPU.",
-    "model_comparison": "Per hardware, batch size and precision: each model's medians, ranked by throughput.",
-    "daily_model_stats": "Per model and UTC day: mean throughput, p95 latency and number of benchmarks.",
-    "hardware_recommendations": "Pareto-optimal hardware and TOPSIS rank per model, batch size and precision.",
-}
 # Written by regression detection, not by an ingest.
 REGRESSION_TABLES = ("regression_flags", "regression_acks", "regression_series_state")
 # Computed from the facts and recomputed in the transaction of every write, for what it touched

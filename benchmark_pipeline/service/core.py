@@ -26,12 +26,14 @@ from benchmark_pipeline.lib.batch_contract import ValidatedBatch
 from benchmark_pipeline.lib.ingest.batch import discover, read_and_validate
 from benchmark_pipeline.lib.ingest.parallel import CHUNK_BYTES, ValidatedChunks, paused_gc
 from benchmark_pipeline.lib.scope import Scope
-from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S, open_reader, open_writer
+from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S, WriterConnect, open_reader, open_writer
 from benchmark_pipeline.lib.warehouse.load import BatchWriter, LoadResult, outcomes_for, read_ledger, scope_of_paths
 from benchmark_pipeline.lib.warehouse.plan import FilePlanner
 from benchmark_pipeline.lib.warehouse.retract import Retraction, check_active, check_ledgered, ledger_candidates, retract
 from benchmark_pipeline.lib.warehouse.transaction import transaction
 
+from .analytics import AnalyticsMixin
+from .regressions import RegressionsMixin
 from .replay import ReplayResult, list_quarantine, replay
 
 # Records submitted through the API are ledgered under this scheme: the identity of a submission is the
@@ -82,14 +84,19 @@ def canonical_json(records: Any) -> bytes:
     return orjson.dumps(records, option=orjson.OPT_SORT_KEYS)
 
 
-class BenchmarkService:
-    """One warehouse file and the rules for reaching it."""
+class BenchmarkService(AnalyticsMixin, RegressionsMixin):
+    """One warehouse file and the rules for reaching it.
+
+    ``connect_writer(db_path, timeout_s)`` opens the writer's read-write connection once the lock is
+    held (Dagster passes dagster-duckdb's); the lock, migrations and transactions stay the service's.
+    """
 
     def __init__(self, db_path: str | Path, *, read_timeout_s: float | None = None,
-                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
+                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S, connect_writer: WriterConnect | None = None) -> None:
         self.db_path = Path(db_path)
         self.read_timeout_s = read_timeout_s
         self.lock_timeout_s = lock_timeout_s
+        self.connect_writer = connect_writer
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "BenchmarkService":
@@ -106,7 +113,7 @@ class BenchmarkService:
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The single writer: the OS lock beside the file, then a migrated read-write connection."""
-        with open_writer(self.db_path, self.lock_timeout_s) as conn:
+        with open_writer(self.db_path, self.lock_timeout_s, self.connect_writer) as conn:
             yield conn
 
     # -- ingest ----------------------------------------------------------------------------------
@@ -235,29 +242,6 @@ class BenchmarkService:
         with self.reader() as conn:
             rows = conn.execute(sql + (" WHERE status = ?" if status else "") + " ORDER BY ledger_id", params).fetchall()
         return list(LEDGER_COLUMNS), rows
-
-    # -- regressions -----------------------------------------------------------------------------
-
-    def update_regressions(self, include_simulated: bool = False, workers: int = 1):
-        """Re-detect the series whose points changed since the last update (robust mode)."""
-        from benchmark_pipeline.lib.warehouse.regressions import refresh_flags
-
-        with self.writer() as conn:
-            return refresh_flags(conn, mode="robust", include_simulated=include_simulated, workers=workers)
-
-    def regression_flags(self, **filters: Any) -> pd.DataFrame:
-        """Flags newest first with their status; ``only_open``, ``confirmed_only``, ``model``, ``hardware``, ..."""
-        from benchmark_pipeline.lib.warehouse.regressions import list_flags
-
-        with self.reader() as conn:
-            return list_flags(conn, **filters)
-
-    def set_regression_threshold(self, kind: str, value: float, **scope: Any) -> dict[str, Any]:
-        """A threshold (relative, absolute or noise multiples) for a metric or one series; next update applies it."""
-        from benchmark_pipeline.lib.warehouse.regressions import set_threshold
-
-        with self.writer() as conn:
-            return set_threshold(conn, kind, value, **scope)
 
     # -- derived data ----------------------------------------------------------------------------
 

@@ -16,13 +16,7 @@ from benchmark_pipeline.defs.metadata import (
     table_definition_metadata,
 )
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
-from benchmark_pipeline.lib.warehouse.regressions import (
-    list_flags,
-    markdown_summary,
-    open_regressions,
-    refresh_flags,
-    summary_frame,
-)
+from benchmark_pipeline.lib.warehouse.regressions import markdown_summary, summary_frame
 
 
 class RegressionFlagsConfig(dg.Config):
@@ -41,12 +35,12 @@ def regression_flags(
     context: dg.AssetExecutionContext, config: RegressionFlagsConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Regressions, improvements and outliers per benchmark series (robust mode), updated incrementally."""
-    with warehouse.connect() as conn:
-        report = refresh_flags(conn, mode="robust", include_simulated=config.include_simulated,
-                               workers=config.workers)
-        flags = list_flags(conn)
+    service = warehouse.service()
+    report = service.update_regressions(include_simulated=config.include_simulated, workers=config.workers)
+    flags = service.regression_flags().flags
+    with service.reader() as conn:
         schema = column_schema("regression_flags", live_types(conn, "regression_flags"))
-        still_open = int((flags["status"] == "open").sum()) if not flags.empty else 0
+    still_open = int((flags["status"] == "open").sum()) if not flags.empty else 0
     context.log.info(
         f"regression_flags: {report.series_analysed} of {report.series_total} series re-analysed, "
         f"{report.series_removed} removed, {still_open} open regression(s)"
@@ -72,8 +66,7 @@ def regression_flags(
 )
 def no_open_regressions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Non-blocking: a regression is news for people, not a reason to stop the downstream assets."""
-    with warehouse.connect() as conn:
-        found = open_regressions(conn)
+    found = warehouse.service().open_regressions().flags
     pairs = found.groupby(["model_name", "hardware_fingerprint"]).ngroups if not found.empty else 0
     return dg.AssetCheckResult(
         passed=found.empty,

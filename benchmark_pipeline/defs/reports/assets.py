@@ -13,7 +13,6 @@ import dagster as dg
 
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
 from benchmark_pipeline.defs.schedules import OUTPUT_AUTOMATION
-from benchmark_pipeline.lib.reports.build import build_report
 from benchmark_pipeline.lib.reports.render import FORMATS, SUFFIXES, write
 
 GROUP = "reports"
@@ -21,8 +20,7 @@ KINDS = {"plotly", "html"}
 
 
 def _write_all(kind: str, warehouse: WarehouseResource, data_dirs: DataDirs) -> dg.MaterializeResult:
-    with warehouse.reader() as conn:
-        report = build_report(conn, kind)
+    report = warehouse.service().report(kind)
     out_dir = data_dirs.reports_dir()
     paths = {fmt: write(report, fmt, out_dir / f"{kind}{SUFFIXES[fmt]}") for fmt in FORMATS}
     headline = next((s for s in report.sections if s.stats or s.bullets), None)

@@ -18,7 +18,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, ContextManager, Iterator
 
 import duckdb
 
@@ -88,15 +88,28 @@ def writer_lock(db_path: Path, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Ite
 
 
 @contextmanager
-def open_writer(db_path: Path, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The single writer: lock, connect read-write, migrate to the latest schema."""
-    with writer_lock(db_path, timeout_s):
-        conn = connect_with_retry(db_path, read_only=False, timeout_s=timeout_s)
-        try:
-            migrate(conn)
-            yield conn
-        finally:
-            conn.close()
+def _read_write(db_path: Path, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    conn = connect_with_retry(db_path, read_only=False, timeout_s=timeout_s)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+WriterConnect = Callable[[Path, float], ContextManager[duckdb.DuckDBPyConnection]]
+
+
+@contextmanager
+def open_writer(db_path: Path, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+                connect: WriterConnect | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The single writer: lock, connect read-write, migrate to the latest schema.
+
+    ``connect(db_path, timeout_s)`` opens the read-write connection once the lock is held; Dagster
+    passes dagster-duckdb's, everyone else gets a plain ``duckdb.connect`` that waits out readers.
+    """
+    with writer_lock(db_path, timeout_s), (connect or _read_write)(db_path, timeout_s) as conn:
+        migrate(conn)
+        yield conn
 
 
 @contextmanager

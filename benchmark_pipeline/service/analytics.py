@@ -1,0 +1,117 @@
+"""The read side of the service: ad-hoc SQL, comparisons, reports and the warehouse's status.
+
+Every reader here is read-only and never takes the writer lock. Ad-hoc SQL and the analytics read
+through the sandboxed connection (no file, network or extension access, locked configuration), so a
+request can read the warehouse and nothing else, whoever sends it (CLI, REST).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import duckdb
+
+from benchmark_pipeline.lib.analytics.filters import Filters
+from benchmark_pipeline.lib.analytics.safe_query import DEFAULT_MEMORY_LIMIT, connect_read_only, run_query
+from benchmark_pipeline.lib.analytics.table import Table
+from benchmark_pipeline.lib.names import check_hardware_name, resolve_model_name
+from benchmark_pipeline.lib.normalize import canonical_hardware_type
+from benchmark_pipeline.lib.warehouse.connection import WarehouseMissingError
+from benchmark_pipeline.lib.warehouse.timeouts import DEFAULT_READ_TIMEOUT_S
+
+
+class AnalyticsMixin:
+    """Mixed into ``BenchmarkService``: needs ``db_path`` and ``read_timeout_s``."""
+
+    db_path: Path
+    read_timeout_s: float | None
+    reader: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+    @contextmanager
+    def sandboxed_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Read-only with external access off and the configuration locked; ``memory_limit=None``: DuckDB's."""
+        if not self.db_path.exists():
+            raise WarehouseMissingError(f"{self.db_path}: no warehouse here yet (run an ingest first)")
+        wait_s = DEFAULT_READ_TIMEOUT_S if self.read_timeout_s is None else self.read_timeout_s
+        conn = connect_read_only(self.db_path, memory_limit, wait_s=wait_s)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @staticmethod
+    def resolve_names(conn: duckdb.DuckDBPyConnection, model: str | None = None, hardware: str | None = None,
+                      known_types_ok: bool = False, fingerprints_ok: bool = False) -> tuple[str | None, str | None]:
+        """Filter names as the warehouse knows them; ``UnknownNameError`` names the closest known ones."""
+        if model is not None:
+            model = resolve_model_name(conn, model)
+        if hardware is not None:
+            hardware = check_hardware_name(conn, hardware, known_types_ok=known_types_ok,
+                                           fingerprints_ok=fingerprints_ok)
+        return model, hardware
+
+    def query(self, sql: str, timeout_s: float, max_rows: int,
+              memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> tuple[Table, bool]:
+        """One read-only statement in the sandbox: the rows (at most ``max_rows``) and whether it was cut."""
+        with self.sandboxed_reader(memory_limit) as conn:
+            return run_query(conn, sql, timeout_s, max_rows)
+
+    def compare(self, *, model: str | None = None, hardware: str | None = None, runs: tuple[str, str] | None = None,
+                metric: str | None = None, filters: Filters = Filters()):
+        """Hardware for a model, models on hardware, or run against run (with the noise band).
+
+        Returns the table, and for runs the two resolved sides.
+        """
+        from benchmark_pipeline.lib.analytics.compare import compare_hardware, compare_model, compare_runs
+
+        with self.sandboxed_reader() as conn:
+            self.resolve_names(conn, model, hardware)
+            if runs:
+                table, side_a, side_b = compare_runs(conn, runs[0], runs[1], metric, filters)
+                return table, (side_a, side_b)
+            if model:
+                return compare_model(conn, model, metric or "throughput", filters), None
+            return compare_hardware(conn, hardware, metric or "throughput", filters), None
+
+    def report(self, kind: str, filters: Filters = Filters()):
+        """A report (sections with tables and figures) built from the derived tables; render it apart."""
+        from benchmark_pipeline.lib.reports.build import build_report
+
+        # Reports' medians over millions of rows need DuckDB's own memory limit, not the query sandbox's.
+        with self.sandboxed_reader(memory_limit=None) as conn:
+            self.resolve_names(conn, filters.model, filters.hardware, known_types_ok=True)
+            return build_report(conn, kind, filters)
+
+    def results(self, category: str, limit: int = 1000, after_id: int | None = None,
+                **filters: Any) -> list[dict[str, Any]]:
+        """Stored facts of one category with model and hardware names, oldest id first; page with ``after_id``."""
+        from benchmark_pipeline.lib.analytics.results import ResultFilters, query_results
+
+        with self.reader() as conn:
+            return query_results(conn, category, ResultFilters(**filters), limit, after_id)
+
+    def model_summary(self, model_name: str) -> dict[str, Any]:
+        """Every hardware the model ran on, per batch size and precision (from ``hardware_comparison``)."""
+        with self.reader() as conn:
+            name = resolve_model_name(conn, model_name)
+            rows = conn.execute("SELECT * FROM hardware_comparison WHERE model_name = ? "
+                                "ORDER BY batch_size, precision, throughput_rank", [name]).df()
+        return {"model_name": name, "hardware": rows.to_dict("records")}
+
+    def hardware_summary(self, hardware: str) -> dict[str, Any]:
+        """Every model on a hardware type or device, ranked by throughput (from ``model_comparison``)."""
+        with self.reader() as conn:
+            name = check_hardware_name(conn, hardware)
+            kind = canonical_hardware_type(name) or name.lower()
+            rows = conn.execute("SELECT * FROM model_comparison WHERE hardware_type = ? OR lower(device_name) = "
+                                "lower(?) ORDER BY hardware, batch_size, precision, throughput_rank",
+                                [kind, name]).df()
+        return {"hardware": name, "models": rows.to_dict("records")}
+
+    def status(self, data_dir: Path):
+        """Counts, freshness, ledger and outputs of the warehouse (``WarehouseMissingError`` when none)."""
+        from benchmark_pipeline.lib.warehouse.status import warehouse_status
+
+        return warehouse_status(self.db_path, data_dir, timeout_s=self.read_timeout_s)
