@@ -59,7 +59,8 @@ def build(db: Path, target_bytes: int) -> int:
     conn = duckdb.connect(str(db))
     migrate(conn)
     conn.execute("INSERT INTO models (model_name) VALUES ('bench-model')")
-    conn.execute("INSERT INTO hardware_platforms (fingerprint, hardware_type) VALUES ('cpu|bench', 'cpu')")
+    conn.execute("INSERT INTO hardware_platforms (fingerprint, hardware_type, hardware_key) "
+                 "VALUES ('cpu|bench', 'cpu', hardware_key('cpu', 'bench', NULL, NULL, NULL))")
     rows = 0
     while db.stat().st_size < target_bytes:
         conn.execute(

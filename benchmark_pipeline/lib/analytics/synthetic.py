@@ -113,8 +113,9 @@ def fill_bulk(conn: duckdb.DuckDBPyConnection, rows: int, models: int = 200, see
     )
     for hw_type, device, _speed in HARDWARE:
         conn.execute(
-            "INSERT INTO hardware_platforms (fingerprint, hardware_type, device_name) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING", [f"{hw_type}|{device}|bulk", hw_type, device]
+            "INSERT INTO hardware_platforms (fingerprint, hardware_type, device_name, hardware_key) "
+            "VALUES (?, ?, ?, hardware_key(?, ?, NULL, NULL, 'bulk')) ON CONFLICT DO NOTHING",
+            [f"{hw_type}|{device}|bulk", hw_type, device, hw_type, device]
         )
     conn.execute(
         "INSERT INTO test_runs (test_name, test_type, time_source, record_count, source_path, source_sha256, "

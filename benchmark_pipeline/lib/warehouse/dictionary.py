@@ -42,7 +42,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "hardware_platforms": {
         "hardware_id": ("", "surrogate key (sequence)"),
-        "fingerprint": ("", "natural key: type | device | memory | compute units | driver, as declared"),
+        "fingerprint": ("", "label: type | device | memory | compute units | driver, as declared"),
         "hardware_type": ("", "cpu, cuda, rocm, mps, openvino, qualcomm, webnn, webgpu, tpu or npu"),
         "device_name": ("", "device model name"),
         "platform": ("", "operating system or browser platform"),
@@ -52,6 +52,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "compute_units": ("", "cores / SMs / compute units"),
         "metadata": ("JSON", "hardware_metadata of the first record that named the platform"),
         "created_at": ("UTC", "when the platform was first seen"),
+        "hardware_key": ("", "identity: the warehouse's hardware_key() macro over type, device, memory (MiB), "
+                             "compute units and driver; series ids hash it"),
     },
     "test_runs": {
         "run_id": ("", "surrogate key (sequence): one benchmark run = one file version and category"),
@@ -212,7 +214,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "regression_flags": {
         "flag_id": ("", "stable id: hash of series_id, run_id and kind, so acks survive re-detection"),
-        "series_id": ("", "hash of the series key (model, hardware fingerprint, batch, sequence, precision, test case, metric)"),
+        "series_id": ("", "series_key() macro: hash of model, hardware_key, batch, sequence, precision, test case, metric"),
         "model_name": ("", "models.model_name of the series"),
         "hardware_id": ("", "hardware_platforms.hardware_id of the series"),
         "hardware_fingerprint": ("", "hardware_platforms.fingerprint of the series (the key part)"),

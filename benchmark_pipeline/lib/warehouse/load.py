@@ -22,10 +22,12 @@ from benchmark_pipeline.lib.scope import Scope
 from benchmark_pipeline.lib.vocabulary import FACT_TABLES
 
 from .plan import DUPLICATE, INGEST, UNCHANGED, FilePlanner, file_status
-from .transaction import transaction
+from .transaction import registered, transaction
 
 OUTCOME_COLUMNS = ["source_path", "sha256", "category", "detected_type", "status", "reason", "records_total",
                    "records_quarantined", "rows_written", "duplicate_of"]
+# The outcome of a file that could not be read (no bytes, so no sha256): reported, never ledgered.
+SKIPPED = "skipped"
 
 
 @dataclass
@@ -51,8 +53,11 @@ def read_ledger(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def outcomes_for(batch: ValidatedBatch, plan: pd.DataFrame) -> pd.DataFrame:
-    """Per-file result of an ingest (also what a dry run reports)."""
-    files = batch.files.merge(plan, on="file_id")
+    """Per-file result of an ingest (also what a dry run reports).
+
+    A file that could not be read has no sha256 and may have no plan row: it is ``skipped``, with why.
+    """
+    files = batch.files.merge(plan, on="file_id", how="left")
     quarantined_records = (
         batch.quarantine.dropna(subset=["record_index"]).drop_duplicates(["file_id", "category", "record_index"])
         .groupby("file_id").size().to_dict()
@@ -61,7 +66,9 @@ def outcomes_for(batch: ValidatedBatch, plan: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for f in files.itertuples(index=False):
         n_bad = int(quarantined_records.get(f.file_id, 0))
-        if f.action == UNCHANGED:
+        if not isinstance(f.sha256, str):
+            status, reason = SKIPPED, _reason(f.problem, f.detail, 0, 0)
+        elif f.action == UNCHANGED:
             status, reason = UNCHANGED, "already in the ledger"
         elif f.action == DUPLICATE:
             status, reason = DUPLICATE, f"same content as {f.duplicate_of}"
@@ -135,7 +142,7 @@ class BatchWriter:
 
     def write(self, batch: ValidatedBatch) -> LoadResult:
         conn, run_id, now = self.conn, self.run_id, self.now
-        plan = self.planner.plan(batch.files)
+        plan = self.planner.plan(batch.files[batch.files["sha256"].notna()])  # unread files: nothing to plan
         outcomes = outcomes_for(batch, plan)
         ingest_ids = plan.loc[plan["action"] == INGEST, "file_id"]
         replaced_paths = batch.files.merge(plan.loc[plan["replaces"]], on="file_id")["source_path"].tolist()
@@ -188,19 +195,18 @@ def _restrict(batch: ValidatedBatch, file_ids: set[int]) -> ValidatedBatch:
 def _supersede(conn: duckdb.DuckDBPyConnection, paths: list[str], run_id: str, now: datetime) -> None:
     if not paths:
         return
-    conn.register("superseded_paths", pd.DataFrame({"source_path": paths}))
-    for table in FACT_TABLES:
-        conn.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM superseded_paths)")
-    conn.execute("UPDATE quarantine SET status = 'superseded' WHERE status = 'open' "
-                 "AND source_path IN (SELECT source_path FROM superseded_paths)")
-    conn.execute(
-        "UPDATE ingestion_ledger SET status = 'superseded', status_changed_at = ?, "
-        "history = coalesce(history || '; ', '') || status || ' -> superseded by run ' || ? "
-        "WHERE status IN ('ingested', 'partial', 'quarantined', 'not a result', 'duplicate') "
-        "AND source_path IN (SELECT source_path FROM superseded_paths)",
-        [now, run_id],
-    )
-    conn.unregister("superseded_paths")
+    with registered(conn, "superseded_paths", pd.DataFrame({"source_path": paths})):
+        for table in FACT_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM superseded_paths)")
+        conn.execute("UPDATE quarantine SET status = 'superseded' WHERE status = 'open' "
+                     "AND source_path IN (SELECT source_path FROM superseded_paths)")
+        conn.execute(
+            "UPDATE ingestion_ledger SET status = 'superseded', status_changed_at = ?, "
+            "history = coalesce(history || '; ', '') || status || ' -> superseded by run ' || ? "
+            "WHERE status IN ('ingested', 'partial', 'quarantined', 'not a result', 'duplicate') "
+            "AND source_path IN (SELECT source_path FROM superseded_paths)",
+            [now, run_id],
+        )
 
 
 # --- dimensions --------------------------------------------------------------------------------
@@ -246,22 +252,21 @@ def _upsert_models(conn: duckdb.DuckDBPyConnection, frames: list[pd.DataFrame]) 
         return
     models = _first_per_group(models, "model_name", list(_MODEL_COLUMNS)[1:]).sort_index().reset_index()
     models = models.rename(columns=_MODEL_COLUMNS)
-    conn.register("stage_models", models)
-    conn.execute(
-        "INSERT INTO models (model_name, model_family, modality, source, version, parameters_million, metadata) "
-        "SELECT s.model_name, s.model_family, s.modality, s.source, s.version, s.parameters_million, s.metadata "
-        "FROM stage_models s ANTI JOIN models m USING (model_name)"
-    )
-    conn.execute(
-        "UPDATE models SET model_family = coalesce(models.model_family, s.model_family), "
-        "modality = coalesce(models.modality, s.modality), "
-        "parameters_million = coalesce(models.parameters_million, s.parameters_million) "
-        "FROM stage_models s WHERE models.model_name = s.model_name AND ("
-        "(models.model_family IS NULL AND s.model_family IS NOT NULL) OR "
-        "(models.modality IS NULL AND s.modality IS NOT NULL) OR "
-        "(models.parameters_million IS NULL AND s.parameters_million IS NOT NULL))"
-    )
-    conn.unregister("stage_models")
+    with registered(conn, "stage_models", models):
+        conn.execute(
+            "INSERT INTO models (model_name, model_family, modality, source, version, parameters_million, metadata) "
+            "SELECT s.model_name, s.model_family, s.modality, s.source, s.version, s.parameters_million, s.metadata "
+            "FROM stage_models s ANTI JOIN models m USING (model_name)"
+        )
+        conn.execute(
+            "UPDATE models SET model_family = coalesce(models.model_family, s.model_family), "
+            "modality = coalesce(models.modality, s.modality), "
+            "parameters_million = coalesce(models.parameters_million, s.parameters_million) "
+            "FROM stage_models s WHERE models.model_name = s.model_name AND ("
+            "(models.model_family IS NULL AND s.model_family IS NOT NULL) OR "
+            "(models.modality IS NULL AND s.modality IS NOT NULL) OR "
+            "(models.parameters_million IS NULL AND s.parameters_million IS NOT NULL))"
+        )
 
 
 def _first_per_group(frame: pd.DataFrame, key: str, columns: list[str]) -> pd.DataFrame:
@@ -292,10 +297,9 @@ def fill_inferred_families(conn: duckdb.DuckDBPyConnection) -> None:
                             columns=["model_name", "model_family"]).dropna()
     if inferred.empty:
         return
-    conn.register("stage_families", inferred)
-    conn.execute("UPDATE models SET model_family = s.model_family FROM stage_families s "
-                 "WHERE models.model_name = s.model_name")
-    conn.unregister("stage_families")
+    with registered(conn, "stage_families", inferred):
+        conn.execute("UPDATE models SET model_family = s.model_family FROM stage_families s "
+                     "WHERE models.model_name = s.model_name")
 
 
 _FINGERPRINT_COLUMNS = ["hardware_type", "device_name", "memory_gb", "compute_units", "driver_version"]
@@ -318,19 +322,28 @@ def _with_fingerprint(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _upsert_hardware(conn: duckdb.DuckDBPyConnection, frames: list[pd.DataFrame]) -> None:
+    """New platforms in, by ``hardware_key`` (the warehouse's macro over the typed columns); then
+    ``stage_hardware_ids`` maps this batch's fingerprints (labels, unique within the batch) to ids."""
     parts = [f[["fingerprint"] + _HARDWARE_COLUMNS] for f in frames if not f.empty]
-    if not parts:
-        return
-    hardware = pd.concat(parts, ignore_index=True).dropna(subset=["fingerprint"])
+    hardware = (pd.concat(parts, ignore_index=True).dropna(subset=["fingerprint"]) if parts
+                else pd.DataFrame(columns=["fingerprint"] + _HARDWARE_COLUMNS))
     hardware = hardware.drop_duplicates("fingerprint").rename(columns={"hardware_metadata": "metadata"})
-    conn.register("stage_hardware", hardware)
+    with registered(conn, "stage_hardware", hardware):
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE stage_platforms AS SELECT *, hardware_key(hardware_type, device_name, "
+            "memory_gb, compute_units, driver_version) AS hardware_key FROM stage_hardware"
+        )
     conn.execute(
-        "INSERT INTO hardware_platforms (fingerprint, hardware_type, device_name, platform, platform_version, "
-        "driver_version, memory_gb, compute_units, metadata) "
-        "SELECT fingerprint, hardware_type, device_name, platform, platform_version, driver_version, memory_gb, "
-        "compute_units, metadata FROM stage_hardware s ANTI JOIN hardware_platforms h USING (fingerprint)"
+        "INSERT INTO hardware_platforms (hardware_key, fingerprint, hardware_type, device_name, platform, "
+        "platform_version, driver_version, memory_gb, compute_units, metadata) "
+        "SELECT hardware_key, fingerprint, hardware_type, device_name, platform, platform_version, driver_version, "
+        "memory_gb, compute_units, metadata FROM stage_platforms s ANTI JOIN hardware_platforms h USING (hardware_key)"
     )
-    conn.unregister("stage_hardware")
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE stage_hardware_ids AS SELECT s.fingerprint, h.hardware_id "
+        "FROM stage_platforms s JOIN hardware_platforms h USING (hardware_key)"
+    )
+    conn.execute("DROP TABLE stage_platforms")
 
 
 # --- facts -------------------------------------------------------------------------------------
@@ -346,13 +359,26 @@ def write_facts(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: 
     integ = _with_fingerprint(batch.integration)
     _upsert_models(conn, [perf, compat, integ])
     _upsert_hardware(conn, [perf, compat, integ])
-    conn.register("stage_files", batch.files[["file_id", "source_path", "sha256"]])
-    _write_test_runs(conn, {"performance": perf, "compatibility": compat, "integration": integ}, run_id, now)
-    params = [run_id, now]
-    if not perf.empty:
-        _insert_performance(conn, perf, batch, params)
-    if not compat.empty:
-        conn.register("s", compat)
+    try:
+        with registered(conn, "stage_files", batch.files[["file_id", "source_path", "sha256"]]):
+            runs = _write_test_runs(conn, {"performance": perf, "compatibility": compat, "integration": integ},
+                                    run_id, now)
+            with registered(conn, "stage_runs", runs):
+                params = [run_id, now]
+                if not perf.empty:
+                    _insert_performance(conn, perf, batch, params)
+                if not compat.empty:
+                    _insert_compatibility(conn, compat, params)
+                if not integ.empty:
+                    _insert_integration(conn, integ, batch, params)
+                if not batch.failures.empty:
+                    _insert_failures(conn, batch.failures, params)
+    finally:
+        conn.execute("DROP TABLE IF EXISTS stage_hardware_ids")
+
+
+def _insert_compatibility(conn: duckdb.DuckDBPyConnection, compat: pd.DataFrame, params: list) -> None:
+    with registered(conn, "s", compat):
         conn.execute(
             "INSERT INTO hardware_compatibility (compatibility_id, run_id, model_id, model_family, hardware_id, "
             "is_compatible, detection_success, initialization_success, error_message, error_type, suggested_fix, "
@@ -366,30 +392,27 @@ def write_facts(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: 
             f"s.run_time, s.time_source, s.extra, s.record_index, {_PROVENANCE} "
             "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "
             "AND r.test_type = 'compatibility' LEFT JOIN models m ON m.model_name = s.model_name "
-            "JOIN hardware_platforms h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index",
+            "JOIN stage_hardware_ids h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index",
             params,
         )
-        conn.unregister("s")
-    if not integ.empty:
-        _insert_integration(conn, integ, batch, params)
-    if not batch.failures.empty:
-        conn.register("s", batch.failures)
+
+
+def _insert_failures(conn: duckdb.DuckDBPyConnection, failures: pd.DataFrame, params: list) -> None:
+    with registered(conn, "s", failures):
         conn.execute(
-            "INSERT INTO benchmark_failures (failure_id, run_id, model_name, hardware_type, error_type, error_message, "
-            "error_traceback, stage, batch_size, run_time, time_source, record_index, "
-            f"{_PROVENANCE_COLUMNS}) SELECT nextval('seq_failure_id'), NULL, coalesce(s.model_name, s.model_family), "
-            "s.hardware_type, s.error_type, s.error_message, s.error_traceback, s.stage, s.batch_size, s.run_time, "
-            f"s.time_source, s.record_index, {_PROVENANCE} FROM s JOIN stage_files f USING (file_id) "
-            "ORDER BY s.file_id, s.record_index",
+            "INSERT INTO benchmark_failures (failure_id, run_id, model_name, hardware_type, error_type, "
+            "error_message, error_traceback, stage, batch_size, run_time, time_source, record_index, "
+            f"{_PROVENANCE_COLUMNS}) SELECT nextval('seq_failure_id'), NULL, "
+            "coalesce(s.model_name, s.model_family), s.hardware_type, s.error_type, s.error_message, "
+            "s.error_traceback, s.stage, s.batch_size, s.run_time, s.time_source, s.record_index, "
+            f"{_PROVENANCE} FROM s JOIN stage_files f USING (file_id) ORDER BY s.file_id, s.record_index",
             params,
         )
-        conn.unregister("s")
-    conn.unregister("stage_runs")
-    conn.unregister("stage_files")
 
 
 def _write_test_runs(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], run_id: str,
-                     now: datetime) -> None:
+                     now: datetime) -> pd.DataFrame:
+    """One test run per file and test type; returns (file_id, test_type, run_id) for the facts to join."""
     runs = []
     for test_type, frame in frames.items():
         if frame.empty:
@@ -402,27 +425,25 @@ def _write_test_runs(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataF
         summary["test_type"] = test_type
         runs.append(summary)
     if not runs:
-        conn.register("stage_runs", pd.DataFrame({"file_id": pd.Series(dtype="int64"),
-                                                  "test_type": pd.Series(dtype="string"),
-                                                  "run_id": pd.Series(dtype="int64")}))
-        return
+        return pd.DataFrame({"file_id": pd.Series(dtype="int64"), "test_type": pd.Series(dtype="string"),
+                             "run_id": pd.Series(dtype="int64")})
     stage = pd.concat(runs, ignore_index=True)
-    conn.register("stage_runs_raw", stage)
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE stage_runs_ids AS SELECT nextval('seq_run_id') AS run_id, r.*, "
-        "f.source_path, f.sha256 FROM stage_runs_raw r JOIN stage_files f USING (file_id)"
-    )
-    conn.execute(
-        "INSERT INTO test_runs (run_id, test_name, test_type, started_at, completed_at, time_source, git_commit, "
-        "git_branch, record_count, source_path, source_sha256, ingestion_run_id, ingested_at) "
-        "SELECT run_id, coalesce(test_name, regexp_extract(source_path, '[^/]+$')), test_type, started_at, "
-        "completed_at, time_source, git_commit, git_branch, record_count, source_path, sha256, ?, ? "
-        "FROM stage_runs_ids",
-        [run_id, now],
-    )
-    conn.unregister("stage_runs_raw")
-    conn.register("stage_runs", conn.execute("SELECT file_id, test_type, run_id FROM stage_runs_ids").df())
+    with registered(conn, "stage_runs_raw", stage):
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE stage_runs_ids AS SELECT nextval('seq_run_id') AS run_id, r.*, "
+            "f.source_path, f.sha256 FROM stage_runs_raw r JOIN stage_files f USING (file_id)"
+        )
+        conn.execute(
+            "INSERT INTO test_runs (run_id, test_name, test_type, started_at, completed_at, time_source, git_commit, "
+            "git_branch, record_count, source_path, source_sha256, ingestion_run_id, ingested_at) "
+            "SELECT run_id, coalesce(test_name, regexp_extract(source_path, '[^/]+$')), test_type, started_at, "
+            "completed_at, time_source, git_commit, git_branch, record_count, source_path, sha256, ?, ? "
+            "FROM stage_runs_ids",
+            [run_id, now],
+        )
+    ids = conn.execute("SELECT file_id, test_type, run_id FROM stage_runs_ids").df()
     conn.execute("DROP TABLE stage_runs_ids")
+    return ids
 
 
 # What the performance inserts read from the staged frame: DuckDB scans every column of a registered
@@ -438,75 +459,71 @@ _PERF_STAGE_COLUMNS = [
 
 def _insert_performance(conn: duckdb.DuckDBPyConnection, perf: pd.DataFrame, batch: ValidatedBatch,
                         params: list) -> None:
-    conn.register("s", perf[_PERF_STAGE_COLUMNS])
-    staged = (
-        "SELECT nextval('seq_result_id') AS result_id, r.run_id, m.model_id, h.hardware_id, s.*, "
-        "f.source_path, f.sha256 "
-        "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "
-        "AND r.test_type = 'performance' JOIN models m ON m.model_name = s.model_name "
-        "JOIN hardware_platforms h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index"
-    )
-    # The child rows need the new result ids: only then is the staged result kept as a table.
-    has_children = not (batch.batch_results.empty and batch.power_metrics.empty)
-    if has_children:
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE stage_perf AS {staged}")
-    conn.execute(
-        "INSERT INTO performance_results (result_id, run_id, model_id, hardware_id, test_case, batch_size, "
-        "sequence_length, precision, run_time, time_source, total_time_seconds, average_latency_ms, "
-        "latency_p50_ms, latency_p90_ms, latency_p95_ms, latency_p99_ms, throughput_items_per_second, "
-        "memory_peak_mb, power_watts, energy_joules, items_per_joule, iterations, warmup_iterations, metrics, "
-        f"extra, record_index, {_PROVENANCE_COLUMNS}) "
-        "SELECT result_id, run_id, model_id, hardware_id, coalesce(test_case, 'default'), coalesce(batch_size, 1), "
-        "sequence_length, precision, run_time, time_source, total_time_seconds, average_latency_ms, "
-        "latency_p50_ms, latency_p90_ms, latency_p95_ms, latency_p99_ms, throughput_items_per_second, "
-        "memory_peak_mb, power_watts, energy_joules, items_per_joule, iterations, warmup_iterations, metrics, "
-        "extra, record_index, source_path, sha256, ?, ?, coalesce(is_simulated, false), simulation_reason "
-        f"FROM {'stage_perf' if has_children else '(' + staged + ')'}",
-        params,
-    )
-    conn.unregister("s")
+    with registered(conn, "s", perf[_PERF_STAGE_COLUMNS]):
+        staged = (
+            "SELECT nextval('seq_result_id') AS result_id, r.run_id, m.model_id, h.hardware_id, s.*, "
+            "f.source_path, f.sha256 "
+            "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "
+            "AND r.test_type = 'performance' JOIN models m ON m.model_name = s.model_name "
+            "JOIN stage_hardware_ids h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index"
+        )
+        # The child rows need the new result ids: only then is the staged result kept as a table.
+        has_children = not (batch.batch_results.empty and batch.power_metrics.empty)
+        if has_children:
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE stage_perf AS {staged}")
+        conn.execute(
+            "INSERT INTO performance_results (result_id, run_id, model_id, hardware_id, test_case, batch_size, "
+            "sequence_length, precision, run_time, time_source, total_time_seconds, average_latency_ms, "
+            "latency_p50_ms, latency_p90_ms, latency_p95_ms, latency_p99_ms, throughput_items_per_second, "
+            "memory_peak_mb, power_watts, energy_joules, items_per_joule, iterations, warmup_iterations, metrics, "
+            f"extra, record_index, {_PROVENANCE_COLUMNS}) "
+            "SELECT result_id, run_id, model_id, hardware_id, coalesce(test_case, 'default'), coalesce(batch_size, 1), "
+            "sequence_length, precision, run_time, time_source, total_time_seconds, average_latency_ms, "
+            "latency_p50_ms, latency_p90_ms, latency_p95_ms, latency_p99_ms, throughput_items_per_second, "
+            "memory_peak_mb, power_watts, energy_joules, items_per_joule, iterations, warmup_iterations, metrics, "
+            "extra, record_index, source_path, sha256, ?, ?, coalesce(is_simulated, false), simulation_reason "
+            f"FROM {'stage_perf' if has_children else '(' + staged + ')'}",
+            params,
+        )
     if not has_children:
         return
     if not batch.batch_results.empty:
-        conn.register("c", batch.batch_results)
-        conn.execute(
-            "INSERT INTO performance_batch_results (batch_id, result_id, batch_index, batch_size, latency_ms, "
-            f"memory_usage_mb, throughput_items_per_second, {_PROVENANCE_COLUMNS}) "
-            "SELECT nextval('seq_batch_id'), p.result_id, coalesce(c.batch_index, c.child_index), "
-            "coalesce(c.batch_size, p.batch_size), c.latency_ms, c.memory_usage_mb, c.throughput_items_per_second, "
-            "p.source_path, p.sha256, ?, ?, coalesce(p.is_simulated, false), p.simulation_reason "
-            "FROM c JOIN stage_perf p USING (file_id, record_index) ORDER BY p.result_id, c.child_index",
-            params,
-        )
-        conn.unregister("c")
+        with registered(conn, "c", batch.batch_results):
+            conn.execute(
+                "INSERT INTO performance_batch_results (batch_id, result_id, batch_index, batch_size, latency_ms, "
+                f"memory_usage_mb, throughput_items_per_second, {_PROVENANCE_COLUMNS}) "
+                "SELECT nextval('seq_batch_id'), p.result_id, coalesce(c.batch_index, c.child_index), "
+                "coalesce(c.batch_size, p.batch_size), c.latency_ms, c.memory_usage_mb, c.throughput_items_per_second, "
+                "p.source_path, p.sha256, ?, ?, coalesce(p.is_simulated, false), p.simulation_reason "
+                "FROM c JOIN stage_perf p USING (file_id, record_index) ORDER BY p.result_id, c.child_index",
+                params,
+            )
     if not batch.power_metrics.empty:
-        conn.register("c", batch.power_metrics)
-        conn.execute(
-            "INSERT INTO power_metrics (metric_id, result_id, run_id, model_id, hardware_id, power_watts_avg, "
-            "power_watts_peak, power_watts_idle, energy_joules, temperature_celsius, monitoring_duration_ms, "
-            f"items_per_joule, thermal_throttling_detected, battery_impact_percent_per_hour, {_PROVENANCE_COLUMNS}) "
-            "SELECT nextval('seq_power_metric_id'), p.result_id, p.run_id, p.model_id, p.hardware_id, "
-            "c.power_watts_avg, c.power_watts_peak, c.power_watts_idle, c.energy_joules, c.temperature_celsius, "
-            "c.monitoring_duration_ms, c.items_per_joule, c.thermal_throttling_detected, "
-            "c.battery_impact_percent_per_hour, p.source_path, p.sha256, ?, ?, coalesce(p.is_simulated, false), "
-            "p.simulation_reason FROM c JOIN stage_perf p USING (file_id, record_index) ORDER BY p.result_id",
-            params,
-        )
-        conn.unregister("c")
+        with registered(conn, "c", batch.power_metrics):
+            conn.execute(
+                "INSERT INTO power_metrics (metric_id, result_id, run_id, model_id, hardware_id, power_watts_avg, "
+                "power_watts_peak, power_watts_idle, energy_joules, temperature_celsius, monitoring_duration_ms, "
+                f"items_per_joule, thermal_throttling_detected, battery_impact_percent_per_hour, {_PROVENANCE_COLUMNS}) "
+                "SELECT nextval('seq_power_metric_id'), p.result_id, p.run_id, p.model_id, p.hardware_id, "
+                "c.power_watts_avg, c.power_watts_peak, c.power_watts_idle, c.energy_joules, c.temperature_celsius, "
+                "c.monitoring_duration_ms, c.items_per_joule, c.thermal_throttling_detected, "
+                "c.battery_impact_percent_per_hour, p.source_path, p.sha256, ?, ?, coalesce(p.is_simulated, false), "
+                "p.simulation_reason FROM c JOIN stage_perf p USING (file_id, record_index) ORDER BY p.result_id",
+                params,
+            )
     conn.execute("DROP TABLE stage_perf")
 
 
 def _insert_integration(conn: duckdb.DuckDBPyConnection, integ: pd.DataFrame, batch: ValidatedBatch,
                         params: list) -> None:
-    conn.register("s", integ)
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE stage_integ AS SELECT nextval('seq_test_result_id') AS test_result_id, "
-        "r.run_id, m.model_id, h.hardware_id, s.*, f.source_path, f.sha256 "
-        "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "
-        "AND r.test_type = 'integration' LEFT JOIN models m ON m.model_name = s.model_name "
-        "LEFT JOIN hardware_platforms h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index"
-    )
-    conn.unregister("s")
+    with registered(conn, "s", integ):
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE stage_integ AS SELECT nextval('seq_test_result_id') AS test_result_id, "
+            "r.run_id, m.model_id, h.hardware_id, s.*, f.source_path, f.sha256 "
+            "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "
+            "AND r.test_type = 'integration' LEFT JOIN models m ON m.model_name = s.model_name "
+            "LEFT JOIN stage_hardware_ids h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index"
+        )
     conn.execute(
         "INSERT INTO integration_test_results (test_result_id, run_id, test_module, test_class, test_name, status, "
         "execution_time_seconds, hardware_id, model_id, error_message, error_traceback, metadata, run_time, "
@@ -517,18 +534,17 @@ def _insert_integration(conn: duckdb.DuckDBPyConnection, integ: pd.DataFrame, ba
         params,
     )
     if not batch.assertions.empty:
-        conn.register("c", batch.assertions)
-        conn.execute(
-            "INSERT INTO integration_test_assertions (assertion_id, test_result_id, assertion_index, "
-            f"assertion_name, passed, expected_value, actual_value, message, {_PROVENANCE_COLUMNS}) "
-            "SELECT nextval('seq_assertion_id'), p.test_result_id, c.child_index, "
-            "coalesce(c.assertion_name, 'assertion_' || c.child_index), c.passed, c.expected_value, "
-            "c.actual_value, c.message, p.source_path, p.sha256, ?, ?, coalesce(p.is_simulated, false), "
-            "p.simulation_reason FROM c JOIN stage_integ p USING (file_id, record_index) "
-            "ORDER BY p.test_result_id, c.child_index",
-            params,
-        )
-        conn.unregister("c")
+        with registered(conn, "c", batch.assertions):
+            conn.execute(
+                "INSERT INTO integration_test_assertions (assertion_id, test_result_id, assertion_index, "
+                f"assertion_name, passed, expected_value, actual_value, message, {_PROVENANCE_COLUMNS}) "
+                "SELECT nextval('seq_assertion_id'), p.test_result_id, c.child_index, "
+                "coalesce(c.assertion_name, 'assertion_' || c.child_index), c.passed, c.expected_value, "
+                "c.actual_value, c.message, p.source_path, p.sha256, ?, ?, coalesce(p.is_simulated, false), "
+                "p.simulation_reason FROM c JOIN stage_integ p USING (file_id, record_index) "
+                "ORDER BY p.test_result_id, c.child_index",
+                params,
+            )
     conn.execute("DROP TABLE stage_integ")
 
 
@@ -541,36 +557,34 @@ def _write_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, plan: pd
     unchanged = outcomes["status"] == UNCHANGED
     if unchanged.any() and with_cid["cid"].notna().any():
         # An unchanged version already has its row; fill its CID if it was ledgered before CIDs were kept.
-        conn.register("stage_cids", outcomes.loc[unchanged, ["source_path", "sha256"]].merge(
-            with_cid[["source_path", "cid"]].dropna(), on="source_path"))
-        conn.execute(
-            "UPDATE ingestion_ledger SET cid = s.cid FROM stage_cids s WHERE ingestion_ledger.cid IS NULL "
-            "AND ingestion_ledger.source_path = s.source_path AND ingestion_ledger.sha256 = s.sha256"
-        )
-        conn.unregister("stage_cids")
-    changed = outcomes[~unchanged].merge(with_cid, on="source_path")
+        with registered(conn, "stage_cids", outcomes.loc[unchanged, ["source_path", "sha256"]].merge(
+                    with_cid[["source_path", "cid"]].dropna(), on="source_path")):
+            conn.execute(
+                "UPDATE ingestion_ledger SET cid = s.cid FROM stage_cids s WHERE ingestion_ledger.cid IS NULL "
+                "AND ingestion_ledger.source_path = s.source_path AND ingestion_ledger.sha256 = s.sha256"
+            )
+    changed = outcomes[~unchanged & (outcomes["status"] != SKIPPED)].merge(with_cid, on="source_path")
     if changed.empty:
         return
-    conn.register("stage_ledger", changed)
-    # A version that was superseded or retracted and now comes back gets its ledger row back.
-    conn.execute(
-        "UPDATE ingestion_ledger SET status = s.status, reason = s.reason, records_total = s.records_total, "
-        "records_quarantined = s.records_quarantined, rows_written = s.rows_written, duplicate_of = s.duplicate_of, "
-        "status_changed_at = ?, ingestion_run_id = ?, cid = coalesce(ingestion_ledger.cid, s.cid), "
-        "history = coalesce(history || '; ', '') || ingestion_ledger.status || ' -> ' || s.status || ' by run ' || ? "
-        "FROM stage_ledger s WHERE ingestion_ledger.source_path = s.source_path "
-        "AND ingestion_ledger.sha256 = s.sha256",
-        [now, run_id, run_id],
-    )
-    conn.execute(
-        "INSERT INTO ingestion_ledger (source_path, sha256, size_bytes, detected_type, status, reason, "
-        "records_total, records_quarantined, rows_written, duplicate_of, first_seen_at, status_changed_at, "
-        "ingestion_run_id, cid) SELECT s.source_path, s.sha256, s.size_bytes, s.detected_type, s.status, s.reason, "
-        "s.records_total, s.records_quarantined, s.rows_written, s.duplicate_of, ?, ?, ?, s.cid "
-        "FROM stage_ledger s ANTI JOIN ingestion_ledger l USING (source_path, sha256) ORDER BY s.file_id",
-        [now, now, run_id],
-    )
-    conn.unregister("stage_ledger")
+    with registered(conn, "stage_ledger", changed):
+        # A version that was superseded or retracted and now comes back gets its ledger row back.
+        conn.execute(
+            "UPDATE ingestion_ledger SET status = s.status, reason = s.reason, records_total = s.records_total, "
+            "records_quarantined = s.records_quarantined, rows_written = s.rows_written, duplicate_of = s.duplicate_of, "
+            "status_changed_at = ?, ingestion_run_id = ?, cid = coalesce(ingestion_ledger.cid, s.cid), "
+            "history = coalesce(history || '; ', '') || ingestion_ledger.status || ' -> ' || s.status || ' by run ' || ? "
+            "FROM stage_ledger s WHERE ingestion_ledger.source_path = s.source_path "
+            "AND ingestion_ledger.sha256 = s.sha256",
+            [now, run_id, run_id],
+        )
+        conn.execute(
+            "INSERT INTO ingestion_ledger (source_path, sha256, size_bytes, detected_type, status, reason, "
+            "records_total, records_quarantined, rows_written, duplicate_of, first_seen_at, status_changed_at, "
+            "ingestion_run_id, cid) SELECT s.source_path, s.sha256, s.size_bytes, s.detected_type, s.status, s.reason, "
+            "s.records_total, s.records_quarantined, s.rows_written, s.duplicate_of, ?, ?, ?, s.cid "
+            "FROM stage_ledger s ANTI JOIN ingestion_ledger l USING (source_path, sha256) ORDER BY s.file_id",
+            [now, now, run_id],
+        )
 
 
 def write_quarantine(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, file_ids: set[int],
@@ -588,12 +602,11 @@ def write_quarantine(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, fil
         return
     rows = rows.merge(files[["file_id", "source_path", "sha256"]], on="file_id")
     rows["record_index"] = rows["record_index"].astype("Int64")
-    conn.register("stage_quarantine", rows)
-    conn.execute(
-        "INSERT INTO quarantine (quarantine_id, source_path, source_sha256, category, record_index, field, value, "
-        "reason, record, ingestion_run_id, quarantined_at) SELECT nextval('seq_quarantine_id'), source_path, "
-        "sha256, category, record_index, field, value, reason, record_json, ?, ? FROM stage_quarantine "
-        "ORDER BY file_id, record_index",
-        [run_id, now],
-    )
-    conn.unregister("stage_quarantine")
+    with registered(conn, "stage_quarantine", rows):
+        conn.execute(
+            "INSERT INTO quarantine (quarantine_id, source_path, source_sha256, category, record_index, field, value, "
+            "reason, record, ingestion_run_id, quarantined_at) SELECT nextval('seq_quarantine_id'), source_path, "
+            "sha256, category, record_index, field, value, reason, record_json, ?, ? FROM stage_quarantine "
+            "ORDER BY file_id, record_index",
+            [run_id, now],
+        )

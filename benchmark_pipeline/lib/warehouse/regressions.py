@@ -96,14 +96,15 @@ def _series_params(
 
 
 def _long_points_sql(include_simulated: bool) -> str:
-    # Unpivoted (one row per result and metric, NULLs dropped) and keyed by a hash of the natural
-    # series key, so series ids do not depend on surrogate ids or on the order things were ingested.
+    # Unpivoted (one row per result and metric, NULLs dropped) and keyed by the warehouse's series_key
+    # macro over typed values (migration 7), so series ids depend neither on surrogate ids, nor on the
+    # order things were ingested, nor on how a platform is printed.
     metrics = ", ".join(METRICS)
     where = "" if include_simulated else "WHERE NOT r.is_simulated"
     return f"""
         WITH wide AS (
             SELECT r.result_id, r.run_id, r.run_time, m.model_name, h.hardware_id,
-                   h.fingerprint AS hardware_fingerprint, h.hardware_type, h.device_name,
+                   h.hardware_key, h.fingerprint AS hardware_fingerprint, h.hardware_type, h.device_name,
                    r.batch_size, r.sequence_length, r.precision, r.test_case, {metrics}
             FROM performance_results r
             JOIN models m ON m.model_id = r.model_id
@@ -112,10 +113,9 @@ def _long_points_sql(include_simulated: bool) -> str:
         ), long AS (
             UNPIVOT wide ON {metrics} INTO NAME metric VALUE value
         )
-        SELECT left(sha256(concat_ws(chr(31), model_name, hardware_fingerprint, batch_size::VARCHAR,
-                                     coalesce(sequence_length::VARCHAR, '\\N'), coalesce(precision, '\\N'),
-                                     test_case, metric)), 16) AS series_id,
-               *
+        SELECT series_key(model_name, hardware_key, batch_size, sequence_length, precision, test_case, metric)
+                   AS series_id,
+               * EXCLUDE (hardware_key)
         FROM long
         WHERE isfinite(value)
     """

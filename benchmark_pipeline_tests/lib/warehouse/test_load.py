@@ -82,6 +82,20 @@ def test_two_different_gpus_are_never_merged(drop, db_path):
     ]
 
 
+def test_printing_a_platform_another_way_changes_no_identity(drop, db_path, monkeypatch):
+    """Platforms are keyed by their typed columns: a new fingerprint format needs no data migration."""
+    from benchmark_pipeline.lib.warehouse import load
+
+    ingest_paths([drop("performance", "a.json", [perf_record(device_name="A100", memory_gb=80)])], db_path)
+    before = query(db_path, "SELECT hardware_id, hardware_key FROM hardware_platforms")
+    monkeypatch.setattr(load, "hardware_fingerprint",
+                        lambda frame: "GPU " + frame["device_name"].astype(str) + " with " + frame["memory_gb"].astype(str))
+    ingest_paths([drop("performance", "b.json", [perf_record(device_name="A100", memory_gb=80.0, batch_size=8)])],
+                 db_path)
+    assert query(db_path, "SELECT hardware_id, hardware_key FROM hardware_platforms") == before
+    assert query(db_path, "SELECT DISTINCT hardware_id FROM performance_results") == [(before[0][0],)]
+
+
 def test_provenance_on_every_fact_row(drop, db_path):
     path = drop("performance", "p.json", [perf_record()])
     report = ingest_paths([path], db_path)

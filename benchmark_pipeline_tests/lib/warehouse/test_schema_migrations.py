@@ -76,7 +76,7 @@ def test_version_5_merges_platforms_split_by_a_float_compute_unit_count():
         [old_flag, old_series])
     conn.execute("INSERT INTO regression_acks VALUES (?, ?, 'ack', 'known', 'me', now())", [old_flag, old_series])
 
-    assert migrate(conn) == list(range(5, SCHEMA_VERSION + 1))
+    assert migrate(conn, target=6) == [5, 6]
 
     platforms = conn.execute("SELECT hardware_id, fingerprint FROM hardware_platforms ORDER BY 1").fetchall()
     assert platforms == [(1, "cpu | Xeon | 256 GB | 40 CU"), (3, "mps | M2 | 192 GB | 76 CU | driver 1.0"),
@@ -89,3 +89,70 @@ def test_version_5_merges_platforms_split_by_a_float_compute_unit_count():
     acks = conn.execute("SELECT flag_id, series_id FROM regression_acks").fetchall()
     assert acks == [(flag_id(new_series, 7, "change"), new_series)]
     assert conn.execute("SELECT hardware_id FROM regression_flags").fetchall() == [(1,)]
+
+
+def _v4_series_id(*parts: str) -> str:
+    """Series ids as versions 4 to 6 computed them: a hash of the fingerprint, a display string."""
+    import hashlib
+
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def test_version_7_keys_series_by_typed_hardware_and_keeps_acks_state_and_thresholds():
+    from benchmark_pipeline.lib.changepoint.series import flag_id
+    from benchmark_pipeline.lib.warehouse.regressions import current_fingerprints, list_flags
+
+    conn = duckdb.connect()
+    migrate(conn, target=6)
+    fingerprint = "cuda | A100 | 80 GB | 108 CU"
+    conn.execute("INSERT INTO models (model_id, model_name) VALUES (1, 'bert')")
+    conn.execute("INSERT INTO hardware_platforms (hardware_id, fingerprint, hardware_type, device_name, memory_gb, "
+                 "compute_units) VALUES (1, ?, 'cuda', 'A100', 80, 108)", [fingerprint])
+    for i in range(4):
+        conn.execute(
+            "INSERT INTO performance_results (result_id, run_id, model_id, hardware_id, test_case, batch_size, "
+            "run_time, time_source, average_latency_ms, throughput_items_per_second, record_index, source_path, "
+            "source_sha256, ingestion_run_id, ingested_at) VALUES (?, ?, 1, 1, 'default', 1, now(), 'record', ?, "
+            "100, 0, 'a.json', 'x', 'r', now())", [i + 1, i + 1, 10.0 + 5 * (i >= 2)])
+    latency = _v4_series_id("bert", fingerprint, "1", "\\N", "\\N", "default", "average_latency_ms")
+    throughput = _v4_series_id("bert", fingerprint, "1", "\\N", "\\N", "default", "throughput_items_per_second")
+    old_flag = flag_id(latency, 3, "regression")
+    conn.execute(
+        "INSERT INTO regression_flags (flag_id, series_id, model_name, hardware_id, hardware_fingerprint, batch_size, "
+        "test_case, metric, kind, direction, change_index, run_id, result_id, run_time, is_latest_change, recovered, "
+        "series_points, mode, detected_at) VALUES (?, ?, 'bert', 1, ?, 1, 'default', 'average_latency_ms', "
+        "'regression', 'lower_is_better', 2, 3, 3, now(), true, false, 4, 'robust', now())", [old_flag, latency, fingerprint])
+    conn.execute("INSERT INTO regression_acks VALUES (?, ?, 'mute', 'known', 'me', now())", [old_flag, latency])
+    for series in (latency, throughput):  # the throughput series has state but no flag
+        conn.execute("INSERT INTO regression_series_state VALUES (?, 4, 4, 0, 'p', 0, now())", [series])
+    conn.execute("INSERT INTO regression_thresholds VALUES (?, 'average_latency_ms', ?, 'relative', 0.1, NULL, "
+                 "'me', now())", [latency, latency])
+
+    assert migrate(conn) == list(range(7, SCHEMA_VERSION + 1))
+
+    current = current_fingerprints(conn).set_index("metric")["series_id"]
+    new_latency, new_throughput = current["average_latency_ms"], current["throughput_items_per_second"]
+    assert {new_latency, new_throughput}.isdisjoint({latency, throughput})
+    state = {row[0] for row in conn.execute("SELECT series_id FROM regression_series_state").fetchall()}
+    assert state == {new_latency, new_throughput}
+    flags = list_flags(conn)
+    assert flags[["flag_id", "series_id", "status"]].values.tolist() == [
+        [flag_id(new_latency, 3, "regression"), new_latency, "muted"]]
+    assert conn.execute("SELECT scope, series_id FROM regression_thresholds").fetchall() == [(new_latency,) * 2]
+
+    # The fingerprint is a label now: printing a platform another way changes no identity.
+    conn.execute("UPDATE hardware_platforms SET fingerprint = 'NVIDIA A100 (80 GB, 108 SMs)'")
+    assert current_fingerprints(conn).set_index("metric")["series_id"].to_dict() == current.to_dict()
+
+
+def test_hardware_key_reads_typed_values_not_their_spelling():
+    conn = duckdb.connect()
+    migrate(conn)
+    key = "SELECT hardware_key(?, ?, ?, ?, ?)"
+    same = {conn.execute(key, ["cuda", "A100", memory, units, "550"]).fetchone()[0]
+            for memory, units in ((80, 108), (80.0, 108.0), ("80", "108"))}
+    assert len(same) == 1
+    others = {conn.execute(key, args).fetchone()[0] for args in (
+        ["cuda", "A100", 80, 108, None], ["cuda", "A100", 40, 108, "550"], ["cuda", None, 80, 108, "550"],
+        ["rocm", "A100", 80, 108, "550"])}
+    assert len(others) == 4 and not others & same
