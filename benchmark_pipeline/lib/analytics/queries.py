@@ -1,22 +1,29 @@
 """SQL over the warehouse facts: the derived tables, the report sections and the compare views.
 
-Every query is computed from the fact tables, never from the derived tables, so the command line
-gives current answers on a warehouse whose analytics assets have not run. Filters become SQL
-predicates (not ``$x IS NULL OR ...``), which keeps DuckDB's filter pushdown for the 10 M-row
-compare target. Simulated rows are left out unless a caller asks for them: they would otherwise
-win every ranking they appear in.
+Every ``*_sql`` query is computed from the fact tables, never from the derived tables, so the
+command line gives current answers on a warehouse whose analytics assets have not run. Filters
+become SQL predicates (not ``$x IS NULL OR ...``), which keeps DuckDB's filter pushdown for the
+10 M-row compare target. Simulated rows are left out unless a caller asks for them: they would
+otherwise win every ranking they appear in.
+
+``read_derived`` is the other way round: the rows a derived table already holds, filtered, for the
+reports; it answers None when the table cannot give what the fact query would, and the caller
+computes instead.
 """
 
 from __future__ import annotations
 
+from datetime import time, timezone
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from benchmark_pipeline.lib import vocabulary
 from benchmark_pipeline.lib.normalize import KNOWN_HARDWARE_TYPES, canonical_hardware_type
 
 from .filters import METRICS, RUN_METRICS, Filters, hardware_label_sql
+from .recommend import OUTPUT_COLUMNS as RECOMMENDATION_COLUMNS
 from benchmark_pipeline.lib.scope import Scope
 
 # METRICS, RUN_METRICS and Filters are imported from here by the reports as well.
@@ -244,6 +251,113 @@ def table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
     ).fetchone()[0])
 
 
+# --- reading the derived tables back (issue 13) ---------------------------------------------------
+#
+# A derived table holds the answer of its fact query without filters (simulated rows left out), and
+# the refresh keeps it current with every write. Filters on models and hardware select whole rows of
+# that answer, so they become WHERE clauses; what a row ranks or compares against (``throughput_rank``,
+# ``relative_throughput``) is recomputed over the rows the filter kept, as the fact query does. A
+# ``since`` or ``include_simulated`` changes the medians and counts themselves: no WHERE clause on
+# aggregated rows can give those, so the table does not answer and the caller computes from the facts.
+
+_DERIVED_ORDER = {
+    "hardware_comparison": "model_name, batch_size, precision, throughput_rank, hardware",
+    "model_comparison": "hardware, batch_size, precision, throughput_rank, model_name",
+    "daily_model_stats": "model_name, day",
+    "compatibility_matrix": "level DESC, subject, hardware_type",
+    "hardware_recommendations": "model_name, batch_size, precision, topsis_rank, hardware",
+}
+_DERIVED_SQL = {"hardware_comparison": hardware_comparison_sql, "model_comparison": model_comparison_sql,
+                "daily_model_stats": daily_model_stats_sql, "compatibility_matrix": compatibility_matrix_sql}
+# Recomputed over the rows a filter keeps, when the filter can drop rows of one group (the hardware
+# filter other hardware of a model's group, the model filter other models of a platform's group).
+_HARDWARE_RANK = ("rank() OVER (PARTITION BY model_name, batch_size, precision "
+                  "ORDER BY median_throughput_items_per_second DESC NULLS LAST)")
+_MODEL_GROUP = "PARTITION BY hardware_type, device_name, batch_size, precision"
+_MODEL_RERANK = {
+    "relative_throughput": f"median_throughput_items_per_second / max(median_throughput_items_per_second) "
+                           f"OVER ({_MODEL_GROUP})",
+    "throughput_rank": f"rank() OVER ({_MODEL_GROUP} ORDER BY median_throughput_items_per_second DESC NULLS LAST)",
+}
+
+
+def derived_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns the current definition of a derived table gives, in order (the fact query's, bound, not run)."""
+    if table == "hardware_recommendations":
+        return list(RECOMMENDATION_COLUMNS)
+    sql, params = _DERIVED_SQL[table]()
+    return [row[0] for row in conn.execute(f"DESCRIBE {sql}", params).fetchall()]
+
+
+def _derived_where(table: str, filters: Filters) -> tuple[list[str], dict[str, Any], dict[str, str]] | None:
+    """(predicates, parameters, recomputed columns) that turn the stored rows into the filtered answer, or None."""
+    if filters.include_simulated:
+        return None
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    rerank: dict[str, str] = {}
+    if filters.since is not None:
+        since = filters.since_utc().astimezone(timezone.utc)
+        if table != "daily_model_stats" or since.time() != time(0):
+            return None  # medians, counts and tests since a moment: not in rows aggregated over all time
+        where.append("day >= $since_day")  # whole UTC days: the same runs as run_time >= that midnight
+        params["since_day"] = since.date()
+    if filters.model:
+        params["model"] = filters.model
+        if table == "compatibility_matrix":
+            where.append("((level = 'model' AND lower(subject) = lower($model)) OR (level = 'family' AND subject IN "
+                         "(SELECT model_family FROM models WHERE lower(model_name) = lower($model))))")
+        else:
+            where.append("lower(model_name) = lower($model)")
+        if table == "model_comparison":
+            rerank.update(_MODEL_RERANK)
+    if filters.hardware:
+        params["hw_type"] = canonical_hardware_type(filters.hardware) or filters.hardware.lower()
+        if table in ("daily_model_stats", "hardware_recommendations"):
+            return None  # aggregated over hardware / ranked among all of a group's hardware
+        if table == "compatibility_matrix":
+            where.append("hardware_type = $hw_type")
+        else:
+            where.append("(hardware_type = $hw_type OR lower(device_name) = lower($hw))")
+            params["hw"] = filters.hardware
+        if table == "hardware_comparison":
+            rerank["throughput_rank"] = _HARDWARE_RANK
+    return where, params, rerank
+
+
+def read_derived(conn: duckdb.DuckDBPyConnection, table: str, filters: Filters = Filters()) -> pd.DataFrame | None:
+    """What the fact query of derived ``table`` would answer for ``filters``, read from the table.
+
+    Same columns, order and values as computing (``hardware_comparison(conn, filters)`` and so on;
+    for ``hardware_recommendations``, ``recommend.hardware_recommendations`` of the comparison). None
+    when the table cannot give that: it does not exist (a warehouse from before the derived tables),
+    it lacks a column of the current definition (built by an older version), or a filter needs rows
+    it has aggregated away (``since``, except whole UTC days for ``daily_model_stats``;
+    ``include_simulated``; ``hardware`` for the daily stats and the recommendations).
+    """
+    if table not in _DERIVED_ORDER:
+        raise ValueError(f"{table!r} is not a derived table the reports read; one of {', '.join(_DERIVED_ORDER)}")
+    chosen = _derived_where(table, filters)
+    if chosen is None or not table_exists(conn, table):
+        return None
+    where, params, rerank = chosen
+    columns = derived_columns(conn, table)
+    stored = {row[0] for row in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",
+        [table]).fetchall()}
+    if not set(columns) <= stored:
+        return None
+    select = ", ".join(f"{rerank[c]} AS {c}" if c in rerank else c for c in columns)
+    order = _DERIVED_ORDER[table]
+    sql = f"SELECT {select} FROM {table} WHERE {' AND '.join(where) or 'true'}"
+    if rerank:  # order by the recomputed ranks, not the stored ones
+        sql = f"SELECT * FROM ({sql})"
+    frame = conn.execute(f"{sql} ORDER BY {order}", params).df()
+    if table == "hardware_recommendations":  # typed as recommend.hardware_recommendations types them
+        frame = frame.astype({"topsis_rank": "Int64", "candidates": "int64", "pareto_optimal": "bool"})
+    return frame
+
+
 def summary_statistics(conn: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pd.DataFrame:
     """The headline numbers as (statistic, value) rows.
 
@@ -448,3 +562,67 @@ def series_points(conn: duckdb.DuckDBPyConnection, metric_column: str, series_ke
         WHERE {metric_column} IS NOT NULL AND {_SERIES_KEY_SQL} IN (SELECT unnest($keys::VARCHAR[]))
         QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY run_time DESC, result_id DESC) <= $max_points
         ORDER BY series, run_time""", params).df()
+
+
+FLAG_ANCHOR_COLUMNS = ("panel", "model_name", "hardware_id", "batch_size", "sequence_length", "precision",
+                       "test_case", "metric", "result_id", "run_time")
+
+
+def flagged_points(conn: duckdb.DuckDBPyConnection, anchors: pd.DataFrame, filters: Filters = Filters(),
+                   before: int = 40, after: int = 40) -> pd.DataFrame:
+    """The points of flagged series around their flagged run: one series per row of ``anchors``.
+
+    ``anchors`` has ``FLAG_ANCHOR_COLUMNS``: a panel number, the series (as regression_flags names
+    it: model, hardware id, batch size, sequence length, precision, test case and metric) and the
+    flagged result (``result_id``, else the first run at or after ``run_time``). Rows: that series'
+    finite values in run order, ``before`` runs before the flagged one to ``after`` after it, with
+    ``offset`` (0 = the flagged run), the series label, and ``series_points`` / ``series_median``
+    over every point of the series the filters keep (what detection took the level of a relative
+    threshold from). Series are windowed around the flag rather than cut to the newest runs, so an
+    old open regression is still shown where it happened.
+    """
+    columns = ["panel", "run_id", "result_id", "run_time", "value", "series", "offset", "series_points",
+               "series_median"]
+    if anchors.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    unknown = sorted(set(anchors["metric"]) - set(vocabulary.METRICS))
+    if unknown:
+        raise ValueError(f"not a performance_results metric: {', '.join(map(str, unknown))}")
+    value = "CASE a.metric " + " ".join(f"WHEN '{m}' THEN p.{m}" for m in sorted(set(anchors["metric"]))) + " END"
+    types = {"panel": "BIGINT", "model_name": "VARCHAR", "hardware_id": "BIGINT", "batch_size": "INTEGER",
+             "sequence_length": "INTEGER", "precision": "VARCHAR", "test_case": "VARCHAR", "metric": "VARCHAR",
+             "result_id": "BIGINT", "run_time": "TIMESTAMPTZ"}
+    params: dict[str, Any] = {"before": int(before), "after": int(after)}
+    for column in FLAG_ANCHOR_COLUMNS:
+        values = anchors[column] if column in anchors else pd.Series([None] * len(anchors))
+        params[f"a_{column}"] = [None if _absent(v) else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else
+                                                          v.item() if hasattr(v, "item") else v) for v in values]
+    unnested = ", ".join(f"unnest($a_{c}::{types[c]}[]) AS {c}" for c in FLAG_ANCHOR_COLUMNS)
+    return conn.execute(f"""
+        WITH {_perf_cte(filters, params)},
+        anchors AS (SELECT {unnested}),
+        pts AS (SELECT a.panel, a.result_id AS anchor_result, a.run_time AS anchor_time, p.run_id, p.result_id,
+                       p.run_time, {value} AS value, p.model_name, p.hardware, p.batch_size, p.precision,
+                       p.sequence_length
+                FROM anchors a JOIN perf p
+                  ON p.model_name = a.model_name AND p.hardware_id = a.hardware_id AND p.batch_size = a.batch_size
+                 AND p.sequence_length IS NOT DISTINCT FROM a.sequence_length
+                 AND p.precision IS NOT DISTINCT FROM a.precision AND p.test_case IS NOT DISTINCT FROM a.test_case),
+        numbered AS (SELECT *, row_number() OVER (PARTITION BY panel ORDER BY run_time, result_id) AS position
+                     FROM pts WHERE isfinite(value)),
+        anchored AS (SELECT *, coalesce(min(position) FILTER (WHERE result_id = anchor_result) OVER w,
+                                        min(position) FILTER (WHERE run_time >= anchor_time) OVER w,
+                                        max(position) OVER w) AS anchor,
+                            count(*) OVER w AS series_points, median(value) OVER w AS series_median
+                     FROM numbered WINDOW w AS (PARTITION BY panel))
+        SELECT panel, run_id, result_id, run_time, value, {_SERIES_LABEL_SQL} AS series, position - anchor AS offset,
+               series_points, series_median
+        FROM anchored WHERE position - anchor BETWEEN -$before AND $after
+        ORDER BY panel, run_time, result_id""", params).df()
+
+
+def _absent(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

@@ -7,6 +7,11 @@ Every report leads with what changed and what to do (a ``headline`` section: a f
 the open regressions), then its charts, then short tables. A section keeps two tables: ``table``,
 every row, which the JSON report carries, and ``shown``, the few rows and columns a reader needs,
 which HTML and markdown print with numbers cut to four significant digits.
+
+Comparisons, daily stats, the compatibility matrix and the recommendations are read from the derived
+tables the warehouse keeps current (``queries.read_derived``), filters applied to the stored rows;
+they are computed from the facts only when the table cannot answer (missing, older shape, or a
+``since`` / ``--include-simulated`` that changes the aggregates themselves).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import plotly.graph_objects as go
 from benchmark_pipeline.lib.analytics import queries as q
 from benchmark_pipeline.lib.analytics.recommend import hardware_recommendations, with_costs
 
-from . import charts
+from . import charts, flag_review
 from .tabular import short_number, signed_percent
 
 KINDS = ("summary", "performance", "compatibility", "regressions", "hardware", "model")
@@ -40,6 +45,7 @@ MAX_TREND_SERIES = 6    # panels per trend figure
 MAX_SHOWN_ROWS = 15     # rows of a table in HTML and markdown; the JSON report has them all
 MAX_BULLETS = 5
 TREND_POINTS = 200      # newest points per trend series
+MAX_FLAG_PANELS = flag_review.MAX_PANELS  # flagged series drawn in the regressions report
 FLAG_COLUMNS = ("run_time", "model_name", "hardware", "batch_size", "sequence_length", "precision", "test_case",
                 "metric", "kind", "direction", "pct_change", "pvalue", "open", "run_id", "flag_id")
 METRIC_NAMES = {
@@ -63,6 +69,7 @@ class Section:
     stats: list[tuple[str, str]] = field(default_factory=list)  # headline numbers
     bullets: list[str] = field(default_factory=list)            # what changed, what to do
     table_in_html: bool = True                 # False: the chart says it all; the table is for markdown and JSON
+    flag_review: list[dict[str, Any]] | None = None  # per flagged series: flag, band, points (JSON ``flag_review``)
 
 
 @dataclass
@@ -90,7 +97,7 @@ def build_report(conn: duckdb.DuckDBPyConnection, kind: str, filters: q.Filters 
 def _summary(conn, filters: q.Filters, report: Report) -> None:
     flags = q.regression_flags(conn, filters)
     stats = q.summary_statistics(conn, filters)
-    comparison = q.hardware_comparison(conn, filters)
+    comparison, _ = _derived(conn, "hardware_comparison", filters)
     picked = _stats(stats, ("models benchmarked", "hardware platforms", "performance results", "latest result",
                             "benchmark success rate", "integration pass rate"))
     report.add(_headline(stats, picked, flags),
@@ -105,7 +112,7 @@ def _summary(conn, filters: q.Filters, report: Report) -> None:
 def _performance(conn, filters: q.Filters, report: Report) -> None:
     flags = q.regression_flags(conn, filters)
     stats = q.summary_statistics(conn, filters)
-    comparison = q.hardware_comparison(conn, filters)
+    comparison, _ = _derived(conn, "hardware_comparison", filters)
     picked = _stats(stats, ("models benchmarked", "hardware platforms", "performance results", "latest result"))
     report.add(_headline(stats, picked, flags, metrics=("throughput_items_per_second", "latency_p50_ms")),
                _trend(conn, filters, "throughput", flags),
@@ -119,7 +126,7 @@ def _performance(conn, filters: q.Filters, report: Report) -> None:
 
 
 def _compatibility(conn, filters: q.Filters, report: Report) -> None:
-    matrix = q.compatibility_matrix(conn, filters)
+    matrix, _ = _derived(conn, "compatibility_matrix", filters)
     models = matrix[matrix["level"] == "model"]
     counts = matrix.groupby(["level", "status"]).size().rename("cells").reset_index()
     failing = matrix[matrix["status"].isin(["incompatible", "partial"])]
@@ -168,7 +175,7 @@ def _regressions(conn, filters: q.Filters, report: Report) -> None:
         head.text = f"{len(flags)} flags, {open_count} open regressions. " + (head.text or "")
         report.add(head)
         others = flags[~flags["open"].astype(bool)] if "open" in flags else flags
-        report.add(_open_regressions_section(flags), Section(
+        report.add(_open_regressions_section(flags), _flag_review(conn, filters, flags), Section(
             "flags", "Other flags, newest first (closed regressions, improvements, outliers)",
             table=flags[[c for c in FLAG_COLUMNS if c in flags.columns]],
             shown=_pick(_with_config(others), {"run_time": "run time", "model_name": "model", "hardware": "hardware",
@@ -179,9 +186,11 @@ def _regressions(conn, filters: q.Filters, report: Report) -> None:
 
 
 def _hardware(conn, filters: q.Filters, report: Report) -> None:
-    comparison = q.hardware_comparison(conn, filters)
+    comparison, stored = _derived(conn, "hardware_comparison", filters)
     platforms = _platforms(comparison)
-    recs = hardware_recommendations(comparison)
+    # Stored recommendations rank the stored comparison: read them only when that is what this report shows.
+    recs = q.read_derived(conn, "hardware_recommendations", filters) if stored else None
+    recs = hardware_recommendations(comparison) if recs is None else recs
     groups = _pareto_groups(recs)
     best = recs[recs["topsis_rank"] == 1] if not recs.empty else recs
     head = Section("headline", "At a glance", stats=[
@@ -227,8 +236,8 @@ def _hardware(conn, filters: q.Filters, report: Report) -> None:
 def _model(conn, filters: q.Filters, report: Report) -> None:
     flags = q.regression_flags(conn, filters)
     stats = q.summary_statistics(conn, filters)
-    comparison = q.model_comparison(conn, filters)
-    daily = q.daily_model_stats(conn, filters)
+    comparison, _ = _derived(conn, "model_comparison", filters)
+    daily, _ = _derived(conn, "daily_model_stats", filters)
     best = comparison[comparison["throughput_rank"] == 1]
     head = _headline(stats, _stats(stats, ("models benchmarked", "hardware platforms", "performance results",
                                            "latest result")), flags)
@@ -341,6 +350,36 @@ def _open_regressions_section(flags: pd.DataFrame | None) -> Section | None:
                    shown=shown, formats={"since": "time", "change": "text"})
 
 
+def _flag_review(conn, filters: q.Filters, flags: pd.DataFrame | None) -> Section | None:
+    """One small chart per flagged series: its runs around the flag, the noise band, the levels, the change."""
+    if flags is None or flags.empty:
+        return None
+    review = flag_review.build_review(conn, flags, filters, MAX_FLAG_PANELS)
+    if not review.panels:
+        return None
+    drawn = [p for p in review.panels if not p.points.empty]
+    section = Section(
+        "flag-review", "Flagged series: runs, noise band and change", chart_type="line",
+        table=flag_review.table(review), shown=flag_review.shown(review),
+        formats={"metric": "metric", "flag": "text", "flagged run": "time", "change": "text", "band": "text",
+                 "flag id": "text"},
+        figure=charts.flag_grid(drawn, "Each flag against its series' noise") if drawn else None,
+        flag_review=flag_review.panels_json(review))
+    section.text = (
+        "One chart per flagged series, open regressions first (confirmed, then suspected), then the other flags. "
+        "Shaded: the noise band, the level before the change ± the floor detection judged the flag by "
+        f"({flag_review.DEFAULT_CHANGE_NOISE:g}× the series' run-to-run noise for a change point, "
+        f"{flag_review.DEFAULT_OUTLIER_NOISE:g}× for an outlier or a suspected last run, or the threshold set for "
+        "the series or its metric). Dashed: the level before; dotted: the level after. A hollow mark is a "
+        "suspected flag, which the next run confirms or dismisses. Runs outside the band moved more than noise.")
+    more = review.total_series - len(review.panels)
+    if more:
+        section.text += (f" {len(review.panels)} of {review.total_series} flagged series are drawn; {more} more"
+                         + (f" ({review.hidden_open} with an open regression)" if review.hidden_open else "")
+                         + " are in the tables “Open regressions” and “Other flags” and in the JSON report.")
+    return section
+
+
 def _trend(conn, filters: q.Filters, metric: str, flags: pd.DataFrame | None) -> Section:
     """Panels of the series that matter: open regressions of this metric first, then the biggest recent change."""
     column, label, _higher = q.METRICS[metric]
@@ -376,6 +415,19 @@ def _trend(conn, filters: q.Filters, metric: str, flags: pd.DataFrame | None) ->
                                                                "% change", "open regression"]]
     section.formats = {"% change": "percent", "open regression": "flag"}
     return section
+
+
+_COMPUTED = {"hardware_comparison": q.hardware_comparison, "model_comparison": q.model_comparison,
+             "daily_model_stats": q.daily_model_stats, "compatibility_matrix": q.compatibility_matrix}
+
+
+def _derived(conn, table: str, filters: q.Filters) -> tuple[pd.DataFrame, bool]:
+    """(rows, True) read from the derived table the warehouse keeps current; (rows, False) computed from the
+    facts when the table cannot answer these filters or does not exist (``queries.read_derived``)."""
+    stored = q.read_derived(conn, table, filters)
+    if stored is not None:
+        return stored, True
+    return _COMPUTED[table](conn, filters), False
 
 
 def _bars(frame: pd.DataFrame, section_id: str, title: str, value: str, unit: str, facet: str = "model_name",
@@ -419,7 +471,7 @@ def _fastest_hardware(comparison: pd.DataFrame) -> Section:
 
 
 def _heatmap(conn, filters: q.Filters, matrix: pd.DataFrame | None = None) -> Section:
-    matrix = q.compatibility_matrix(conn, filters) if matrix is None else matrix
+    matrix = _derived(conn, "compatibility_matrix", filters)[0] if matrix is None else matrix
     if matrix.empty:
         return Section("compatibility", "Compatibility matrix", text="No models in the warehouse yet.")
     grid = matrix.assign(subject=matrix["subject"] + matrix["level"].map({"family": " (family)", "model": ""}))

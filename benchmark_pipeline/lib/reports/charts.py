@@ -139,6 +139,103 @@ def trend_grid(points: pd.DataFrame, marks: pd.DataFrame, order: list[str], titl
     return fig
 
 
+BAND_FILL = "rgba(31, 119, 180, 0.13)"
+LEVEL_COLOR = "#555555"
+
+
+def flag_grid(panels: list, title: str, columns: int = 2) -> go.Figure:
+    """One small chart per flagged series (``flag_review.FlagPanel``): its runs, the noise band, the change.
+
+    The band (shaded, across the whole panel) is the level before ± the floor detection judged the
+    flag by, so the runs after a real change sit outside it; dashed = the level before, dotted = the
+    level after, a dotted vertical line at the flagged run. The flagged run carries the trend charts'
+    mark (filled when confirmed, hollow when suspected); the series' other flags are marked too.
+    """
+    fig = _subplots([_panel_title(p) for p in panels], columns, 250)
+    _rows, cols = _grid(len(panels), columns)
+    shown: set[str] = set()
+
+    def legend(name: str) -> bool:
+        first = name not in shown
+        shown.add(name)
+        return first
+
+    for index, panel in enumerate(panels):
+        row, col = index // cols + 1, index % cols + 1
+        points = panel.points
+        if points.empty:
+            continue
+        start, end = points["run_time"].min(), points["run_time"].max()
+        band = panel.band
+        if band is not None:
+            low, high = band
+            fig.add_trace(go.Scatter(
+                x=[start, end, end, start, start], y=[low, low, high, high, low], mode="lines", fill="toself",
+                fillcolor=BAND_FILL, line=dict(width=0), name="noise band", legendgroup="noise band",
+                showlegend=legend("noise band"),
+                hovertemplate=f"noise band {low:.4g} – {high:.4g} ({panel.rule})<extra></extra>",
+            ), row=row, col=col)
+        fig.add_trace(go.Scatter(
+            x=points["run_time"], y=points["value"], mode="lines+markers", name="runs", legendgroup="runs",
+            showlegend=legend("runs"), line=dict(color=LINE_COLOR, width=1.5), marker=dict(size=4),
+            customdata=points["run_id"], hovertemplate="%{x}<br>%{y:.4g}<br>run %{customdata}<extra></extra>",
+        ), row=row, col=col)
+        change = panel.change_time
+        if panel.level_before is not None and panel.before_start is not None:
+            # An outlier sits inside its regime: the level it is judged against goes on after it.
+            until = panel.after_end if panel.kind == "outlier" and panel.after_end is not None else change
+            fig.add_trace(go.Scatter(
+                x=[panel.before_start, until], y=[panel.level_before] * 2, mode="lines", name="level before",
+                legendgroup="level before", showlegend=legend("level before"),
+                line=dict(color=LEVEL_COLOR, width=1.5, dash="dash"),
+                hovertemplate=f"level before {panel.level_before:.4g}<extra></extra>",
+            ), row=row, col=col)
+        if panel.kind != "outlier" and panel.level_after is not None and panel.after_end is not None:
+            color = MARK_STYLE.get(panel.kind, {}).get("color", LEVEL_COLOR)
+            fig.add_trace(go.Scatter(
+                x=[change, panel.after_end], y=[panel.level_after] * 2, mode="lines", name="level after",
+                legendgroup="level after", showlegend=legend("level after"),
+                line=dict(color=color, width=1.5, dash="dot"),
+                hovertemplate=f"level after {panel.level_after:.4g}<extra></extra>",
+            ), row=row, col=col)
+        fig.add_vline(x=change, line=dict(color="#999999", width=1, dash="dot"), row=row, col=col)
+        marks = panel.marks if "kind" in panel.marks else pd.DataFrame(columns=["kind"])
+        for kind, hits in marks.groupby("kind", sort=True):
+            style = MARK_STYLE.get(str(kind), dict(symbol="circle-open", color="#000000", size=12))
+            fig.add_trace(go.Scatter(
+                x=hits["run_time"], y=hits["value"], mode="markers", name=str(kind), legendgroup=str(kind),
+                showlegend=legend(str(kind)),
+                marker=dict(symbol=style["symbol"], color=style["color"], size=style["size"] - 3,
+                            line=dict(width=1, color="#000000")),
+                hovertemplate=f"other flag: {kind}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
+            ), row=row, col=col)
+        value = panel.flagged_value
+        if value is not None:
+            style = MARK_STYLE.get(panel.kind, dict(symbol="circle", color="#000000", size=12))
+            suspected = panel.confirmation == "suspected"
+            name = f"{panel.kind} (suspected)" if suspected else panel.kind
+            fig.add_trace(go.Scatter(
+                x=[change], y=[value], mode="markers", name=name, legendgroup=name, showlegend=legend(name),
+                marker=dict(symbol=style["symbol"] + ("-open" if suspected else ""), color=style["color"],
+                            size=style["size"], line=dict(width=1.5 if suspected else 1,
+                                                          color=style["color"] if suspected else "#000000")),
+                hovertemplate=f"{panel.label}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
+            ), row=row, col=col)
+        fig.update_yaxes(title_text=panel.unit if col == 1 else None, row=row, col=col)
+    fig.update_layout(title=dict(text=title, y=0.99, yanchor="top", yref="container"), legend=_top_legend(fig))
+    return fig
+
+
+def _panel_title(panel) -> str:
+    """Two lines: the series and metric, then the flag and its size."""
+    size = panel.pct_change
+    multiple = panel.noise_multiple
+    change = "" if size is None else f" {size:+.1f}%".replace("-", "−")
+    if multiple is not None:
+        change += f" ({abs(multiple):.3g}× noise)"
+    return f"{panel.series} · {panel.metric_label}<br>{panel.label}{change}"
+
+
 def short_hardware(label: str) -> str:
     """'cuda: NVIDIA A100-SXM4-80GB' -> 'A100-SXM4-80GB (cuda)' is too long for a point label; keep the device."""
     kind, _, device = str(label).partition(": ")

@@ -23,7 +23,7 @@ from .build import MAX_SHOWN_ROWS, METRIC_NAMES, Report, Section
 from .tabular import display_cell, frame_to_json_rows
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_TABLE_ROWS = MAX_SHOWN_ROWS
 FORMATS = ("markdown", "html", "json")
 SUFFIXES = {"markdown": ".md", "html": ".html", "json": ".json"}
@@ -243,4 +243,6 @@ def _section_json(section: Section) -> dict[str, Any]:
         figure = json.loads(section.figure.to_json())
         figure.get("layout", {}).pop("template", None)  # 10 kB of theme per chart, identical everywhere
         out["chart"] = {"type": section.chart_type, "data": figure.get("data", []), "layout": figure.get("layout", {})}
+    if section.flag_review is not None:
+        out["flag_review"] = section.flag_review
     return out

@@ -24,6 +24,7 @@ import pytest
 from benchmark_pipeline.service.samples import build_sample_warehouse
 from benchmark_pipeline.lib.reports.build import KINDS, build_report
 from benchmark_pipeline.lib.reports.render import ensure_plotly_js, write
+from benchmark_pipeline.lib.warehouse.regressions import refresh_flags
 
 pytestmark = pytest.mark.slow
 
@@ -65,8 +66,11 @@ def html_reports(tmp_path_factory):
         rw.execute("""INSERT INTO performance_results SELECT * REPLACE (result_id + 10000000 AS result_id,
                           'fp16' AS precision, throughput_items_per_second * 1.7 AS throughput_items_per_second)
                       FROM performance_results""")
+        refresh_flags(rw)  # real flags: the regressions page draws its flag review (one chart per flagged series)
     with duckdb.connect(str(db), read_only=True) as conn:
-        return {kind: write(build_report(conn, kind), "html", root / f"{kind}.html") for kind in KINDS}
+        reports = {kind: build_report(conn, kind) for kind in KINDS}
+    assert any(s.id == "flag-review" and s.figure is not None for s in reports["regressions"].sections)
+    return {kind: write(report, "html", root / f"{kind}.html") for kind, report in reports.items()}
 
 
 def _instrumented(page: Path, out: Path) -> Path:
