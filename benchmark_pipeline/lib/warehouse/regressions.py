@@ -30,7 +30,6 @@ from benchmark_pipeline.lib.changepoint.noise import (
 from benchmark_pipeline.lib.changepoint.otava import DEFAULT_MIN_MAGNITUDE, DEFAULT_WINDOW_LEN
 from benchmark_pipeline.lib.changepoint.series import (
     FLAG_TABLE_COLUMNS,
-    KEY_COLUMNS,
     LABEL_COLUMNS,
     METRICS,
     build_flags,
@@ -96,9 +95,8 @@ def _series_params(
 
 
 def _long_points_sql(include_simulated: bool) -> str:
-    # Unpivoted (one row per result and metric, NULLs dropped) and keyed by the warehouse's series_key
-    # macro over typed values (migration 7), so series ids depend neither on surrogate ids, nor on the
-    # order things were ingested, nor on how a platform is printed.
+    # Unpivoted: one row per result and metric, NULLs dropped. Series ids are computed per series,
+    # not per row (see current_fingerprints): hashing ten million rows was most of a detection run.
     metrics = ", ".join(METRICS)
     where = "" if include_simulated else "WHERE NOT r.is_simulated"
     return f"""
@@ -113,25 +111,47 @@ def _long_points_sql(include_simulated: bool) -> str:
         ), long AS (
             UNPIVOT wide ON {metrics} INTO NAME metric VALUE value
         )
-        SELECT series_key(model_name, hardware_key, batch_size, sequence_length, precision, test_case, metric)
-                   AS series_id,
-               * EXCLUDE (hardware_key)
-        FROM long
-        WHERE isfinite(value)
+        SELECT * FROM long WHERE isfinite(value)
     """
+
+
+# A series: one model on one platform at one configuration, one metric. Its id is the warehouse's
+# series_key macro over typed values (migration 7), so it depends neither on surrogate ids, nor on
+# the order things were ingested, nor on how a platform is printed.
+_SERIES_GROUP = ("model_name", "hardware_id", "hardware_key", "batch_size", "sequence_length", "precision",
+                 "test_case", "metric")
+_SERIES_ID = "series_key(model_name, hardware_key, batch_size, sequence_length, precision, test_case, metric)"
 
 
 def current_fingerprints(conn: duckdb.DuckDBPyConnection, include_simulated: bool = False) -> pd.DataFrame:
     """One row per series now in the warehouse: key, labels and (count, max result id, points hash)."""
-    keys = ", ".join(KEY_COLUMNS)
-    labels = ", ".join(f"any_value({c}) AS {c}" for c in LABEL_COLUMNS)
+    labels = ", ".join(f"any_value({c}) AS {c}" for c in (*LABEL_COLUMNS, "hardware_fingerprint")
+                       if c not in _SERIES_GROUP)
     return conn.execute(f"""
-        SELECT series_id, {keys}, {labels}, count(*) AS point_count, max(result_id) AS max_result_id,
-               bit_xor(hash(result_id, run_time, value)) AS points_hash
-        FROM ({_long_points_sql(include_simulated)})
-        GROUP BY series_id, {keys}
+        SELECT {_SERIES_ID} AS series_id, * EXCLUDE (hardware_key) FROM (
+            SELECT {", ".join(_SERIES_GROUP)}, {labels}, count(*) AS point_count, max(result_id) AS max_result_id,
+                   bit_xor(hash(result_id, run_time, value)) AS points_hash
+            FROM ({_long_points_sql(include_simulated)})
+            GROUP BY ALL
+        )
         ORDER BY series_id
     """).df()
+
+
+def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_simulated: bool) -> pd.DataFrame:
+    """The points of ``series`` (rows of ``current_fingerprints``), oldest first, joined by their key."""
+    keys = series[["series_id", "model_name", "hardware_id", "batch_size", "sequence_length", "precision",
+                   "test_case", "metric"]]
+    with registered(conn, "redo_keys", keys):
+        return conn.execute(f"""
+            SELECT k.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
+            FROM ({_long_points_sql(include_simulated)}) p
+            JOIN redo_keys k ON p.model_name = k.model_name AND p.hardware_id = k.hardware_id
+                 AND p.batch_size = k.batch_size AND p.sequence_length IS NOT DISTINCT FROM k.sequence_length
+                 AND p.precision IS NOT DISTINCT FROM k.precision AND p.test_case = k.test_case
+                 AND p.metric = k.metric
+            ORDER BY k.series_id, p.run_time, p.result_id
+        """).df()
 
 
 def stored_state(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -163,13 +183,8 @@ def refresh_flags(
 
     flags = pd.DataFrame(columns=list(FLAG_TABLE_COLUMNS))
     if changed:
+        points = _points_of(conn, current[current["series_id"].isin(changed)], include_simulated)
         with registered(conn, "redo_series", pd.DataFrame({"series_id": changed})):
-            points = conn.execute(f"""
-                SELECT p.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
-                FROM ({_long_points_sql(include_simulated)}) p
-                JOIN redo_series USING (series_id)
-                ORDER BY p.series_id, p.run_time, p.result_id
-            """).df()
             earlier = dict(conn.execute(
                 "SELECT flag_id, detected_at FROM regression_flags JOIN redo_series USING (series_id)"
             ).fetchall())
