@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from .main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option
-from .output import add_list_format_option, render_listing
+from .output import add_list_format_option, printable, render_listing
 
 from benchmark_pipeline.lib.vocabulary import CATEGORIES as CATEGORY_CHOICES
 from benchmark_pipeline.lib.vocabulary import LEDGER_STATUSES
@@ -32,8 +32,10 @@ def add_workers_option(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     ingest = subparsers.add_parser(
         "ingest", help="validate result files and load them into the warehouse",
-        description="Validate JSON result files (files or directories, any depth) and load them. Exit codes: "
-                    "0 = everything stored, unchanged or not a result; 1 = something was quarantined; "
+        description="Validate JSON result files (files or directories, any depth) and load them. Only regular "
+                    "files are read, and only inside the given paths: a symbolic link that leads out of them is "
+                    "skipped, never followed. Exit codes: 0 = everything stored, unchanged or not a result; "
+                    "1 = something was quarantined, or a file could not be read (skipped with the reason); "
                     "2 = usage, IO or lock error (nothing written).",
     )
     ingest.add_argument("paths", nargs="+", metavar="PATH")
@@ -97,7 +99,8 @@ def run_ingest(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmark_pipeline.config import Settings
-    from benchmark_pipeline.lib.ingest.batch import DiscoveryError
+    from benchmark_pipeline.lib.ingest.batch import DiscoveryError, refused
+    from benchmark_pipeline.lib.warehouse.load import SKIPPED
     from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
     from benchmark_pipeline.service import BenchmarkService
 
@@ -107,33 +110,46 @@ def run_ingest(args: argparse.Namespace) -> int:
         report = service.ingest_paths(args.paths, args.category, args.dry_run, progress=_progress_printer(),
                                       workers=args.workers)
     except DiscoveryError as exc:
-        raise CliError(str(exc)) from exc
+        raise CliError(printable(str(exc))) from exc
     except WarehouseLockedError as exc:
         raise CliError(str(exc)) from exc
     except OSError as exc:
-        raise CliError(f"{db_path}: {exc}") from exc
+        # Say which file failed: the warehouse's own (its directory, its lock) or any other.
+        where = printable(str(exc.filename)) if exc.filename else db_path
+        raise CliError(f"{where}: {exc.strerror or exc}") from exc
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    for path, why in report.skipped:
-        print(f"skipped {path}: {why}", file=sys.stderr)
+    outcomes = report.result.outcomes
+    unread = outcomes[outcomes["status"] == SKIPPED]
+    skipped = list(report.skipped) + list(zip(unread["source_path"], unread["reason"]))
+    for path, why in skipped:
+        print(f"skipped {printable(path)}: {printable(why)}", file=sys.stderr)
     for row in report.result.quarantine.itertuples(index=False):
         where = "whole file" if pd.isna(row.record_index) else f"record {int(row.record_index)}"
         field = f", field {row.field!r}" if isinstance(row.field, str) else ""
-        value = f" (value {row.value!r})" if isinstance(row.value, str) else ""
-        print(f"quarantined {row.source_path}: {where}{field}: {row.reason}{value}", file=sys.stderr)
-    outcomes = report.result.outcomes
+        value = f" (value {_shown_value(row.value)})" if isinstance(row.value, str) else ""
+        print(f"quarantined {printable(row.source_path)}: {where}{field}: {printable(row.reason)}{value}",
+              file=sys.stderr)
     if getattr(args, "summary", False):
         print(shape_summary(report).to_csv(sep="\t", index=False), end="")
     else:
         for row in outcomes.itertuples(index=False):
             detail = row.reason if isinstance(row.reason, str) else ""
-            print(f"{row.status}\t{row.rows_written}\t{row.source_path}\t{detail}")
+            print(f"{row.status}\t{row.rows_written}\t{printable(row.source_path)}\t{printable(detail)}")
     counts = outcomes["status"].value_counts().to_dict()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     verb = "would write" if report.dry_run else "wrote"
     print(f"{len(outcomes)} files ({summary or 'none'}); {verb} {int(outcomes['rows_written'].sum())} rows; "
           f"warehouse {db_path}" + (" (dry run: nothing written)" if report.dry_run else ""), file=sys.stderr)
-    return EXIT_PROBLEMS if report.has_quarantine else EXIT_OK
+    not_read = any(refused(why) for _, why in report.skipped) or not unread.empty
+    return EXIT_PROBLEMS if report.has_quarantine or not_read else EXIT_OK
+
+
+def _shown_value(value: str, limit: int = 120) -> str:
+    """A quarantined value as a quoted Python literal (control characters escaped), cut short when long."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
 
 
 def shape_summary(report):

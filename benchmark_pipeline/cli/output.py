@@ -64,7 +64,38 @@ def _tsv_cell(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a count read through a nullable float column (record_index)
-    return str(value).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    return printable(str(value).replace("\t", " ").replace("\r", " ").replace("\n", " "))
+
+
+# -- text from outside (file names, values from files) on the terminal ---------------------------
+
+_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_UNPRINTABLE = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))  # controls, format (bidi) marks, surrogates, separators
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that could steer a terminal or break a line escaped, Python style.
+
+    Control characters (``\\x1b``, ``\\n``, C1 controls), bidi and other format marks and line separators
+    become backslash escapes; a byte of a file name that is not UTF-8 (kept by Python as a lone
+    surrogate) becomes ``\\xNN``, so the name is shown as the bytes it has and printing never fails.
+    """
+    import unicodedata
+
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif unicodedata.category(char) in _UNPRINTABLE:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def render_listing(columns: list[str], rows: list[tuple], fmt: str) -> str:

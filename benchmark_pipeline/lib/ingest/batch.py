@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
 from typing import Callable, Iterable
 
 import pandas as pd
@@ -25,13 +25,28 @@ from benchmark_pipeline.lib.legacy import convert_document
 from benchmark_pipeline.lib.normalize import timestamp_from_file_name
 from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY
 
-from .jsonfile import parse_json_bytes
+from .jsonfile import TOO_DEEP, parse_json_bytes
 from .validate import CategoryRecords, normalize_failures, validate_category
 
 
 
 class DiscoveryError(ValueError):
     """A path that cannot be ingested as asked (missing, or no category can be told)."""
+
+
+# Why a listed file is never read (``Discovered.skipped``, and the outcome of a file that could not be read).
+OUTSIDE_ROOTS = "outside the ingest roots"
+NOT_REGULAR = "not a regular file"
+NAME_NOT_UTF8 = "file name is not valid UTF-8"
+CANNOT_READ = "cannot read"
+# Skips that mean a file the ingest was asked for was not read; the rest (wrong name, no category) are
+# simply not result files.
+REFUSED = (OUTSIDE_ROOTS, NOT_REGULAR, NAME_NOT_UTF8, CANNOT_READ)
+
+
+def refused(why: str) -> bool:
+    """True when a skip reason says a candidate result file was refused or could not be read."""
+    return why.startswith(REFUSED)
 
 
 @dataclass
@@ -45,32 +60,63 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
     """List ``*.json`` files under the given files/directories, each with its category.
 
     The category is ``category`` when given, else the nearest parent directory named after one
-    (``.../performance/...``). Other files are reported as skipped, never read.
+    (``.../performance/...``). Other files are reported as skipped, never read, and so are files that
+    are not regular files (a FIFO would block the reader) and files whose real path (symbolic links
+    followed) is outside the roots: the given directories, and the given files where they stand.
     """
     rows: list[dict] = []
     skipped: list[tuple[str, str]] = []
     display = _DisplayPaths()
-    for raw in paths:
-        root = Path(raw)
-        if not root.exists():
+    given = [Path(raw) for raw in paths]
+    roots = _Roots(given)
+    for root in given:
+        try:
+            root_stat = root.stat()
+        except OSError as exc:
+            if exc.errno not in _IGNORED_ERRNOS:
+                skipped.append((_named(root), f"{CANNOT_READ}: {_strerror(exc)}"))
+                continue
+            root_stat = None
+        except ValueError:  # a NUL in the path: no such file either
+            root_stat = None
+        if root_stat is None:
             if missing_ok:
                 continue
             raise DiscoveryError(f"{root}: no such file or directory")
-        candidates = [(root, root.stat())] if root.is_file() else sorted(_files_under(root), key=lambda c: c[0])
+        if S_ISDIR(root_stat.st_mode):
+            candidates, unreadable = _files_under(root)
+            skipped.extend((_named(path), f"{CANNOT_READ}: {why}") for path, why in unreadable)
+        else:
+            candidates = [(root, root_stat)]
         for path, stat in candidates:
+            try:
+                resolved = display.resolved(path)
+            except (OSError, RuntimeError) as exc:  # changed while listed (RuntimeError: a link loop)
+                skipped.append((_named(path), f"{CANNOT_READ}: {exc}"))
+                continue
+            if not roots.holds(resolved):
+                skipped.append((_named(path), f"{OUTSIDE_ROOTS} (it leads to {_named(resolved)})"))
+                continue
+            if not S_ISREG(stat.st_mode):
+                skipped.append((_named(path), f"{NOT_REGULAR}: {_file_kind(stat.st_mode)}, never opened"))
+                continue
+            shown = display.shown(resolved)
+            if not _is_text(shown):
+                skipped.append((_named(shown), NAME_NOT_UTF8))
+                continue
             if path.suffix.lower() != ".json":
-                skipped.append((display(path), "not a *.json file"))
+                skipped.append((shown, "not a *.json file"))
                 continue
             file_category = category or _category_from_path(path)
             if file_category is None and unknown_category_ok:
-                skipped.append((display(path), "not under a performance/, compatibility/ or integration/ directory"))
+                skipped.append((shown, "not under a performance/, compatibility/ or integration/ directory"))
                 continue
             if file_category is None:
                 raise DiscoveryError(
                     f"{path}: cannot tell its category; put it under a performance/, compatibility/ or "
                     "integration/ directory or pass --type"
                 )
-            rows.append({"source_path": display(path), "category": file_category,
+            rows.append({"source_path": shown, "category": file_category,
                          "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
     files = pd.DataFrame(rows, columns=["source_path", "category", "size_bytes", "mtime_ns"])
     return Discovered(files.drop_duplicates("source_path").reset_index(drop=True), skipped)
@@ -91,21 +137,47 @@ def display_path(path: Path) -> str:
 _IGNORED_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # what Path.is_file() ignores
 
 
-def _files_under(root: Path) -> list[tuple[Path, os.stat_result]]:
-    """Regular files (symlinks followed) below ``root`` that are not hidden, each with its one ``stat``."""
-    found = []
+def _files_under(root: Path) -> tuple[list[tuple[Path, os.stat_result]], list[tuple[Path, str]]]:
+    """Everything but directories below ``root`` that is not hidden, each with its one ``stat`` (links
+    followed), in path order; and the entries that could not even be looked at, with why.
+
+    Entries that vanish while listed, and links that lead nowhere, are left out as before.
+    """
+    found, unreadable = [], []
     for path in root.rglob("*"):
+        if path.name.startswith("."):
+            continue
         try:
             stat = path.stat()
         except OSError as exc:
-            if exc.errno in _IGNORED_ERRNOS:
-                continue
-            raise
+            if exc.errno not in _IGNORED_ERRNOS:
+                unreadable.append((path, _strerror(exc)))
+            continue
         except ValueError:
             continue
-        if S_ISREG(stat.st_mode) and not path.name.startswith("."):
+        if not S_ISDIR(stat.st_mode):
             found.append((path, stat))
-    return found
+    return sorted(found, key=lambda c: c[0]), unreadable
+
+
+class _Roots:
+    """The places an ingest may read: each given directory (its real path) and each given file, where it
+    stands (its directory's real path, its own name: a given link is not followed for this)."""
+
+    def __init__(self, given: list[Path]) -> None:
+        self.directories: list[Path] = []
+        self.files: set[Path] = set()
+        for path in given:
+            try:
+                if path.is_dir():
+                    self.directories.append(path.resolve())
+                elif path.name not in ("", ".", ".."):
+                    self.files.add(path.absolute().parent.resolve() / path.name)
+            except (OSError, ValueError):
+                continue
+
+    def holds(self, resolved: Path) -> bool:
+        return resolved in self.files or any(resolved.is_relative_to(d) for d in self.directories)
 
 
 class _DisplayPaths:
@@ -115,18 +187,51 @@ class _DisplayPaths:
         self.cwd = Path.cwd().resolve()
         self.parents: dict[Path, Path] = {}
 
-    def __call__(self, path: Path) -> str:
+    def resolved(self, path: Path) -> Path:
+        """The real path (links followed), as ``path.resolve()`` would give it."""
         if path.is_symlink() or path.name in ("", ".", ".."):
-            resolved = path.resolve()
-        else:  # resolving the parent and appending a name that is no link is what resolve() does
-            parent = self.parents.get(path.parent)
-            if parent is None:
-                parent = self.parents[path.parent] = path.parent.resolve()
-            resolved = parent / path.name
+            return path.resolve()
+        # Resolving the parent and appending a name that is no link is what resolve() does.
+        parent = self.parents.get(path.parent)
+        if parent is None:
+            parent = self.parents[path.parent] = path.parent.resolve()
+        return parent / path.name
+
+    def shown(self, resolved: Path) -> str:
         try:
             return str(resolved.relative_to(self.cwd))
         except ValueError:
             return str(resolved)
+
+    def __call__(self, path: Path) -> str:
+        return self.shown(self.resolved(path))
+
+
+_FILE_KINDS = ((S_ISFIFO, "a named pipe (FIFO)"), (S_ISCHR, "a character device"), (S_ISBLK, "a block device"),
+               (S_ISSOCK, "a socket"), (S_ISDIR, "a directory"))
+
+
+def _file_kind(mode: int) -> str:
+    return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a file")
+
+
+def _strerror(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def _named(path: str | Path) -> str:
+    """A path for a skip line: bytes of its name that are not UTF-8 shown as ``\\xNN``, so it can be printed,
+    logged and stored anywhere."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _is_text(name: str) -> bool:
+    """False for a name holding bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _category_from_path(path: Path) -> str | None:
@@ -134,6 +239,38 @@ def _category_from_path(path: Path) -> str | None:
         if parent.name in CATEGORIES or parent.name == LEGACY:
             return parent.name
     return None
+
+
+class NotRegularFile(OSError):
+    """What was listed as a regular file is something else now (a FIFO, a device, a directory)."""
+
+
+def read_regular_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a regular file, refusing anything else without blocking on it.
+
+    ``O_NONBLOCK`` lets the open of a FIFO return at once (a plain open waits for a writer), and the
+    kind is checked on the open descriptor, so a file replaced after it was listed is refused, not
+    read. ``O_NOFOLLOW``: ingest reads a file by its real path, which ends in no link unless the file
+    was replaced by one since it was listed.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) \
+        | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    with open(fd, "rb", closefd=True) as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if not S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, f"{NOT_REGULAR}: {_file_kind(mode)}, not read")
+        return handle.read()
+
+
+def _unread_reason(exc: OSError) -> str:
+    if isinstance(exc, NotRegularFile):
+        return exc.strerror
+    if exc.errno == errno.ENOENT:
+        return "no such file (removed after it was listed)"
+    if exc.errno == errno.ELOOP:
+        return "it became a symbolic link after it was listed"
+    return _strerror(exc)
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
@@ -158,6 +295,12 @@ def read_and_validate(
 
     ``payloads`` gives the bytes of sources that are not files on disk (records submitted through the
     API): they take exactly the path of a file's bytes from here on.
+
+    No file can stop the others: a file that cannot be read (gone, unreadable, no longer a regular
+    file) comes back without a ``sha256`` and with the reason in ``problem`` / ``detail``, to be
+    reported and never ledgered; a file whose content breaks parsing, conversion or validation in a
+    way not foreseen is quarantined whole with what went wrong, and the rest of its chunk validated
+    without it.
     """
     seen_at = seen_at or datetime.now(timezone.utc)
     batches = {c: CategoryRecords() for c in CATEGORIES}
@@ -169,41 +312,110 @@ def read_and_validate(
     for file_id, (path, category) in enumerate(zip(files["source_path"], files["category"])):
         if progress is not None:
             progress(file_id, total)
-        data = payloads[path] if payloads is not None else Path(path).read_bytes()
-        parsed = parse_json_bytes(data)
-        records_total, detected, is_result, note = 0, category, True, None
-        if parsed.problem is not None:
-            detected = "unreadable"
-        if parsed.problem is None and category == LEGACY:
-            conversion = convert_document(parsed.document, source_name=path)
-            detected, is_result, note = conversion.shape, conversion.is_result, conversion.reason
-            for record_category, records in conversion.records.items():
-                batches[record_category].extend(file_id, records)
-                records_total += len(records)
-            failures.extend(file_id, conversion.failures)
-            records_total += len(conversion.failures)
-        elif parsed.problem is None:
-            records = parsed.document if isinstance(parsed.document, list) else [parsed.document]
-            batches[category].extend(file_id, records)
-            records_total = len(records)
+        try:
+            data = payloads[path] if payloads is not None else read_regular_file(path)
+        except OSError as exc:
+            file_rows.append(_unread_row(file_id, path, category, seen_at, _unread_reason(exc)))
+            continue
+        content = _read_content(data, path, category)
+        for record_category, records in content.records.items():
+            batches[record_category].extend(file_id, records)
+        failures.extend(file_id, content.failures)
         digest = hashlib.sha256(data).digest()
         file_rows.append({
             "file_id": file_id, "source_path": path, "category": category, "size_bytes": len(data),
             "sha256": digest.hex(), "cid": cid_of_bytes(data, digest), "seen_at": seen_at,
-            "file_name_time": timestamp_from_file_name(path), "problem": parsed.problem,
-            "detail": parsed.detail, "records_total": records_total, "detected_type": detected,
-            "is_result": is_result, "note": note,
+            "file_name_time": timestamp_from_file_name(path), "problem": content.problem,
+            "detail": content.detail, "records_total": content.records_total, "detected_type": content.detected,
+            "is_result": content.is_result, "note": content.note,
         })
-        del parsed, data
-        chunk_records += records_total
+        del content, data
+        chunk_records += file_rows[-1]["records_total"]
         if chunk_records >= CHUNK_RECORDS:
-            parts.append(validate_records(_file_frame(file_rows[chunk_start:]), batches, failures))
+            parts.append(_validate_isolating(file_rows[chunk_start:], batches, failures))
             batches = {c: CategoryRecords() for c in CATEGORIES}
             failures = CategoryRecords()
             chunk_start, chunk_records = len(file_rows), 0
     if chunk_records or not parts:
-        parts.append(validate_records(_file_frame(file_rows[chunk_start:]), batches, failures))
+        parts.append(_validate_isolating(file_rows[chunk_start:], batches, failures))
     return _concat_batches(_file_frame(file_rows), parts)
+
+
+# A file whose content broke a step no rule foresaw; its reason says which step and what was raised.
+UNPROCESSABLE = "could not be processed"
+
+
+@dataclass
+class _Content:
+    """What one file's bytes hold: records per category (and legacy failure rows), or why none."""
+
+    records: dict[str, list] = field(default_factory=dict)
+    failures: list = field(default_factory=list)
+    records_total: int = 0
+    detected: str | None = None
+    is_result: bool = True
+    note: str | None = None
+    problem: str | None = None
+    detail: str | None = None
+
+
+def _read_content(data: bytes, path: str, category: str) -> _Content:
+    """Parse (and for the original system's files, convert) one file; whatever it holds, never raises."""
+    try:
+        parsed = parse_json_bytes(data)
+        if parsed.problem is not None:
+            return _Content(detected="unreadable", problem=parsed.problem, detail=parsed.detail)
+        if category == LEGACY:
+            conversion = convert_document(parsed.document, source_name=path)
+            return _Content(
+                records=dict(conversion.records), failures=list(conversion.failures),
+                records_total=sum(map(len, conversion.records.values())) + len(conversion.failures),
+                detected=conversion.shape, is_result=conversion.is_result, note=conversion.reason,
+            )
+        records = parsed.document if isinstance(parsed.document, list) else [parsed.document]
+        return _Content(records={category: records}, records_total=len(records), detected=category)
+    except RecursionError:
+        return _Content(detected="unreadable", problem=TOO_DEEP,
+                        detail="arrays and objects nested deeper than the reader follows")
+    except Exception as exc:  # no content may stop the other files: this one is quarantined with the cause
+        return _Content(detected="unreadable", problem=UNPROCESSABLE, detail=_exception_text("reading", exc))
+
+
+def _exception_text(step: str, exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{step} failed: {type(exc).__name__}" + (f": {text[0][:300]}" if text else "")
+
+
+def _unread_row(file_id: int, path: str, category: str, seen_at: datetime, why: str) -> dict:
+    """A file that could not be read: no bytes, so no hash, no ledger row; reported with why."""
+    return {
+        "file_id": file_id, "source_path": path, "category": category, "size_bytes": 0, "sha256": None,
+        "cid": None, "seen_at": seen_at, "file_name_time": None, "problem": CANNOT_READ, "detail": why,
+        "records_total": 0, "detected_type": "unreadable", "is_result": False, "note": None,
+    }
+
+
+def _validate_isolating(rows: list[dict], batches: dict[str, CategoryRecords],
+                        failures: CategoryRecords) -> ValidatedBatch:
+    """``validate_records`` for a chunk; if it fails, file by file, so one file's content fails only that file.
+
+    A file whose records make validation raise is quarantined whole (its row in ``rows`` gets the
+    problem); the others are validated exactly as they would have been together.
+    """
+    try:
+        return validate_records(_file_frame(rows), batches, failures)
+    except Exception:
+        pass
+    parts = []
+    for row in rows:
+        file_id = row["file_id"]
+        own = {c: batches[c].of_file(file_id) for c in CATEGORIES}
+        try:
+            parts.append(validate_records(_file_frame([row]), own, failures.of_file(file_id)))
+        except Exception as exc:
+            row.update(problem=UNPROCESSABLE, detail=_exception_text("validation", exc))
+            parts.append(validate_records(_file_frame([row]), {c: CategoryRecords() for c in CATEGORIES}))
+    return _concat_batches(_file_frame(rows), parts)
 
 
 def _file_frame(rows: list[dict]) -> pd.DataFrame:

@@ -20,6 +20,11 @@ from .columns import text_column
 from .fields import BOOL, FLOAT, INT, INT_MAX, INT_MIN, JSON, STR, TIME
 
 NON_FINITE = "non-finite"
+# A number written in full that no double holds (``1e400``): kept as its text by the parser.
+OUT_OF_RANGE_FLOAT = f"{NON_FINITE}: out of range of a double (beyond ±1.8e308)"
+_NON_FINITE_SPELLINGS = {"nan", "inf", "infinity"}
+# orjson writes JSON at most this many arrays and objects deep; a deeper value cannot be stored.
+JSON_MAX_DEPTH = 254
 OUT_OF_RANGE_INT = f"out of range: integer fields hold {INT_MIN} to {INT_MAX}"
 OUT_OF_RANGE_TIME = f"timestamp out of range: years {RUN_TIME_MIN_YEAR} to {RUN_TIME_MAX_YEAR}"
 WRONG_TYPE = "wrong type"
@@ -144,6 +149,8 @@ def _to_float(value: Any) -> tuple[float | None, str | None]:
             number = float(value.strip())
         except ValueError:
             return None, f"{WRONG_TYPE}: string {value[:40]!r} is not a number"
+        if math.isinf(number) and value.strip().lstrip("+-").lower() not in _NON_FINITE_SPELLINGS:
+            return None, OUT_OF_RANGE_FLOAT
     else:
         return None, f"{WRONG_TYPE}: {type(value).__name__} where a number is expected"
     if not math.isfinite(number):
@@ -177,8 +184,15 @@ def _to_bool(value: Any) -> tuple[bool | None, str | None]:
 def _to_json(value: Any) -> tuple[str | None, str | None]:
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode(), None
-    except TypeError as exc:  # pragma: no cover - parsed JSON is always serializable
-        return None, f"{WRONG_TYPE}: {exc}"
+    except TypeError as exc:  # parsed JSON nested deeper than orjson writes
+        return None, unstorable_json(exc)
+
+
+def unstorable_json(exc: TypeError) -> str:
+    """Why orjson could not write a parsed value back as JSON (the only cause left: it is nested too deeply)."""
+    if "Recursion limit" in str(exc):
+        return f"cannot be stored as JSON: nested more than {JSON_MAX_DEPTH} levels deep"
+    return f"cannot be stored as JSON: {exc}"
 
 
 def _to_time(value: Any) -> tuple[Any, str | None]:

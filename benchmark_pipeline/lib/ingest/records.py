@@ -9,6 +9,7 @@ unknown keys kept as an ``extra`` JSON column, nested ``batch_results`` / ``powe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from benchmark_pipeline.lib.normalize import canonical_hardware_type
 
-from .coerce import coerce
+from .coerce import coerce, unstorable_json
 from .columns import RawColumns, fast_coerce, missing_column
 from .fields import CHILDREN, FIELDS, STR, FieldSpec, known_raw_keys
 
@@ -67,7 +68,7 @@ def normalize_category(
     if "hardware_type" in frame:
         frame["hardware_type"] = _canonical_hardware(frame["hardware_type"], keys, problems, bad)
     known = known_raw_keys(category)
-    frame["extra"] = _extra_json(dict_records, known) if not raw.keys <= known \
+    frame["extra"] = _extra_json(dict_records, known, keys, problems, bad) if not raw.keys <= known \
         else missing_column(STR, len(dict_records))
     children = {}
     for child_key, child_fields in CHILDREN.get(category, {}).items():
@@ -133,15 +134,34 @@ def _canonical_hardware(values: pd.Series, keys: pd.DataFrame, problems: Problem
     return canonical
 
 
-def _extra_json(records: list[dict[str, Any]], known: set[str]) -> pd.Series:
-    """Unknown keys of each record, verbatim, as sorted JSON (None when a record has none)."""
+def _extra_json(records: list[dict[str, Any]], known: set[str], keys: pd.DataFrame, problems: Problems,
+                bad: np.ndarray) -> pd.Series:
+    """Unknown keys of each record, verbatim, as sorted JSON (None when a record has none).
+
+    A record whose unknown keys cannot be written as JSON (nested deeper than orjson writes) is a
+    problem of that record, named by key, never an error of the batch.
+    """
     out: list[str | None] = []
-    for record in records:
+    for pos, record in enumerate(records):
         if record.keys() <= known:
             out.append(None)
             continue
         item = {k: v for k, v in record.items() if k not in known}
-        out.append(orjson.dumps(item, option=orjson.OPT_SORT_KEYS).decode())
+        try:
+            out.append(orjson.dumps(item, option=orjson.OPT_SORT_KEYS).decode())
+        except TypeError as whole:
+            out.append(None)
+            bad[pos] = True
+            file_id, record_index = int(keys.file_id.iat[pos]), int(keys.record_index.iat[pos])
+            named = 0
+            for key, value in item.items():
+                try:
+                    orjson.dumps({key: value})
+                except TypeError as exc:
+                    problems.add(file_id, record_index, key, value, unstorable_json(exc))
+                    named += 1
+            if not named:  # never quarantine a record without saying why
+                problems.add(file_id, record_index, None, None, unstorable_json(whole))
     return pd.Series(pd.array(out, dtype="string"))
 
 
@@ -192,7 +212,13 @@ def _render(value: Any) -> str | None:
         value = value.item()  # numpy scalar
     if isinstance(value, str):
         return value[:500]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"  # orjson would say null
     try:
         return orjson.dumps(value).decode()[:500]
     except TypeError:
+        pass
+    try:
         return repr(value)[:500]
+    except RecursionError:
+        return f"a {type(value).__name__} nested too deeply to show"

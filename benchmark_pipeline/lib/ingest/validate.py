@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import functools
+import json
 
 import numpy as np
 import orjson
@@ -45,6 +46,12 @@ class CategoryRecords:
         self.records.extend(records)
         self.file_ids.extend([file_id] * len(records))
         self.record_indexes.extend(range(len(records)))
+
+    def of_file(self, file_id: int) -> "CategoryRecords":
+        """The records of one file only."""
+        keep = [i for i, f in enumerate(self.file_ids) if f == file_id]
+        return CategoryRecords([self.records[i] for i in keep], [file_id] * len(keep),
+                               [self.record_indexes[i] for i in keep])
 
 
 @dataclass
@@ -273,10 +280,23 @@ def _quarantine_frame(category: str, normalized: NormalizedCategory, bad: np.nda
     for file_id, record_index in zip(rows["file_id"], rows["record_index"]):
         pos = position.get((file_id, record_index))
         record = normalized.raw_records[pos] if pos is not None else None
-        record_json.append(orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode() if record is not None else None)
+        record_json.append(_record_json(record) if record is not None else None)
     rows["record_json"] = record_json
     rows["category"] = category
     return rows[QUARANTINE_COLUMNS].drop_duplicates(["file_id", "record_index", "field", "reason"])
+
+
+def _record_json(record: dict[str, Any]) -> str | None:
+    """The quarantined record verbatim as sorted JSON; a record nested deeper than orjson writes goes through
+    the standard library (same JSON), and one too deep even for that is kept by its quarantine rows alone."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        pass
+    try:
+        return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (RecursionError, ValueError, TypeError):
+        return None
 
 
 def _drop_exact_duplicates(good: pd.DataFrame, children: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, int]:

@@ -19,6 +19,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Iterable, Mapping
 
 from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY
@@ -40,7 +41,8 @@ class Entry:
 
 
 def scan(roots: Iterable[os.PathLike[str] | str]) -> list[Entry]:
-    """``*.json`` files under the roots that the ingest can categorise; temp names and dotfiles left out."""
+    """``*.json`` files under the roots that the ingest can categorise; temp names and dotfiles left out, and
+    so are symbolic links and anything but regular files, which an ingest of the file alone never reads."""
     found: list[Entry] = []
     for root in roots:
         root_path = Path(root).resolve()
@@ -65,9 +67,13 @@ def _walk(directory: str, categorised: bool, found: list[Entry]) -> None:
                     continue
                 if not categorised or not name.lower().endswith(".json") or name.endswith(IGNORED_SUFFIXES):
                     continue
+                if item.is_symlink():
+                    continue  # an ingest of the file by itself would refuse it (it may lead anywhere)
                 stat = item.stat()
             except FileNotFoundError:
                 continue
+            if not S_ISREG(stat.st_mode):
+                continue  # a FIFO or a device: never read
             found.append(Entry(item.path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
 
 
