@@ -36,19 +36,25 @@ class RegressionsMixin:
                                              workers=workers)
 
     def regression_flags(self, model: str | None = None, hardware: str | None = None, since: datetime | None = None,
-                         only_open: bool = False, kind: str | None = None,
-                         confirmed_only: bool = False) -> FlagListing:
-        """Flags newest first; ``NoFlagsError`` when detection never ran, ``UnknownNameError`` for a bad name."""
+                         only_open: bool = False, kind: str | None = None, confirmed_only: bool = False,
+                         count_stale: bool = True) -> FlagListing:
+        """Flags newest first; ``NoFlagsError`` when detection never ran, ``UnknownNameError`` for a bad name.
+
+        ``count_stale=False`` skips counting the series changed since detection (a scan of every point):
+        for callers that have just run it.
+        """
         with self.reader() as conn:
             model, hardware = self.resolve_names(conn, model, hardware, fingerprints_ok=True)
             flags_table.require_flags(conn)
             flags = flags_table.list_flags(conn, model=model, hardware=hardware, since=since, only_open=only_open,
                                            kind=kind, confirmed_only=confirmed_only)
-            return FlagListing(flags, flags_table.stale_series(conn))
+            return FlagListing(flags, flags_table.stale_series(conn) if count_stale else 0)
 
-    def open_regressions(self, since: datetime | None = None, confirmed_only: bool = False) -> FlagListing:
+    def open_regressions(self, since: datetime | None = None, confirmed_only: bool = False,
+                         count_stale: bool = True) -> FlagListing:
         """What a CI gate checks: open regressions (suspected ones too unless ``confirmed_only``)."""
-        return self.regression_flags(since=since, only_open=True, confirmed_only=confirmed_only)
+        return self.regression_flags(since=since, only_open=True, confirmed_only=confirmed_only,
+                                     count_stale=count_stale)
 
     def acknowledge_regression(self, flag_id: str, note: str, by: str, mute: bool = False) -> dict[str, Any]:
         """Acknowledge one flag, or (``mute``) its whole series; ``FlagLookupError`` for an unknown id."""

@@ -37,7 +37,7 @@ def regression_flags(
     """Regressions, improvements and outliers per benchmark series (robust mode), updated incrementally."""
     service = warehouse.service()
     report = service.update_regressions(include_simulated=config.include_simulated, workers=config.workers)
-    flags = service.regression_flags().flags
+    flags = service.regression_flags(count_stale=False).flags
     with service.reader() as conn:
         schema = column_schema("regression_flags", live_types(conn, "regression_flags"))
     still_open = int((flags["status"] == "open").sum()) if not flags.empty else 0
@@ -66,7 +66,8 @@ def regression_flags(
 )
 def no_open_regressions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Non-blocking: a regression is news for people, not a reason to stop the downstream assets."""
-    found = warehouse.service().open_regressions().flags
+    # The check runs right after detection in the same run: nothing to count as stale.
+    found = warehouse.service().open_regressions(count_stale=False).flags
     pairs = found.groupby(["model_name", "hardware_fingerprint"]).ngroups if not found.empty else 0
     return dg.AssetCheckResult(
         passed=found.empty,
