@@ -67,6 +67,22 @@ def validate_category(category: str, batch: CategoryRecords, files: pd.DataFrame
 
     ``files`` is indexed by file_id and has ``file_name_time`` and ``seen_at`` (UTC timestamps).
     """
+    if not batch.records:  # a one-record submission leaves two categories empty: no need to validate them
+        empty = _empty_category(category)
+        return ValidatedCategory(empty.frame.copy(), {k: v.copy() for k, v in empty.children.items()},
+                                 empty.quarantine.copy(), 0)
+    return _validate_category(category, batch, files)
+
+
+@functools.lru_cache(maxsize=None)
+def _empty_category(category: str) -> ValidatedCategory:
+    """The typed empty result of a category, computed once per process (callers get copies)."""
+    files = pd.DataFrame({"file_name_time": pd.Series(dtype="datetime64[ns, UTC]"),
+                          "seen_at": pd.Series(dtype="datetime64[ns, UTC]")}, index=pd.Index([], name="file_id"))
+    return _validate_category(category, CategoryRecords(), files)
+
+
+def _validate_category(category: str, batch: CategoryRecords, files: pd.DataFrame) -> ValidatedCategory:
     normalized = normalize_category(
         category, batch.records, np.asarray(batch.file_ids, dtype=np.int64),
         np.asarray(batch.record_indexes, dtype=np.int64),
