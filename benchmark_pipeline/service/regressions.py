@@ -29,11 +29,15 @@ class RegressionsMixin:
     reader: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
     writer: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
-    def update_regressions(self, include_simulated: bool = False, workers: int = 1) -> flags_table.RefreshReport:
-        """Re-detect the series whose points changed since the last update (robust mode)."""
+    def update_regressions(self, include_simulated: bool = False, workers: int = 1,
+                           models: frozenset[str] | None = None) -> flags_table.RefreshReport:
+        """Re-detect the series whose points changed since the last update (robust mode).
+
+        ``models``: only these models' series, e.g. what an ingest touched (``IngestReport.refresh.scope``).
+        """
         with self.writer() as conn:
             return flags_table.refresh_flags(conn, mode="robust", include_simulated=include_simulated,
-                                             workers=workers)
+                                             workers=workers, models=models)
 
     def regression_flags(self, model: str | None = None, hardware: str | None = None, since: datetime | None = None,
                          only_open: bool = False, kind: str | None = None, confirmed_only: bool = False,

@@ -73,3 +73,32 @@ def test_a_failing_invariant_fails_its_blocking_check(project):
                             selection=dg.AssetSelection.checks(warehouse_invariants))
     failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
     assert failed == ["fk_hardware_id"]
+
+
+def test_a_drop_run_redetects_only_the_models_its_ingest_touched(project):
+    """The sensor's run (ingest with paths, then regression_flags) looks at the touched models' series only;
+    a run without an ingest step looks at every series."""
+    import json
+
+    from benchmark_pipeline.defs.analytics.regressions import regression_flags
+
+    root, resources = project
+    instance = dg.DagsterInstance.ephemeral()
+    full = dg.materialize([ingested_results, regression_flags], resources=resources, instance=instance)
+    total = next(e.materialization.metadata for e in full.get_asset_materialization_events()
+                 if e.asset_key.to_user_string() == "regression_flags")["series_total"].value
+    records = json.loads(sorted((root / "data" / "sample" / "performance").rglob("*.json"))[-1].read_text())
+    drop = root / "data" / "incoming" / "performance" / "t5.json"
+    drop.write_text(json.dumps([{**r, "timestamp": "2025-12-01T02:00:00Z"} for r in records
+                                if r["model_name"] == "t5-small"]))
+    config = {"ops": {"ingested_results": {"config": {"paths": [str(drop)]}}}}
+    run = dg.materialize([ingested_results, regression_flags], resources=resources, instance=instance,
+                         run_config=config)
+    metadata = {e.asset_key.to_user_string(): e.materialization.metadata
+                for e in run.get_asset_materialization_events()}
+    assert metadata["performance_results"]["touched_models"].value == ["t5-small"]
+    assert 0 < metadata["regression_flags"]["series_reanalysed"].value <= metadata["regression_flags"][
+        "series_total"].value < total
+    alone = dg.materialize([regression_flags], resources=resources, instance=instance)
+    assert next(e.materialization.metadata for e in alone.get_asset_materialization_events())[
+        "series_total"].value == total

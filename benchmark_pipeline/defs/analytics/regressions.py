@@ -16,12 +16,26 @@ from benchmark_pipeline.defs.metadata import (
     table_definition_metadata,
 )
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
+from benchmark_pipeline.defs.warehouse.assets import TOUCHED_MODELS
 from benchmark_pipeline.lib.warehouse.regressions import markdown_summary, summary_frame
 
 
 class RegressionFlagsConfig(dg.Config):
     include_simulated: bool = Field(default=False, description="also analyse results marked simulated")
     workers: int = Field(default=1, description="processes for detection (worth it from a few thousand series)")
+
+
+def _touched_in_this_run(context: dg.AssetExecutionContext) -> frozenset[str] | None:
+    """The models whose facts this run's ingest changed, or None (look at every series).
+
+    Read from the performance_results materialization the ingest step recorded: only when that
+    materialization belongs to this run, so a run without an ingest (or a full one) looks at everything.
+    """
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("performance_results"))
+    if event is None or event.run_id != context.run.run_id or event.asset_materialization is None:
+        return None
+    touched = event.asset_materialization.metadata.get(TOUCHED_MODELS)
+    return None if touched is None else frozenset(touched.value)
 
 
 @dg.asset(
@@ -36,7 +50,12 @@ def regression_flags(
 ) -> dg.MaterializeResult:
     """Regressions, improvements and outliers per benchmark series (robust mode), updated incrementally."""
     service = warehouse.service()
-    report = service.update_regressions(include_simulated=config.include_simulated, workers=config.workers)
+    models = _touched_in_this_run(context)
+    report = service.update_regressions(include_simulated=config.include_simulated, workers=config.workers,
+                                        models=models)
+    if models is not None:
+        context.log.info(f"regression_flags: looked at the series of the {len(models)} model(s) this run's ingest "
+                         "touched")
     flags = service.regression_flags(count_stale=False).flags
     with service.reader() as conn:
         schema = column_schema("regression_flags", live_types(conn, "regression_flags"))

@@ -19,6 +19,8 @@ from benchmark_pipeline.lib.vocabulary import DERIVED_TABLES, WAREHOUSE_TABLES
 
 VALIDATED = "validated_results"
 QUARANTINE_PREVIEW_ROWS = 10
+# Metadata of a performance_results materialization: the models whose facts that run changed.
+TOUCHED_MODELS = "touched_models"
 
 
 class IngestConfig(dg.Config):
@@ -74,7 +76,11 @@ def ingested_results(context: dg.AssetExecutionContext, config: IngestConfig, wa
     refreshed = report.refresh
     with warehouse.reader() as conn:
         for table in WAREHOUSE_TABLES:
-            yield dg.MaterializeResult(asset_key=table, metadata=table_metadata(conn, table))
+            metadata = table_metadata(conn, table)
+            if table == "performance_results" and refreshed is not None and refreshed.scope.models is not None:
+                # Read by regression_flags in the same run: it re-examines only these models' series.
+                metadata[TOUCHED_MODELS] = dg.MetadataValue.json(sorted(refreshed.scope.models))
+            yield dg.MaterializeResult(asset_key=table, metadata=metadata)
         for table in DERIVED_TABLES:
             metadata = table_metadata(conn, table)
             if refreshed is not None:

@@ -38,11 +38,12 @@ class RefreshReport:
     rebuilt: list[str] = field(default_factory=list)  # replaced whole
     updated: dict[str, int] = field(default_factory=dict)  # table -> rows recomputed
     skipped: list[str] = field(default_factory=list)  # nothing they depend on changed
+    scope: Scope = field(default_factory=Scope.everything)  # what the write touched (what was refreshed for)
 
 
 def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everything()) -> RefreshReport:
     """Bring every derived table up to date with the facts for ``scope`` (everything by default)."""
-    report = RefreshReport()
+    report = RefreshReport(scope=scope)
     whole = (scope.is_everything or len(scope.models or ()) > MAX_SCOPED_MODELS
              or len(scope.platforms or ()) > MAX_SCOPED_PLATFORMS)
     missing = {t for t in DERIVED_ORDER if not q.table_exists(conn, t)}

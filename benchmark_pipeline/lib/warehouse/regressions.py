@@ -94,11 +94,14 @@ def _series_params(
     return params, chosen
 
 
-def _long_points_sql(include_simulated: bool) -> str:
+def _long_points_sql(include_simulated: bool, models: bool = False) -> str:
     # Unpivoted: one row per result and metric, NULLs dropped. Series ids are computed per series,
     # not per row (see current_fingerprints): hashing ten million rows was most of a detection run.
+    # ``models``: only the models in the $models parameter (a list of names).
     metrics = ", ".join(METRICS)
-    where = "" if include_simulated else "WHERE NOT r.is_simulated"
+    conditions = ([] if include_simulated else ["NOT r.is_simulated"]) + \
+        (["m.model_name IN (SELECT unnest($models::VARCHAR[]))"] if models else [])
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     return f"""
         WITH wide AS (
             SELECT r.result_id, r.run_id, r.run_time, m.model_name, h.hardware_id,
@@ -123,19 +126,22 @@ _SERIES_GROUP = ("model_name", "hardware_id", "hardware_key", "batch_size", "seq
 _SERIES_ID = "series_key(model_name, hardware_key, batch_size, sequence_length, precision, test_case, metric)"
 
 
-def current_fingerprints(conn: duckdb.DuckDBPyConnection, include_simulated: bool = False) -> pd.DataFrame:
-    """One row per series now in the warehouse: key, labels and (count, max result id, points hash)."""
+def current_fingerprints(conn: duckdb.DuckDBPyConnection, include_simulated: bool = False,
+                         models: frozenset[str] | None = None) -> pd.DataFrame:
+    """One row per series now in the warehouse (of ``models`` only, when given): key, labels and
+    (count, max result id, points hash)."""
     labels = ", ".join(f"any_value({c}) AS {c}" for c in (*LABEL_COLUMNS, "hardware_fingerprint")
                        if c not in _SERIES_GROUP)
+    params = {} if models is None else {"models": sorted(models)}
     return conn.execute(f"""
         SELECT {_SERIES_ID} AS series_id, * EXCLUDE (hardware_key) FROM (
             SELECT {", ".join(_SERIES_GROUP)}, {labels}, count(*) AS point_count, max(result_id) AS max_result_id,
                    bit_xor(hash(result_id, run_time, value)) AS points_hash
-            FROM ({_long_points_sql(include_simulated)})
+            FROM ({_long_points_sql(include_simulated, models=models is not None)})
             GROUP BY ALL
         )
         ORDER BY series_id
-    """).df()
+    """, params).df()
 
 
 def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_simulated: bool) -> pd.DataFrame:
@@ -145,17 +151,27 @@ def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_si
     with registered(conn, "redo_keys", keys):
         return conn.execute(f"""
             SELECT k.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
-            FROM ({_long_points_sql(include_simulated)}) p
+            FROM ({_long_points_sql(include_simulated, models=True)}) p
             JOIN redo_keys k ON p.model_name = k.model_name AND p.hardware_id = k.hardware_id
                  AND p.batch_size = k.batch_size AND p.sequence_length IS NOT DISTINCT FROM k.sequence_length
                  AND p.precision IS NOT DISTINCT FROM k.precision AND p.test_case = k.test_case
                  AND p.metric = k.metric
             ORDER BY k.series_id, p.run_time, p.result_id
-        """).df()
+        """, {"models": sorted(set(keys["model_name"]))}).df()
 
 
-def stored_state(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return conn.execute("SELECT * FROM regression_series_state").df()
+def stored_state(conn: duckdb.DuckDBPyConnection, current: pd.DataFrame | None = None,
+                 models: frozenset[str] | None = None) -> pd.DataFrame:
+    """The state of the last detection; with ``models``, of the series that can belong to them: those
+    in ``current`` and those flagged for those models (a series state without a flag and without
+    points is left for the next full detection to drop: it holds nothing a user sees)."""
+    if models is None:
+        return conn.execute("SELECT * FROM regression_series_state").df()
+    with registered(conn, "scoped_series", pd.DataFrame({"series_id": current["series_id"].astype(object)})):
+        return conn.execute(
+            "SELECT * FROM regression_series_state WHERE series_id IN (SELECT series_id FROM scoped_series) "
+            "OR series_id IN (SELECT series_id FROM regression_flags WHERE model_name IN "
+            "(SELECT unnest($models::VARCHAR[])))", {"models": sorted(models)}).df()
 
 
 def stale_series(conn: duckdb.DuckDBPyConnection, mode: str = "robust", include_simulated: bool = False) -> int:
@@ -172,13 +188,18 @@ def refresh_flags(
     include_simulated: bool = False,
     now: datetime | None = None,
     workers: int = 1,
+    models: frozenset[str] | None = None,
 ) -> RefreshReport:
-    """Re-detect the series whose points changed since the last run; leave the others' flags alone."""
+    """Re-detect the series whose points changed since the last run; leave the others' flags alone.
+
+    ``models``: only look at these models' series (what a write touched), so a small drop costs what it
+    changed rather than a pass over every point; None looks at every series.
+    """
     now = now or datetime.now(timezone.utc)
     options = detection_options(mode)
-    current = current_fingerprints(conn, include_simulated)
+    current = current_fingerprints(conn, include_simulated, models)
     params, chosen = _series_params(conn, current, mode, include_simulated)
-    changed, removed = series_to_analyse(current, stored_state(conn), params)
+    changed, removed = series_to_analyse(current, stored_state(conn, current, models), params)
     redo = pd.DataFrame({"series_id": pd.Series(changed + removed, dtype="object")})
 
     flags = pd.DataFrame(columns=list(FLAG_TABLE_COLUMNS))

@@ -1,0 +1,69 @@
+"""Detection looking only at the models a write touched gives exactly the flags a full detection gives.
+
+The drop path (sensor -> ingest -> regression_flags) relies on it: it re-examines the series of the
+models its ingest changed instead of fingerprinting every point of the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from benchmark_pipeline.lib.warehouse.regressions import refresh_flags
+from benchmark_pipeline.service import BenchmarkService
+from benchmark_pipeline_tests.lib.changepoint import regression_sample as rs
+
+NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+def _later_runs(sample: Path, model: str, rename: str | None = None, slower: float = 1.0) -> list[dict]:
+    """Five more nightly runs of ``model`` (optionally under another name), latencies scaled by ``slower``."""
+    last = sorted((sample / "performance").rglob("*.json"))[-1]
+    records = [r for r in json.loads(last.read_text()) if r["model_name"] == model]
+    runs = []
+    for day in range(5):
+        for record in records:
+            run = {**record, "timestamp": f"2025-12-0{day + 1}T02:00:00Z", "git_commit": f"c{day}"}
+            run["model_name"] = rename or model
+            for key in ("average_latency_ms", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms"):
+                run[key] = record[key] * slower
+            runs.append(run)
+    return runs
+
+
+def _state(db: Path) -> tuple[list, list]:
+    with BenchmarkService(db).reader() as conn:
+        flags = conn.execute("SELECT * FROM regression_flags ORDER BY flag_id").fetchall()
+        state = conn.execute("SELECT * EXCLUDE (analysed_at) FROM regression_series_state ORDER BY 1").fetchall()
+    return flags, state
+
+
+def _detect(db: Path, models: frozenset[str] | None):
+    with BenchmarkService(db).writer() as conn:
+        return refresh_flags(conn, now=NOW, models=models)
+
+
+def test_detection_scoped_to_what_an_ingest_touched_equals_a_full_detection(tmp_path):
+    base = rs.build(tmp_path / "base")
+    _detect(base[1], None)
+    scoped, full = rs.copy(base, tmp_path / "scoped"), rs.copy(base, tmp_path / "full")
+    for step, change in enumerate([
+        # a drop of one model's new runs, 40 % slower: new points and a change point in its series
+        lambda drop: drop.write_text(json.dumps(_later_runs(scoped[0], "t5-small", slower=1.4))),
+        # the same file replaced by runs of another model: t5-small's series lose those points again
+        lambda drop: drop.write_text(json.dumps(_later_runs(scoped[0], "t5-small", rename="whisper-tiny"))),
+    ]):
+        reports = []
+        for sample, db in (scoped, full):
+            drop = sample.parent / "drop" / "performance" / "later.json"
+            drop.parent.mkdir(parents=True, exist_ok=True)
+            change(drop)
+            reports.append(BenchmarkService(db).ingest_paths([str(drop)]))
+        touched = reports[0].refresh.scope.models
+        assert touched == ({"t5-small"} if step == 0 else {"t5-small", "whisper-tiny"})
+        looked = _detect(scoped[1], touched)
+        everything = _detect(full[1], None)
+        assert looked.series_total < everything.series_total  # the scope was used ...
+        assert looked.series_analysed == everything.series_analysed > 0  # ... and missed nothing
+        assert _state(scoped[1]) == _state(full[1])
