@@ -10,6 +10,10 @@ Sources, none of them copied into this repository beyond the Apache-2.0 fixtures
   cut into consecutive blocks of 400 tokens so each series has the length of a benchmark history.
 - ``sglang-requests``: time to first token per request, in request order, of the sglang runs that
   kept per-request details (``../shared/llm_results``).
+- ``packaged-statsmodels``: the Nile series statsmodels ships (``statsmodels.datasets.nile``), and
+  ``packaged-sktime``: the two segmentation series sktime ships with their change points. Loaded only
+  where the package is importable: ``uv run --with statsmodels --with sktime python benchmarks/...``
+  (neither is a dependency of the project).
 
 The change points of every series are in ``real_series_annotations.json`` with how each was decided.
 """
@@ -68,6 +72,26 @@ def _shared() -> list[tuple[str, str, list[float]]]:
     return out
 
 
+def _packaged() -> list[tuple[str, str, list[float]]]:
+    out = []
+    try:
+        import statsmodels.api as sm
+    except ImportError:
+        pass
+    else:
+        out.append(("packaged-statsmodels", "nile",
+                    [float(v) for v in sm.datasets.nile.load_pandas().data["volume"]]))
+    try:
+        from sktime import datasets
+    except ImportError:
+        pass
+    else:
+        for name in ("gun_point_segmentation", "electric_devices_segmentation"):
+            values, _period, _changes = getattr(datasets, f"load_{name}")()
+            out.append(("packaged-sktime", name, [float(v) for v in values]))
+    return out
+
+
 def load_all() -> list[tuple[str, str, list[float]]]:
     """Every series available on this machine (the shared ones only where ``../shared`` exists).
 
@@ -75,7 +99,7 @@ def load_all() -> list[tuple[str, str, list[float]]]:
     Otava's ``local_sample.csv`` is ``sample.csv``) is kept once, so no data set counts it twice.
     """
     seen, out = set(), []
-    for data_set, name, values in _fixtures() + _shared():
+    for data_set, name, values in _fixtures() + _shared() + _packaged():
         if tuple(values) not in seen:
             seen.add(tuple(values))
             out.append((data_set, name, values))
