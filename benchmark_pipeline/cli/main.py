@@ -153,8 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _route_warnings_to_logging()
+    code = EXIT_OK
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        # Flush here, not at interpreter exit: a reader that stopped early (`| head -1`) then raises
+        # BrokenPipeError below instead of an "Exception ignored" message and exit code 120.
+        sys.stdout.flush()
+        return code
     except CliError as exc:
         print(f"benchmark-db: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -162,12 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         print("benchmark-db: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # stdout closed early (`benchmark-db ledger | head`): not an error; keep Python quiet at exit.
+        # stdout closed early (`benchmark-db ledger | head`): not an error; keep Python quiet at exit
+        # (what is still buffered goes to /devnull). The command's own exit code stands if it had one.
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except OSError:
+        except (OSError, ValueError):
             pass
-        return EXIT_OK
+        return code
     except Exception as exc:
         if _debug():
             raise

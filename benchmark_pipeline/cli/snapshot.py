@@ -69,7 +69,10 @@ def register_content_commands(commands: argparse._SubParsersAction) -> None:
     add_blocks_dir_option(p)
     p.set_defaults(func=cmd_export_car)
 
-    p = commands.add_parser("import-car", help="verify and store every block of a CARv1 file; print its roots")
+    p = commands.add_parser("import-car", help="verify and store every block of a CARv1 file; print its roots",
+                            description="Every block is re-hashed before it is stored; a block the blockstore "
+                                        "already holds with other (corrupt or torn) bytes is rewritten, so "
+                                        "importing a good CAR heals the snapshots that share it.")
     p.add_argument("car", metavar="IN.car", type=Path)
     add_blocks_dir_option(p)
     p.set_defaults(func=cmd_import_car)
@@ -147,7 +150,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         except OSError as exc:  # not the input's fault: keep it apart from _import's read errors
             raise CliError(f"cannot write to blockstore {store.root}: {exc.strerror or exc}") from None
 
-    result = _import(args, sink)
+    with store.batch():  # every block fsynced; each shard directory once, at the end
+        result = _import(args, sink)
     print(result.cid)
     print(
         f"added {result.size} bytes as {result.blocks} blocks ({new} new) to {store.root}",
@@ -219,8 +223,9 @@ def cmd_import_car(args: argparse.Namespace) -> int:
         raise CliError(f"cannot import {args.car}: {exc.strerror or exc}") from None
     for root in report.roots:
         print(root)
+    repaired = f", {report.repaired_blocks} corrupt stored copies rewritten" if report.repaired_blocks else ""
     print(
-        f"imported {report.blocks} blocks ({report.new_blocks} new) into {store.root}",
+        f"imported {report.blocks} blocks ({report.new_blocks} new{repaired}) into {store.root}",
         file=sys.stderr,
     )
     if report.missing:

@@ -1,4 +1,4 @@
-"""``benchmark-db snapshot create | list | show | verify | restore | migrate | push | prune``.
+"""``benchmark-db snapshot create | list | show | verify | restore | migrate | push | prune | repair``.
 
 Registered into the ``snapshot`` group next to the content commands. Exit codes are those of every
 command: 0 ok; 1 content problem (a corrupt or incomplete snapshot, or an IPFS node serving other
@@ -38,7 +38,11 @@ def register_history_commands(commands: argparse._SubParsersAction) -> None:
 
     p = commands.add_parser("list", help="the snapshot history, newest first",
                             description="state: local (only in the blockstore), published (pushed to an IPFS "
-                                        "node) or pruned (manifest kept, data dropped by prune).")
+                                        "node), pruned (manifest kept, data dropped by prune), missing (data "
+                                        "gone, not by prune) or damaged (the manifest itself is missing or "
+                                        "corrupt: that snapshot is lost, and stderr says what it was). The "
+                                        "listing goes on past damaged entries; `snapshot verify --all` checks "
+                                        "every block and `snapshot repair` drops what is damaged.")
     add_list_format_option(p)
     _add_store_options(p)
     p.set_defaults(func=cmd_list)
@@ -48,8 +52,13 @@ def register_history_commands(commands: argparse._SubParsersAction) -> None:
     _add_store_options(p)
     p.set_defaults(func=cmd_show)
 
-    p = commands.add_parser("verify", help="re-hash every block of a snapshot")
-    p.add_argument("cid", metavar="CID")
+    p = commands.add_parser("verify", help="re-hash every block of a snapshot, or (--all) of every snapshot",
+                            description="With --all, every snapshot in the history is checked, each distinct "
+                                        "block once: one line per snapshot on stdout (ok, pruned or damaged), "
+                                        "followed for a damaged one by each missing or corrupt block. Exit 1 "
+                                        "if any snapshot is damaged, 0 if none is.")
+    p.add_argument("cid", metavar="CID", nargs="?", help="the snapshot (HEAD, a manifest, database or export CID)")
+    p.add_argument("--all", action="store_true", help="check every snapshot in the history instead of one")
     _add_store_options(p)
     p.set_defaults(func=cmd_verify)
 
@@ -78,6 +87,22 @@ def register_history_commands(commands: argparse._SubParsersAction) -> None:
     _add_store_options(p)
     p.set_defaults(func=cmd_prune)
 
+    p = commands.add_parser(
+        "repair", help="drop damaged snapshots from the history so that it is whole again",
+        description="Checks the history as `snapshot verify --all` does, then drops every damaged entry (a "
+                    "missing or corrupt manifest, or a snapshot with missing or corrupt blocks) from the chain: "
+                    "the intact manifests above a dropped one are written again, linked past it, with a "
+                    "`dropped` field recording what was lost, and HEAD moves to the newest of them. Their CIDs "
+                    "change (the old ones still restore) and they are unpublished until the next push. Each "
+                    "dropped snapshot is named on stderr with what it held; the new HEAD is printed on stdout. "
+                    "Before dropping anything, try to heal it: `snapshot import-car` of a good CAR rewrites "
+                    "corrupt blocks, and with $IPFS_API_URL set repair first fetches missing or corrupt blocks "
+                    "from the node. Exit 0 if nothing was damaged, 1 if something was (and, without --dry-run, "
+                    "dropped).")
+    p.add_argument("--dry-run", action="store_true", help="say what would be dropped; change nothing")
+    _add_store_options(p)
+    p.set_defaults(func=cmd_repair)
+
 
 def _settings():
     from benchmark_pipeline.config import Settings
@@ -100,6 +125,11 @@ def _store(args: argparse.Namespace):
 def _fail(exc: Exception, code: int = EXIT_CONTENT) -> int:
     print(f"benchmark-db: error: {exc}", file=sys.stderr)
     return code
+
+
+def _print_notes(notes) -> None:
+    for note in notes:
+        print(f"benchmark-db: note: {note}", file=sys.stderr)
 
 
 def _node():
@@ -157,12 +187,15 @@ def _resolve(store, text: str):
     try:
         return store.resolve(text)
     except ContentError:
-        history = store.history()
-        known = [c for m in history for c in (m.cid, m.database_cid, m.export_cid)]
+        from benchmark_pipeline.lib.snapshots.store import Manifest
+
+        chain = store.chain()
+        known = [c for m in chain for c in ((m.cid, m.database_cid, m.export_cid) if isinstance(m, Manifest)
+                                            else (m.cid,))]
         key = (cid.codec, cid.digest)
         if any((k.codec, k.digest) == key for k in known) or store.blocks.has(cid):
             raise  # it is ours, but unreadable: a content problem
-        names = [str(m.cid) for m in history]
+        names = [str(m.cid) for m in chain]
         raise CliError(f"no snapshot {text}; {suggestion(text, names, 'benchmark-db snapshot list')}") from None
 
 
@@ -184,31 +217,45 @@ def cmd_create(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     manifest = result.manifest
     print(manifest.cid)
+    _print_notes(result.notes)
     if not result.created:
         print(f"unchanged since snapshot {manifest.cid} (same export {manifest.export_cid}); nothing stored",
               file=sys.stderr)
         return EXIT_OK
+    repaired = f", {result.blocks_repaired} corrupt ones rewritten" if result.blocks_repaired else ""
     print(f"snapshot {manifest.cid}: database {manifest.database_cid} ({manifest.size} bytes, {result.blocks} blocks, "
-          f"{result.blocks_new} new, {result.blocks_reused} reused from the previous snapshot), "
-          f"export {manifest.export_cid}, {result.seconds:.1f} s", file=sys.stderr)
+          f"{result.blocks_new} new, {result.blocks_reused} reused from the previous snapshot{repaired}), "
+          f"export {manifest.export_cid}, {result.seconds:.1f} s; every block verified", file=sys.stderr)
     return _publish_or_warn(store, manifest)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from benchmark_pipeline.lib.content.errors import ContentError
+    from benchmark_pipeline.lib.snapshots.store import DamagedManifest
 
     store = _store(args)
     try:
-        history = store.history()
+        chain = store.chain()
     except ContentError as exc:
         return _fail(exc)
+    journal_state = store.journal_state()
     rows = []
-    for m in history:
-        state = "published" if store.published(m) else "local"
-        if not store.is_present(m):
-            state = "pruned"
-        rows.append((str(m.cid), m.created_at, m.size, state, m.data["database"]["name"], str(m.export_cid)))
+    damaged = []
+    for m in chain:
+        if isinstance(m, DamagedManifest):
+            damaged.append(m)
+            size = m.salvaged.get("size")
+            name = Path(m.salvaged["database_path"]).name if m.salvaged.get("database_path") else None
+            rows.append((str(m.cid), m.salvaged.get("created_at"), int(size) if size else None, "damaged", name, None))
+            continue
+        rows.append((str(m.cid), m.created_at, m.size, store.state(m, journal_state), m.data["database"]["name"],
+                     str(m.export_cid)))
     sys.stdout.write(render_listing(SNAPSHOT_LIST_COLUMNS, rows, args.list_format))
+    for m in damaged:
+        print(f"benchmark-db: warning: {m.describe()}", file=sys.stderr)
+    if damaged:
+        print("benchmark-db: warning: `benchmark-db snapshot verify --all` checks every snapshot; "
+              "`benchmark-db snapshot repair` drops the damaged ones from the history", file=sys.stderr)
     print(f"{len(rows)} snapshots in {store.root}" if rows else f"no snapshots in {store.root}", file=sys.stderr)
     return EXIT_OK
 
@@ -233,7 +280,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from benchmark_pipeline.lib.content.errors import ContentError
     from benchmark_pipeline.lib.snapshots.store import verify_snapshot
 
+    if args.all == (args.cid is not None):
+        raise CliError("give either a snapshot CID or --all")
     store = _store(args)
+    if args.all:
+        return _verify_all(store)
     try:
         report = verify_snapshot(store, _resolve(store, args.cid))
     except ContentError as exc:
@@ -241,6 +292,75 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"ok: snapshot {report.manifest.cid}: {report.blocks} blocks verified, database {report.bytes} bytes",
           file=sys.stderr)
     return EXIT_OK
+
+
+def _print_check_entry(item) -> None:
+    print(f"{item.state}\t{item.cid}\t{item.created_at}\t{item.detail}")
+    if item.health is not None:
+        for kind, cids in (("missing", item.health.missing), ("corrupt", item.health.corrupt)):
+            for cid in cids:
+                print(f"\t{kind} block {cid}")
+
+
+def _verify_all(store) -> int:
+    from benchmark_pipeline.lib.content.errors import ContentError
+    from benchmark_pipeline.lib.snapshots.repair import check_history
+
+    try:
+        check = check_history(store)
+    except ContentError as exc:
+        return _fail(exc)
+    for item in check.entries:
+        _print_check_entry(item)
+    counts = check.counts()
+    summary = (f"{len(check.entries)} snapshots in {store.root}: {counts['ok']} ok, {counts['pruned']} pruned, "
+               f"{counts['damaged']} damaged")
+    if check.damaged:
+        print(f"benchmark-db: error: {summary}; `benchmark-db snapshot repair` drops the damaged ones from the "
+              "history", file=sys.stderr)
+        return EXIT_CONTENT
+    print(summary if check.entries else f"no snapshots in {store.root}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.content.errors import ContentError
+    from benchmark_pipeline.lib.snapshots.node import fetching_getter
+    from benchmark_pipeline.lib.snapshots.repair import repair_history
+    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
+
+    store = _store(args)
+    node = _node()
+    try:
+        report = repair_history(store, get=fetching_getter(store, node) if node is not None else None,
+                                dry_run=args.dry_run)
+    except ContentError as exc:
+        return _fail(exc)
+    except (OSError, WarehouseLockedError) as exc:
+        raise CliError(str(exc)) from None
+    _print_notes(report.notes)
+    if not report.check.damaged:
+        print(f"nothing to repair: {len(report.check.entries)} snapshots in {store.root}, none damaged",
+              file=sys.stderr)
+        if report.head is not None:
+            print(report.head)
+        return EXIT_OK
+    verb = "would drop" if args.dry_run else "dropped"
+    for item in report.dropped:
+        print(f"{verb} {item.cid}: {item.detail}", file=sys.stderr)
+    for old, new in report.relinked:
+        print(f"relinked {old} as {new} (its old CID still restores)", file=sys.stderr)
+    if args.dry_run:
+        print(f"dry run: {len(report.dropped)} damaged snapshot(s) would be dropped; nothing changed",
+              file=sys.stderr)
+    else:
+        kept = len(report.check.entries) - len(report.dropped)
+        head = report.head if report.head is not None else "none (no intact snapshot left)"
+        print(f"history repaired: {len(report.dropped)} snapshot(s) lost, {kept} kept; HEAD is {head}",
+              file=sys.stderr)
+        if report.head is not None:
+            print(report.head)
+    return EXIT_CONTENT
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
@@ -271,6 +391,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return EXIT_CONTENT
     except (OSError, WarehouseLockedError) as exc:
         raise CliError(str(exc)) from None
+    _print_notes(result.notes)
     backup = f"; previous file backed up to {result.backup}" if result.backup else ""
     print(f"restored snapshot {manifest.cid} ({result.bytes} bytes, every block verified) to {result.target} "
           f"in {result.seconds:.1f} s{backup}", file=sys.stderr)
@@ -341,6 +462,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
         report = prune(store, args.keep)
     except ContentError as exc:
         return _fail(exc)
+    _print_notes(report.notes)
     print(f"kept {len(report.kept)} snapshot(s), pruned the data of {len(report.pruned)}: removed "
           f"{report.blocks_removed} blocks ({report.bytes_removed} bytes)", file=sys.stderr)
     return EXIT_OK

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from benchmark_pipeline.lib.content.blockstore import BlockStore
+from benchmark_pipeline.lib.content.blockstore import NEW, REPAIRED, BlockStore
 from benchmark_pipeline.lib.content.cid import DAG_PB, CID, CidError, decode_varint, encode_varint
 from benchmark_pipeline.lib.content.dagpb import DagPbError, decode_node
 from benchmark_pipeline.lib.content.errors import CarError, CorruptBlockError
@@ -197,24 +197,28 @@ class CarImport:
     blocks: int  # sections read
     new_blocks: int  # of which were not in the store yet
     missing: list[CID]  # linked from the DAG (or a root) but neither in the CAR nor the store
+    repaired_blocks: int = 0  # of which the store held a corrupt copy, now rewritten with the CAR's bytes
 
 
 def import_car(stream: BinaryIO, store: BlockStore) -> CarImport:
+    """Store every block of the CAR (a stored copy that is corrupt is rewritten); report what is missing."""
     roots, blocks = read_car(stream)
     present: set[tuple[int, bytes]] = set()
     referenced: dict[tuple[int, bytes], CID] = {(r.codec, r.digest): r for r in roots}
-    count = new = 0
-    for cid, data in blocks:
-        count += 1
-        present.add((cid.codec, cid.digest))
-        if cid.codec == DAG_PB:
-            try:
-                links, _ = decode_node(data)
-            except DagPbError as exc:
-                raise CarError(f"{cid}: {exc}") from None
-            for link in links:
-                referenced.setdefault((link.cid.codec, link.cid.digest), link.cid)
-        if store.put(cid, data, verify=False):  # verified by read_car
-            new += 1
+    count = new = repaired = 0
+    with store.batch():
+        for cid, data in blocks:
+            count += 1
+            present.add((cid.codec, cid.digest))
+            if cid.codec == DAG_PB:
+                try:
+                    links, _ = decode_node(data)
+                except DagPbError as exc:
+                    raise CarError(f"{cid}: {exc}") from None
+                for link in links:
+                    referenced.setdefault((link.cid.codec, link.cid.digest), link.cid)
+            outcome = store.write(cid, data, verify=False)  # verified by read_car
+            new += outcome == NEW
+            repaired += outcome == REPAIRED
     missing = [cid for key, cid in referenced.items() if key not in present and not store.has(cid)]
-    return CarImport(roots, count, new, missing)
+    return CarImport(roots, count, new, missing, repaired)

@@ -8,7 +8,10 @@ Pure library (no Dagster). On disk, under the snapshots folder (``data/snapshots
   names its predecessor, so the history is a tamper-evident chain that any IPFS node can hold.
 - ``HEAD`` the CID of the newest manifest (one line, replaced atomically).
 - ``published/<manifest CID>.json`` which node took the snapshot and when; absent = local only.
-- ``chain.lock`` serialises HEAD updates and pruning; ``tmp/`` holds copies being snapshotted.
+- ``journal.jsonl`` one line per manifest written (with its predecessor), prune and repair, so that the
+  history goes on past a manifest that is lost or corrupt (``repair.py`` drops such entries).
+- ``chain.lock`` serialises HEAD updates, pruning and repair; ``tmp/`` holds copies being snapshotted,
+  in folders named after their process so that the next command removes those a killed one left.
 
 Manifest blocks are never pruned (they are a few hundred bytes), so ``snapshot list`` keeps the
 whole history and marks snapshots whose data was pruned.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import secrets
 import socket
 from collections.abc import Callable, Iterator
@@ -23,12 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from benchmark_pipeline.lib.content.blockstore import create_temp
 from benchmark_pipeline.lib.content.cid import CID, CidError
-from benchmark_pipeline.lib.content.errors import BlockNotFoundError
+from benchmark_pipeline.lib.content.errors import BlockNotFoundError, CorruptBlockError
 from benchmark_pipeline.lib.content.unixfs import iter_file
 
 from .errors import NodeCidMismatchError, NodeError, NodeUnavailableError
+from .scratch import work_dir
 
 if TYPE_CHECKING:  # annotations only: building an IpfsNodeConfig must not import DuckDB (the CLI shell does it)
     from .store import Manifest, SnapshotStore
@@ -196,14 +195,11 @@ def _same(a: str, b: CID) -> bool:
 def publish(store: SnapshotStore, manifest: Manifest, node: KuboRpcClient) -> dict:
     """Import the snapshot's CAR into the node, pin its roots, read the manifest back; record it."""
     info = node.version()
-    store.root.mkdir(parents=True, exist_ok=True)
-    fd, car = create_temp(store.root, f"{manifest.cid}.car")
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    with work_dir(store.root / "tmp", "push") as work:  # a killed push's CAR is removed by the next create
+        car = work / f"{manifest.cid}.car"
+        with open(car, "wb") as fh:
             store.write_car(manifest, fh)
         roots = node.dag_import(car)
-    finally:
-        car.unlink(missing_ok=True)
     expected = [manifest.cid, manifest.database_cid, manifest.export_cid]
     if roots and (len(roots) != len(expected) or not all(any(_same(r, e) for r in roots) for e in expected)):
         raise NodeCidMismatchError(f"IPFS node imported roots {roots}, expected {[str(e) for e in expected]}")
@@ -221,18 +217,21 @@ def publish(store: SnapshotStore, manifest: Manifest, node: KuboRpcClient) -> di
 
 
 def fetching_getter(store: SnapshotStore, node: KuboRpcClient | None) -> Callable[[CID], bytes]:
-    """Local blocks first; a missing one is fetched from the node, verified, and kept."""
+    """Local blocks first; a missing or corrupt one is fetched from the node, verified, and stored (healing it)."""
     def get(cid: CID) -> bytes:
         try:
             return store.blocks.get(cid)
-        except BlockNotFoundError:
+        except (BlockNotFoundError, CorruptBlockError) as exc:
             if node is None:
                 raise
+            local = exc
         try:
             data = node.block_get(cid)
         except NodeError as exc:
+            if isinstance(local, CorruptBlockError):
+                raise CorruptBlockError(f"{local}; the IPFS node could not supply it either: {exc}") from None
             raise BlockNotFoundError(f"block {cid} is neither local nor fetchable: {exc}") from None
-        store.blocks.put(cid, data, verify=False)  # block_get verified it
+        store.blocks.put(cid, data, verify=False)  # block_get verified it; a corrupt local copy is rewritten
         return data
     return get
 
