@@ -29,6 +29,7 @@ class BenchmarkDB:
 
     def __init__(self, db_path: str | Path | None = None, data_dir: str | Path | None = None) -> None:
         settings = Settings.from_env(db_path=db_path, data_dir=data_dir)
+        self.settings = settings
         self.service = BenchmarkService.from_settings(settings)
         self.data_dir = settings.data_dir
 
@@ -120,9 +121,52 @@ class BenchmarkDB:
         """Rows per table, files per ledger status, open quarantine and regressions, last ingest."""
         return self.service.status(self.data_dir).to_dict()
 
+    # -- snapshots (content-addressed history; published to IPFS when IPFS_API_URL is set) -------------
+
+    def _snapshots(self):
+        from benchmark_pipeline.lib.content.blockstore import BlockStore
+        from benchmark_pipeline.lib.snapshots.node import node_client
+        from benchmark_pipeline.lib.snapshots.store import SnapshotStore
+
+        root = self.settings.snapshots_dir
+        return SnapshotStore(root, BlockStore(self.settings.blockstore_dir(root))), node_client(self.settings.ipfs)
+
+    def sync_to_ipfs(self, force: bool = False) -> dict[str, Any]:
+        """Snapshot the warehouse (unless its data is unchanged) and pin it on the IPFS node if one is set.
+
+        Returns the snapshot's CIDs, whether a new one was taken, whether it is published, and why not.
+        """
+        store, node = self._snapshots()
+        result = self.service.snapshot(store, force=force)
+        manifest = result.manifest
+        published, warning = store.published(manifest) is not None, None
+        if not published:
+            published, warning = self.service.publish(store, manifest, node, required=self.settings.ipfs_required)
+        return {"cid": str(manifest.cid), "database_cid": str(manifest.database_cid),
+                "export_cid": str(manifest.export_cid), "created": result.created, "published": published,
+                "warning": warning, "notes": list(result.notes)}
+
+    def restore_from_ipfs(self, cid: str = "HEAD", target: str | Path | None = None) -> dict[str, Any]:
+        """Replace the warehouse (or ``target``) by the snapshot ``cid`` (HEAD, a manifest, database or export
+        CID), every block verified first; blocks not held locally are fetched from the IPFS node."""
+        store, node = self._snapshots()
+        result = self.service.restore(store, store.resolve(cid), target, node=node)
+        return {"cid": str(result.manifest.cid), "target": str(result.target), "bytes": result.bytes,
+                "backup": str(result.backup) if result.backup else None, "notes": list(result.notes)}
+
+    def get_version_history(self) -> list[dict[str, Any]]:
+        """Snapshots newest first: CIDs, time, size, row counts and state (local, published, pruned, missing)."""
+        store, _node = self._snapshots()
+        return [{"cid": str(m.cid), "created_at": m.created_at, "size_bytes": m.size, "state": store.state(m),
+                 "database_cid": str(m.database_cid), "export_cid": str(m.export_cid), "row_counts": m.row_counts,
+                 "previous": str(m.previous) if m.previous else None} for m in store.history()]
+
     # Better-named aliases.
     store_performance = store_performance_result
     store_compatibility = store_hardware_compatibility
     store_integration = store_integration_test_result
     performance_results = query_performance_results
     status = get_status
+    snapshot = sync_to_ipfs
+    restore = restore_from_ipfs
+    history = get_version_history

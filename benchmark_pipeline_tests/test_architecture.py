@@ -58,7 +58,8 @@ def test_the_environment_check_would_catch_a_read():
 
 SHELLS = [REPO / "benchmark_pipeline" / "cli", REPO / "benchmark_pipeline" / "defs", REPO / "benchmark_pipeline" / "api.py"]
 # What opens the warehouse file: only the service may call these.
-OPENERS = {"open_reader", "open_writer", "connect_read_only", "connect_with_retry", "writer_lock", "warehouse_status"}
+OPENERS = {"open_reader", "open_writer", "connect_read_only", "connect_with_retry", "writer_lock", "warehouse_status",
+           "create_snapshot", "restore_snapshot", "consistent_copy"}
 
 
 def _shell_files() -> list[Path]:

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from benchmark_pipeline.cli.main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option
+from benchmark_pipeline.cli.main import EXIT_OK, EXIT_PROBLEMS, CliError, add_db_path_option, open_service
 from benchmark_pipeline.cli.output import add_list_format_option, render_listing
 
 EXIT_CONTENT = EXIT_PROBLEMS
@@ -200,17 +200,15 @@ def _resolve(store, text: str):
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.config import resolve_db_path
     from benchmark_pipeline.lib.content.errors import ContentError
-    from benchmark_pipeline.lib.snapshots.store import create_snapshot
     from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
 
     store = _store(args)
-    db_path = resolve_db_path(args.db_path)
-    if not db_path.is_file():
-        raise CliError(f"{db_path}: no warehouse here to snapshot (run an ingest first, or give --db-path)")
+    service = open_service(args, must_exist=False)
+    if not service.db_path.is_file():
+        raise CliError(f"{service.db_path}: no warehouse here to snapshot (run an ingest first, or give --db-path)")
     try:
-        result = create_snapshot(store, db_path, profile=args.profile, force=args.force)
+        result = service.snapshot(store, profile=args.profile, force=args.force)
     except ContentError as exc:
         return _fail(exc)
     except (OSError, WarehouseLockedError) as exc:
@@ -364,16 +362,15 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from benchmark_pipeline.config import resolve_db_path
     from benchmark_pipeline.lib.content.car import import_car
     from benchmark_pipeline.lib.content.errors import ContentError
     from benchmark_pipeline.lib.snapshots.errors import SnapshotError
-    from benchmark_pipeline.lib.snapshots.node import fetching_getter
-    from benchmark_pipeline.lib.snapshots.store import restore_snapshot
     from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
+    from benchmark_pipeline.service import BenchmarkService
 
     store = _store(args)
-    target = args.to if args.to is not None else resolve_db_path(None)
+    service = BenchmarkService.from_settings(_settings())
+    target = args.to if args.to is not None else service.db_path
     try:
         if args.from_car is not None:
             try:
@@ -385,7 +382,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 raise SnapshotError(f"{args.from_car} is incomplete: {len(report.missing)} linked blocks are "
                                     f"neither in it nor in the blockstore (first: {report.missing[0]})")
         manifest = _resolve(store, args.cid)
-        result = restore_snapshot(store, manifest, target, get=fetching_getter(store, _node()))
+        result = service.restore(store, manifest, target, node=_node())
     except ContentError as exc:
         print(f"benchmark-db: error: restore refused, {target} left unchanged: {exc}", file=sys.stderr)
         return EXIT_CONTENT

@@ -35,6 +35,7 @@ from benchmark_pipeline.lib.warehouse.transaction import transaction
 from .analytics import AnalyticsMixin
 from .regressions import RegressionsMixin
 from .replay import ReplayResult, list_quarantine, replay
+from .snapshots import SnapshotsMixin
 
 # Records submitted through the API are ledgered under this scheme: the identity of a submission is the
 # hash of its canonical JSON, so sending the same records again stores nothing twice.
@@ -84,7 +85,7 @@ def canonical_json(records: Any) -> bytes:
     return orjson.dumps(records, option=orjson.OPT_SORT_KEYS)
 
 
-class BenchmarkService(AnalyticsMixin, RegressionsMixin):
+class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin):
     """One warehouse file and the rules for reaching it.
 
     ``connect_writer(db_path, timeout_s)`` opens the writer's read-write connection once the lock is

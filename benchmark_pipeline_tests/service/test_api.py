@@ -67,3 +67,26 @@ def test_regressions_through_the_api(tmp_path):
     assert db.set_regression_threshold("relative", 0.9, metric=metric)["kind"] == "relative"
     db.update_regressions()
     assert all(f["metric"] != metric for f in db.get_regressions())  # a 90 % threshold silences that metric
+
+
+def test_snapshots_sync_list_and_restore_through_the_api(tmp_path, monkeypatch):
+    """The seed's sync_to_ipfs / get_version_history / restore_from_ipfs over the local blockstore (no node)."""
+    for name in ("IPFS_API_URL", "IPFS_REQUIRED", "BENCHMARK_BLOCKS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    db = BenchmarkDB(tmp_path / "w.duckdb", data_dir=tmp_path / "data")
+    db.store_performance_result(perf_record())
+    first = db.sync_to_ipfs()
+    assert first["created"] and not first["published"] and first["cid"].startswith("baf")
+    assert db.sync_to_ipfs()["created"] is False  # same data: no new snapshot
+    db.store_performance_result(perf_record(batch_size=16))
+    second = db.sync_to_ipfs()
+    history = db.get_version_history()
+    assert [h["cid"] for h in history] == [second["cid"], first["cid"]]
+    assert history[0]["previous"] == first["cid"] and history[1]["row_counts"]["performance_results"] == 1
+    assert {h["state"] for h in history} == {"local"}
+
+    restored = db.restore_from_ipfs(first["cid"])
+    assert restored["target"] == str((tmp_path / "w.duckdb").resolve()) and restored["backup"]
+    assert len(db.query_performance_results()) == 1
+    copy = db.restore_from_ipfs("HEAD", target=tmp_path / "copy.duckdb")
+    assert BenchmarkDB(copy["target"]).get_status()["tables"]["performance_results"] == 2

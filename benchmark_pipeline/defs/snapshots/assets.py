@@ -7,8 +7,7 @@ from benchmark_pipeline.defs.ipfs import IpfsNodeResource
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
 from benchmark_pipeline.defs.schedules import OUTPUT_AUTOMATION
 from benchmark_pipeline.lib.content.blockstore import BlockStore
-from benchmark_pipeline.lib.snapshots.node import try_publish
-from benchmark_pipeline.lib.snapshots.store import SnapshotStore, create_snapshot
+from benchmark_pipeline.lib.snapshots.store import SnapshotStore
 from benchmark_pipeline.lib.vocabulary import DERIVED_TABLES, WAREHOUSE_TABLES
 
 GROUP = "snapshots"
@@ -32,15 +31,18 @@ def ipfs_snapshot(
 ) -> dg.MaterializeResult:
     """Content-addressed snapshot of the warehouse, taken only when its data changed since the last one."""
     store = SnapshotStore(data_dirs.snapshots_dir(), _blocks(data_dirs))
-    db_path = warehouse.path()
-    if not db_path.exists():
-        context.log.warning(f"no warehouse at {db_path} yet: nothing to snapshot")
-        return dg.MaterializeResult(metadata={"changed": False, "published": False, "warehouse": str(db_path)})
-    result = create_snapshot(store, db_path, run_id=context.run.run_id, lock_timeout_s=warehouse.lock_timeout_s)
+    service = warehouse.service()
+    if not service.db_path.exists():
+        context.log.warning(f"no warehouse at {service.db_path} yet: nothing to snapshot")
+        return dg.MaterializeResult(metadata={"changed": False, "published": False,
+                                              "warehouse": str(service.db_path)})
+    result = service.snapshot(store, run_id=context.run.run_id)
+    for note in result.notes:
+        context.log.warning(note)
     manifest = result.manifest
     published = store.published(manifest) is not None
     if result.created:
-        published, warning = try_publish(store, manifest, ipfs.client(), required=ipfs.is_required)
+        published, warning = service.publish(store, manifest, ipfs.client(), required=ipfs.is_required)
         if warning:
             context.log.warning(warning)
     else:
