@@ -14,8 +14,10 @@ from typing import Any, Callable, Iterator
 import duckdb
 
 from benchmark_pipeline.lib.analytics.filters import Filters
-from benchmark_pipeline.lib.analytics.safe_query import DEFAULT_MEMORY_LIMIT, connect_read_only, run_query
-from benchmark_pipeline.lib.analytics.table import Table
+from benchmark_pipeline.lib.analytics.safe_query import (DEFAULT_MEMORY_LIMIT, check_max_rows, check_timeout,
+                                                         connect_read_only, parse_size, private_temp_dir,
+                                                         result_budget, run_query, temp_root)
+from benchmark_pipeline.lib.analytics.table import Deadline, Table
 from benchmark_pipeline.lib.names import check_hardware_name, resolve_model_name
 from benchmark_pipeline.lib.normalize import canonical_hardware_type
 from benchmark_pipeline.lib.warehouse.connection import WarehouseMissingError
@@ -30,16 +32,25 @@ class AnalyticsMixin:
     reader: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
     @contextmanager
-    def sandboxed_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Read-only with external access off and the configuration locked; ``memory_limit=None``: DuckDB's."""
+    def sandboxed_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT, max_temp_size: str | None = None,
+                         wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Read-only with external access off and the configuration locked; ``memory_limit=None``: DuckDB's.
+
+        DuckDB spills to a folder of this process under ``<db>.tmp`` (removed afterwards, and folders of
+        killed processes with it), at most ``max_temp_size`` (default: as much as the memory limit; with no
+        memory limit, DuckDB's own default). ``wait_s`` caps the wait for writers below the read timeout.
+        """
         if not self.db_path.exists():
             raise WarehouseMissingError(f"{self.db_path}: no warehouse here yet (run an ingest first)")
-        wait_s = DEFAULT_READ_TIMEOUT_S if self.read_timeout_s is None else self.read_timeout_s
-        conn = connect_read_only(self.db_path, memory_limit, wait_s=wait_s)
-        try:
-            yield conn
-        finally:
-            conn.close()
+        read_wait = DEFAULT_READ_TIMEOUT_S if self.read_timeout_s is None else self.read_timeout_s
+        wait = read_wait if wait_s is None else min(read_wait, wait_s)
+        with private_temp_dir(temp_root(self.db_path)) as temp_dir:
+            conn = connect_read_only(self.db_path, memory_limit, wait_s=wait, temp_directory=temp_dir,
+                                     max_temp_size=max_temp_size)
+            try:
+                yield conn
+            finally:
+                conn.close()
 
     @staticmethod
     def resolve_names(conn: duckdb.DuckDBPyConnection, model: str | None = None, hardware: str | None = None,
@@ -52,11 +63,30 @@ class AnalyticsMixin:
                                            fingerprints_ok=fingerprints_ok)
         return model, hardware
 
-    def query(self, sql: str, timeout_s: float, max_rows: int,
-              memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> tuple[Table, bool]:
-        """One read-only statement in the sandbox: the rows (at most ``max_rows``) and whether it was cut."""
-        with self.sandboxed_reader(memory_limit) as conn:
-            return run_query(conn, sql, timeout_s, max_rows)
+    def query(self, sql: str, timeout_s: float, max_rows: int, memory_limit: str | None = DEFAULT_MEMORY_LIMIT, *,
+              max_temp_size: str | None = None, deadline: Deadline | None = None) -> tuple[Table, bool]:
+        """One read-only statement in the sandbox: the rows and whether they were cut (``table.truncation`` says why).
+
+        Bounded whoever asks: ``timeout_s`` (finite, at most ``MAX_TIMEOUT_S``) covers the wait for the file,
+        execution and fetching, and the caller's rendering when it passes its own ``deadline`` on; at most
+        ``max_rows`` rows (at most ``MAX_ROWS_CAP``) and at most ``result_budget(memory_limit)`` bytes of
+        rows in Python; ``memory_limit`` None means the default one, never DuckDB's 80 % of RAM.
+        Bad limits raise ``QueryLimitError``.
+        """
+        timeout_s = check_timeout(timeout_s)
+        max_rows = check_max_rows(max_rows)
+        memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
+        max_bytes = result_budget(memory_limit)
+        options: dict[str, Any] = {}  # only what was asked for: a subclass may take memory_limit alone
+        if max_temp_size is not None:
+            parse_size(max_temp_size)
+            options["max_temp_size"] = max_temp_size
+        if deadline is not None:
+            options["wait_s"] = deadline.remaining()
+        deadline = deadline or Deadline(timeout_s)
+        with self.sandboxed_reader(memory_limit, **options) as conn:
+            table, _truncation = run_query(conn, sql, timeout_s, max_rows, max_bytes, deadline)
+        return table, table.truncation is not None
 
     def compare(self, *, model: str | None = None, hardware: str | None = None, runs: tuple[str, str] | None = None,
                 metric: str | None = None, filters: Filters = Filters()):
