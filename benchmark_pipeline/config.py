@@ -19,12 +19,20 @@ DB_PATH_ENV = "BENCHMARK_DB_PATH"
 DATA_DIR_ENV = "BENCHMARK_DATA_DIR"
 BLOCKS_DIR_ENV = "BENCHMARK_BLOCKS_DIR"
 READ_TIMEOUT_ENV = "BENCHMARK_READ_TIMEOUT_S"
+LOCK_TIMEOUT_ENV = "BENCHMARK_LOCK_TIMEOUT_S"
+MAX_FILE_MB_ENV = "BENCHMARK_MAX_FILE_MB"
 IPFS_API_URL_ENV = "IPFS_API_URL"
 IPFS_TIMEOUT_ENV = "IPFS_API_TIMEOUT"
 IPFS_REQUIRED_ENV = "IPFS_REQUIRED"
+API_WAIT_ENV = "BENCHMARK_API_WAIT_S"
+API_MAX_BODY_ENV = "BENCHMARK_API_MAX_BODY_MB"
 DEFAULT_DB_PATH = Path("data") / "warehouse" / "benchmarks.duckdb"
 
 _TRUE = ("1", "true", "yes")
+# The REST server (``benchmark-db serve``): how long a request waits for the warehouse before answering 503,
+# and the largest request body it reads (a POST of records or an uploaded result file).
+DEFAULT_API_WAIT_S = 15.0
+DEFAULT_API_MAX_BODY_MB = 32.0
 
 
 def _value(env: Mapping[str, str], name: str) -> str | None:
@@ -41,6 +49,35 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         return float(value)
     except ValueError:
         raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    text = _value(env, name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number, got {text!r}")
+    return value
+
+
+def _at_least(env: Mapping[str, str], name: str, default: float, lowest: float, unit: str,
+              inclusive: bool = True) -> float:
+    """A number of ``unit`` that must be >= ``lowest`` (> when not ``inclusive``); unset or blank: ``default``."""
+    text = _value(env, name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > lowest or (inclusive and value == lowest)):  # NaN fails both
+        bound = f"{'at least' if inclusive else 'more than'} {lowest:g}"
+        raise ValueError(f"{name} must be a number of {unit}, {bound}; got {text!r}")
+    return value
 
 
 def _db_path(cli_value: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path:
@@ -77,9 +114,12 @@ class Settings:
     data_dir: Path
     blocks_dir: Path | None  # $BENCHMARK_BLOCKS_DIR; None: blocks/ inside the snapshots folder in use
     read_timeout_s: float  # how long a reader waits for writers
-    lock_timeout_s: float  # how long a writer waits for the writer lock
+    lock_timeout_s: float  # how long a writer waits for the writer lock ($BENCHMARK_LOCK_TIMEOUT_S)
+    max_file_mb: float  # larger result files are refused unread ($BENCHMARK_MAX_FILE_MB; MB of 2^20 bytes)
     ipfs: IpfsNodeConfig | None  # the IPFS node to publish to and fetch from; None: no node
     ipfs_required: bool  # a missing or unreachable node is an error, not a warning
+    api_wait_s: float = DEFAULT_API_WAIT_S  # REST: a request's bound on waiting for the warehouse (then 503)
+    api_max_body_bytes: int = int(DEFAULT_API_MAX_BODY_MB * 1024 * 1024)  # REST: largest request body (else 413)
 
     @classmethod
     def from_env(cls, db_path: str | os.PathLike[str] | None = None,
@@ -87,8 +127,10 @@ class Settings:
                  env: Mapping[str, str] | None = None) -> "Settings":
         """The settings of this process: explicit arguments (``--db-path``), else the environment, else defaults.
 
-        Raises ``ValueError`` for a timeout that is not a number.
+        Raises ``ValueError`` for a timeout that is not a number (or a negative lock timeout), and for a file
+        size limit that is not a positive number.
         """
+        from benchmark_pipeline.lib.ingest.limits import DEFAULT_MAX_FILE_MB
         from benchmark_pipeline.lib.snapshots.node import DEFAULT_TIMEOUT_S, IpfsNodeConfig
         from benchmark_pipeline.lib.warehouse.timeouts import DEFAULT_LOCK_TIMEOUT_S, DEFAULT_READ_TIMEOUT_S
 
@@ -100,11 +142,19 @@ class Settings:
             data_dir=_data_dir(data_dir, env),
             blocks_dir=Path(blocks) if blocks else None,
             read_timeout_s=_seconds(env, READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT_S),
-            lock_timeout_s=DEFAULT_LOCK_TIMEOUT_S,
+            lock_timeout_s=_at_least(env, LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_S, 0, "seconds"),
+            max_file_mb=_at_least(env, MAX_FILE_MB_ENV, DEFAULT_MAX_FILE_MB, 0, "megabytes", inclusive=False),
             ipfs=(IpfsNodeConfig(api_url, _seconds(env, IPFS_TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
                   if api_url else None),
             ipfs_required=(_value(env, IPFS_REQUIRED_ENV) or "").lower() in _TRUE,
+            api_wait_s=_positive(env, API_WAIT_ENV, DEFAULT_API_WAIT_S),
+            api_max_body_bytes=int(_positive(env, API_MAX_BODY_ENV, DEFAULT_API_MAX_BODY_MB) * 1024 * 1024),
         )
+
+    @property
+    def tokens_path(self) -> Path:
+        """The REST API's tokens (hashed), beside the warehouse and never inside it: a snapshot cannot carry them."""
+        return self.db_path.with_name(self.db_path.name + ".tokens.json")
 
     @property
     def snapshots_dir(self) -> Path:

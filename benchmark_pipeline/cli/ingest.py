@@ -29,12 +29,37 @@ def add_workers_option(parser: argparse.ArgumentParser) -> None:
                              "files (default: one per core)")
 
 
+def _number_over(lowest: float, inclusive: bool):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value > lowest or (inclusive and value == lowest)):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number {'>=' if inclusive else '>'} {lowest:g}")
+        return value
+    return parse
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """``--max-file-mb`` and ``--lock-timeout``: override $BENCHMARK_MAX_FILE_MB and $BENCHMARK_LOCK_TIMEOUT_S."""
+    parser.add_argument("--max-file-mb", type=_number_over(0, inclusive=False), default=None, metavar="MB",
+                        help="skip, unread, files larger than this many MB (2^20 bytes); reading takes about ten "
+                             "times a file's size in memory (default: $BENCHMARK_MAX_FILE_MB or 256)")
+    parser.add_argument("--lock-timeout", type=_number_over(0, inclusive=True), default=None, metavar="SECONDS",
+                        help="how long to wait for another writer's lock before giving up with exit 2 (default: "
+                             "$BENCHMARK_LOCK_TIMEOUT_S or 600)")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     ingest = subparsers.add_parser(
         "ingest", help="validate result files and load them into the warehouse",
         description="Validate JSON result files (files or directories, any depth) and load them. Only regular "
                     "files are read, and only inside the given paths: a symbolic link that leads out of them is "
-                    "skipped, never followed. Exit codes: 0 = everything stored, unchanged or not a result; "
+                    "skipped, never followed. A file is ledgered under its real path (absolute, links followed), "
+                    "the same from any working directory. Files over --max-file-mb are skipped unread. "
+                    "Exit codes: 0 = everything stored, unchanged or not a result; "
                     "1 = something was quarantined, or a file could not be read (skipped with the reason); "
                     "2 = usage, IO or lock error (nothing written).",
     )
@@ -46,6 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ingest.add_argument("--dry-run", "--no-db-store", action="store_true", dest="dry_run",
                         help="validate and report, write nothing")
     add_workers_option(ingest)
+    add_limit_options(ingest)
     ingest.set_defaults(func=run_ingest)
 
     convert = subparsers.add_parser(
@@ -59,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="convert and validate, write nothing")
     convert.add_argument("--summary", action="store_true", help="print per-shape counts instead of per-file lines")
     add_workers_option(convert)
+    add_limit_options(convert)
     convert.set_defaults(func=run_ingest, category="legacy")
 
     ledger = subparsers.add_parser("ledger", help="list the ingestion ledger (one row per file version)",
@@ -95,24 +122,48 @@ def _progress_printer():
     return show
 
 
+# How the shell sets the writer's wait; named when it waits and when it gives up.
+LOCK_TIMEOUT_HINT = "--lock-timeout / BENCHMARK_LOCK_TIMEOUT_S"
+
+
+def _say_waiting(holder: str | None, timeout_s: float) -> None:
+    """The line an ingest prints when it starts waiting for another writer's lock."""
+    print(f"benchmark-db: waiting for the writer lock held by {printable(holder or 'another process')} "
+          f"(up to {timeout_s:g} s; {LOCK_TIMEOUT_HINT})", file=sys.stderr, flush=True)
+
+
 def run_ingest(args: argparse.Namespace) -> int:
+    import dataclasses
+
     import pandas as pd
 
     from benchmark_pipeline.config import Settings
-    from benchmark_pipeline.lib.ingest.batch import DiscoveryError, refused
+    from benchmark_pipeline.lib.ingest.batch import TOO_LARGE, DiscoveryError, refused
     from benchmark_pipeline.lib.warehouse.load import SKIPPED
-    from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError
+    from benchmark_pipeline.lib.warehouse.connection import (WarehouseBusyError, WarehouseDiskFullError,
+                                                             WarehouseLockedError)
     from benchmark_pipeline.service import BenchmarkService
 
-    service = BenchmarkService.from_settings(Settings.from_env(db_path=args.db_path))
+    try:
+        settings = Settings.from_env(db_path=args.db_path)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    overrides = {"max_file_mb": args.max_file_mb, "lock_timeout_s": args.lock_timeout}
+    settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    service = BenchmarkService.from_settings(settings)
     db_path = service.db_path
     try:
         report = service.ingest_paths(args.paths, args.category, args.dry_run, progress=_progress_printer(),
-                                      workers=args.workers)
+                                      workers=args.workers, on_lock_wait=_say_waiting)
     except DiscoveryError as exc:
         raise CliError(printable(str(exc))) from exc
-    except WarehouseLockedError as exc:
+    except WarehouseDiskFullError as exc:
         raise CliError(str(exc)) from exc
+    except WarehouseBusyError as exc:  # a dry run's reader: the message says what to do
+        raise CliError(str(exc)) from exc
+    except WarehouseLockedError as exc:
+        raise CliError(f"{exc}; wait for it to finish, or wait longer with --lock-timeout SECONDS / "
+                       "BENCHMARK_LOCK_TIMEOUT_S") from exc
     except OSError as exc:
         # Say which file failed: the warehouse's own (its directory, its lock) or any other.
         where = printable(str(exc.filename)) if exc.filename else db_path
@@ -124,6 +175,9 @@ def run_ingest(args: argparse.Namespace) -> int:
     skipped = list(report.skipped) + list(zip(unread["source_path"], unread["reason"]))
     for path, why in skipped:
         print(f"skipped {printable(path)}: {printable(why)}", file=sys.stderr)
+    if any(why.startswith(TOO_LARGE) or why.startswith(f"cannot read: {TOO_LARGE}") for _, why in skipped):
+        print(f"note: files over {settings.max_file_mb:g} MB are not read (about ten times a file's size in memory "
+              "while it is read); raise --max-file-mb (or BENCHMARK_MAX_FILE_MB) to ingest them", file=sys.stderr)
     for row in report.result.quarantine.itertuples(index=False):
         where = "whole file" if pd.isna(row.record_index) else f"record {int(row.record_index)}"
         field = f", field {row.field!r}" if isinstance(row.field, str) else ""

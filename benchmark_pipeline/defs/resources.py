@@ -13,6 +13,7 @@ from pydantic import Field
 
 from benchmark_pipeline.config import (BLOCKS_DIR_ENV, DATA_DIR_ENV, DB_PATH_ENV, Settings, environment_has,
                                        resolve_db_path)
+from benchmark_pipeline.lib.ingest.limits import DEFAULT_MAX_FILE_MB
 from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S
 from benchmark_pipeline.lib.warehouse.timeouts import DEFAULT_READ_TIMEOUT_S
 from benchmark_pipeline.service import BenchmarkService
@@ -31,6 +32,8 @@ class WarehouseResource(dg.ConfigurableResource):
     lock_timeout_s: float = Field(default=DEFAULT_LOCK_TIMEOUT_S, description="how long a writer waits for the lock")
     read_timeout_s: float = Field(default=DEFAULT_READ_TIMEOUT_S,
                                   description="how long a reader waits out writers ($BENCHMARK_READ_TIMEOUT_S)")
+    max_file_mb: float = Field(default=DEFAULT_MAX_FILE_MB,
+                               description="an ingest skips larger files unread ($BENCHMARK_MAX_FILE_MB)")
 
     def path(self) -> Path:
         return resolve_db_path(self.db_path)
@@ -38,7 +41,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def service(self, read_timeout_s: float | None = None) -> BenchmarkService:
         """The service over this warehouse; its writer connects through dagster-duckdb once the lock is held."""
         return BenchmarkService(self.path(), read_timeout_s=read_timeout_s or self.read_timeout_s,
-                                lock_timeout_s=self.lock_timeout_s, connect_writer=_dagster_duckdb_connection)
+                                lock_timeout_s=self.lock_timeout_s, connect_writer=_dagster_duckdb_connection,
+                                max_file_mb=self.max_file_mb)
 
     @contextmanager
     def reader(self, timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -96,7 +100,8 @@ def resources() -> dg.Definitions:
         resources={
             "warehouse": WarehouseResource(db_path=_env_or(DB_PATH_ENV, str(settings.db_path)),
                                            lock_timeout_s=settings.lock_timeout_s,
-                                           read_timeout_s=settings.read_timeout_s),
+                                           read_timeout_s=settings.read_timeout_s,
+                                           max_file_mb=settings.max_file_mb),
             "data_dirs": DataDirs(root=_env_or(DATA_DIR_ENV, str(settings.data_dir)),
                                   blocks_dir=_env_or(BLOCKS_DIR_ENV, None)),
         }

@@ -24,12 +24,15 @@ from benchmark_pipeline.config import Settings
 from benchmark_pipeline.lib.analytics.refresh import RefreshReport, refresh_derived
 from benchmark_pipeline.lib.batch_contract import ValidatedBatch
 from benchmark_pipeline.lib.ingest.batch import discover, read_and_validate
+from benchmark_pipeline.lib.ingest.limits import DEFAULT_MAX_FILE_MB, MB
 from benchmark_pipeline.lib.ingest.parallel import CHUNK_BYTES, ValidatedChunks, paused_gc
 from benchmark_pipeline.lib.scope import Scope
-from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S, WriterConnect, open_reader, open_writer
+from benchmark_pipeline.lib.warehouse.connection import (DEFAULT_LOCK_TIMEOUT_S, LockWait, WriterConnect,
+                                                         disk_full_error, is_disk_full, open_reader, open_writer)
 from benchmark_pipeline.lib.warehouse.load import BatchWriter, LoadResult, outcomes_for, read_ledger, scope_of_paths
-from benchmark_pipeline.lib.warehouse.plan import FilePlanner
-from benchmark_pipeline.lib.warehouse.retract import Retraction, check_active, check_ledgered, ledger_candidates, retract
+from benchmark_pipeline.lib.warehouse.plan import FilePlanner, relative_spellings
+from benchmark_pipeline.lib.warehouse.retract import (Retraction, adopt_relative_paths, check_active, check_ledgered,
+                                                      ledger_candidates, retract)
 from benchmark_pipeline.lib.warehouse.transaction import transaction
 
 from .analytics import AnalyticsMixin
@@ -93,15 +96,18 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin):
     """
 
     def __init__(self, db_path: str | Path, *, read_timeout_s: float | None = None,
-                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S, connect_writer: WriterConnect | None = None) -> None:
+                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S, connect_writer: WriterConnect | None = None,
+                 max_file_mb: float = DEFAULT_MAX_FILE_MB) -> None:
         self.db_path = Path(db_path)
         self.read_timeout_s = read_timeout_s
         self.lock_timeout_s = lock_timeout_s
         self.connect_writer = connect_writer
+        self.max_file_mb = max_file_mb  # an ingest refuses larger files unread
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "BenchmarkService":
-        return cls(settings.db_path, read_timeout_s=settings.read_timeout_s, lock_timeout_s=settings.lock_timeout_s)
+        return cls(settings.db_path, read_timeout_s=settings.read_timeout_s, lock_timeout_s=settings.lock_timeout_s,
+                   max_file_mb=settings.max_file_mb)
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -123,7 +129,7 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin):
         self, paths: Iterable[str], category: str | None = None, dry_run: bool = False,
         progress: Callable[[int, int], None] | None = None, workers: int | None = None,
         chunk_bytes: int = CHUNK_BYTES, run_id: str | None = None, refresh: bool = True,
-        also_refresh: Scope | None = None, lenient: bool = False,
+        also_refresh: Scope | None = None, lenient: bool = False, on_lock_wait: LockWait | None = None,
     ) -> IngestReport:
         """Discover, validate and (unless ``dry_run``) load files, then bring the derived data up to date.
 
@@ -132,19 +138,31 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin):
         what the load touched (and ``also_refresh``) before it commits. A dry run opens the warehouse
         read-only, if at all. ``lenient`` skips missing paths and files outside a category folder (with a
         reason in ``skipped``) instead of refusing the whole ingest: what a watched drop folder needs.
+
+        Files larger than ``max_file_mb`` are skipped unread. A file is ledgered under its absolute real
+        path; rows older ingests ledgered under a path relative to this working directory are taken over
+        first (``adopt_relative_paths``). ``on_lock_wait(holder, timeout_s)`` is called if the writer lock
+        is busy (see ``writer_lock``). A full disk raises ``WarehouseDiskFullError`` saying where.
         """
         run_id = run_id or new_run_id()
-        discovered = discover(paths, category, missing_ok=lenient, unknown_category_ok=lenient)
+        max_bytes = int(self.max_file_mb * MB)
+        discovered = discover(paths, category, missing_ok=lenient, unknown_category_ok=lenient,
+                              max_file_bytes=max_bytes)
+        identities = discovered.files["source_path"].tolist()
+        cwd = str(Path.cwd().resolve())
         now = datetime.now(timezone.utc)
         results: list[LoadResult] = []
         failures: Counter[str] = Counter()
         refreshed: list[RefreshReport] = []
-        with paused_gc(), ValidatedChunks(discovered.files, now, workers, chunk_bytes, progress) as chunks:
+        chunks = ValidatedChunks(discovered.files, now, workers, chunk_bytes, progress, max_file_bytes=max_bytes)
+        with _disk_full_named(self.db_path), paused_gc(), chunks:
             if dry_run:
                 ledger = pd.DataFrame(columns=["source_path", "sha256", "status"])
                 if self.db_path.exists():
                     with self.reader() as conn:
                         ledger = read_ledger(conn)
+                moves = relative_spellings(ledger["source_path"], identities, cwd)  # as the writer would adopt them
+                ledger["source_path"] = [moves.get(path, path) for path in ledger["source_path"]]
                 planner = FilePlanner(ledger)
                 for batch in chunks:
                     quarantine = batch.quarantine.merge(batch.files[["file_id", "source_path"]], on="file_id")
@@ -152,11 +170,14 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin):
                                               quarantine.drop(columns=["file_id", "record_json"])))
                     failures.update(_failures_by_path(batch))
             else:
-                with self.writer() as conn, self._batch_writer(conn, run_id, now, refresh, refreshed,
-                                                               also_refresh) as writer:
-                    for batch in chunks:
-                        results.append(writer.write(batch))
-                        failures.update(_failures_by_path(batch))
+                with open_writer(self.db_path, self.lock_timeout_s, self.connect_writer, on_lock_wait) as conn, \
+                        transaction(conn):
+                    adopted = adopt_relative_paths(conn, identities, cwd, run_id, now)
+                    with self._batch_writer(conn, run_id, now, refresh, refreshed,
+                                            adopted if also_refresh is None else also_refresh.union(adopted)) as writer:
+                        for batch in chunks:
+                            results.append(writer.write(batch))
+                            failures.update(_failures_by_path(batch))
         return IngestReport(LoadResult.concat(results), discovered.skipped, dry_run, run_id, dict(failures),
                             refreshed[0] if refreshed else None)
 
@@ -258,6 +279,17 @@ def ingest_paths(paths: Iterable[str], db_path: Path, category: str | None = Non
     """``BenchmarkService(db_path).ingest_paths(...)``: the one-call form scripts and tests use."""
     return BenchmarkService(db_path).ingest_paths(paths, category, dry_run, progress, workers, chunk_bytes,
                                                   refresh=refresh)
+
+
+@contextmanager
+def _disk_full_named(db_path: Path) -> Iterator[None]:
+    """A full device, however DuckDB or the OS reports it, as one error naming where to free space."""
+    try:
+        yield
+    except (OSError, duckdb.Error) as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(db_path) from exc
+        raise
 
 
 def _failures_by_path(batch: ValidatedBatch) -> dict[str, int]:

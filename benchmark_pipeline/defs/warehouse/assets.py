@@ -52,13 +52,17 @@ def ingested_results(context: dg.AssetExecutionContext, config: IngestConfig, wa
                      data_dirs: DataDirs):
     """Ingest the *.json result files under data/incoming, data/legacy and data/sample (or the configured paths)."""
     service = warehouse.service()
+
+    def say_waiting(holder: str | None, timeout_s: float) -> None:
+        context.log.warning(f"waiting for the writer lock held by {holder or 'another writer'} (up to {timeout_s:.0f} s)")
+
     if config.paths is None:
         roots = [str(p) for p in data_dirs.ingest_roots() if p.exists()]
         report = service.ingest_paths(roots, workers=config.workers, run_id=context.run.run_id,
-                                      also_refresh=Scope.everything(), lenient=True)
+                                      also_refresh=Scope.everything(), lenient=True, on_lock_wait=say_waiting)
     else:
         report = service.ingest_paths(config.paths, workers=config.workers, run_id=context.run.run_id,
-                                      lenient=True)
+                                      lenient=True, on_lock_wait=say_waiting)
     for path, why in report.skipped:
         context.log.warning(f"skipped {path}: {why}")
     outcomes, quarantine = report.result.outcomes, report.result.quarantine

@@ -26,6 +26,7 @@ from benchmark_pipeline.lib.normalize import timestamp_from_file_name
 from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY
 
 from .jsonfile import TOO_DEEP, parse_json_bytes
+from .limits import MB
 from .validate import CategoryRecords, normalize_failures, validate_category
 
 
@@ -39,9 +40,10 @@ OUTSIDE_ROOTS = "outside the ingest roots"
 NOT_REGULAR = "not a regular file"
 NAME_NOT_UTF8 = "file name is not valid UTF-8"
 CANNOT_READ = "cannot read"
+TOO_LARGE = "too large"
 # Skips that mean a file the ingest was asked for was not read; the rest (wrong name, no category) are
 # simply not result files.
-REFUSED = (OUTSIDE_ROOTS, NOT_REGULAR, NAME_NOT_UTF8, CANNOT_READ)
+REFUSED = (OUTSIDE_ROOTS, NOT_REGULAR, NAME_NOT_UTF8, CANNOT_READ, TOO_LARGE)
 
 
 def refused(why: str) -> bool:
@@ -56,17 +58,21 @@ class Discovered:
 
 
 def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = None,
-             missing_ok: bool = False, unknown_category_ok: bool = False) -> Discovered:
-    """List ``*.json`` files under the given files/directories, each with its category.
+             missing_ok: bool = False, unknown_category_ok: bool = False,
+             max_file_bytes: int | None = None) -> Discovered:
+    """List ``*.json`` files under the given files/directories, each with its category and identity.
 
+    A file's ``source_path`` is its identity in the ledger: its real path (absolute, symbolic links
+    followed; see ``file_identity``), the same whatever the working directory and however it was named.
     The category is ``category`` when given, else the nearest parent directory named after one
     (``.../performance/...``). Other files are reported as skipped, never read, and so are files that
-    are not regular files (a FIFO would block the reader) and files whose real path (symbolic links
-    followed) is outside the roots: the given directories, and the given files where they stand.
+    are not regular files (a FIFO would block the reader), files whose real path is outside the roots
+    (the given directories, and the given files where they stand) and result files larger than
+    ``max_file_bytes`` (None: no limit).
     """
     rows: list[dict] = []
     skipped: list[tuple[str, str]] = []
-    display = _DisplayPaths()
+    real_paths = _RealPaths()
     given = [Path(raw) for raw in paths]
     roots = _Roots(given)
     for root in given:
@@ -90,7 +96,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
             candidates = [(root, root_stat)]
         for path, stat in candidates:
             try:
-                resolved = display.resolved(path)
+                resolved = real_paths.resolved(path)
             except (OSError, RuntimeError) as exc:  # changed while listed (RuntimeError: a link loop)
                 skipped.append((_named(path), f"{CANNOT_READ}: {exc}"))
                 continue
@@ -100,7 +106,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
             if not S_ISREG(stat.st_mode):
                 skipped.append((_named(path), f"{NOT_REGULAR}: {_file_kind(stat.st_mode)}, never opened"))
                 continue
-            shown = display.shown(resolved)
+            shown = str(resolved)  # the file's identity (file_identity)
             if not _is_text(shown):
                 skipped.append((_named(shown), NAME_NOT_UTF8))
                 continue
@@ -116,22 +122,29 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
                     f"{path}: cannot tell its category; put it under a performance/, compatibility/ or "
                     "integration/ directory or pass --type"
                 )
+            if max_file_bytes is not None and stat.st_size > max_file_bytes:
+                skipped.append((shown, too_large(stat.st_size, max_file_bytes)))
+                continue
             rows.append({"source_path": shown, "category": file_category,
                          "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
     files = pd.DataFrame(rows, columns=["source_path", "category", "size_bytes", "mtime_ns"])
     return Discovered(files.drop_duplicates("source_path").reset_index(drop=True), skipped)
 
 
-def display_path(path: Path) -> str:
-    """Path as stored in the ledger: relative to the working directory when inside it, else absolute.
+def file_identity(path: str | os.PathLike[str]) -> str:
+    """A file's identity in the ledger: its absolute real path, symbolic links followed.
 
-    Relative paths keep the warehouse identical for the same files in two checkouts.
+    One file has one identity whoever ingests it from wherever (the CLI, Dagster, the Python API), by
+    whatever name: a relative path, a path through a linked directory, a link inside the ingest roots
+    all name the file they lead to. (Ingests before this stored a path relative to their working
+    directory when the file was inside it; ``lib.warehouse.retract.adopt_relative_paths`` takes those over.)
     """
-    resolved = path.resolve()
-    try:
-        return str(resolved.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(resolved)
+    return str(Path(path).resolve())
+
+
+def too_large(size: int, limit: int) -> str:
+    """Why a file is not read: its size and the limit, in MB (2^20 bytes)."""
+    return f"{TOO_LARGE}: {size / MB:.1f} MB, over the limit of {limit / MB:g} MB; not read"
 
 
 _IGNORED_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # what Path.is_file() ignores
@@ -180,11 +193,10 @@ class _Roots:
         return resolved in self.files or any(resolved.is_relative_to(d) for d in self.directories)
 
 
-class _DisplayPaths:
-    """``display_path`` for many files: the working directory and each parent directory resolved once."""
+class _RealPaths:
+    """``file_identity`` for many files: each parent directory resolved once."""
 
     def __init__(self) -> None:
-        self.cwd = Path.cwd().resolve()
         self.parents: dict[Path, Path] = {}
 
     def resolved(self, path: Path) -> Path:
@@ -196,15 +208,6 @@ class _DisplayPaths:
         if parent is None:
             parent = self.parents[path.parent] = path.parent.resolve()
         return parent / path.name
-
-    def shown(self, resolved: Path) -> str:
-        try:
-            return str(resolved.relative_to(self.cwd))
-        except ValueError:
-            return str(resolved)
-
-    def __call__(self, path: Path) -> str:
-        return self.shown(self.resolved(path))
 
 
 _FILE_KINDS = ((S_ISFIFO, "a named pipe (FIFO)"), (S_ISCHR, "a character device"), (S_ISBLK, "a block device"),
@@ -245,27 +248,41 @@ class NotRegularFile(OSError):
     """What was listed as a regular file is something else now (a FIFO, a device, a directory)."""
 
 
-def read_regular_file(path: str | os.PathLike[str]) -> bytes:
+class FileTooLarge(OSError):
+    """A file grew past the size limit after it was listed."""
+
+
+def read_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
     """The bytes of a regular file, refusing anything else without blocking on it.
 
     ``O_NONBLOCK`` lets the open of a FIFO return at once (a plain open waits for a writer), and the
     kind is checked on the open descriptor, so a file replaced after it was listed is refused, not
     read. ``O_NOFOLLOW``: ingest reads a file by its real path, which ends in no link unless the file
-    was replaced by one since it was listed.
+    was replaced by one since it was listed. A file over ``max_bytes`` (it grew since it was listed)
+    is refused before reading, and reading stops one byte past the limit if it grows meanwhile.
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) \
         | getattr(os, "O_NOCTTY", 0)
     fd = os.open(path, flags)
     with open(fd, "rb", closefd=True) as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        if not S_ISREG(mode):
-            raise NotRegularFile(errno.EINVAL, f"{NOT_REGULAR}: {_file_kind(mode)}, not read")
-        return handle.read()
+        stat = os.fstat(handle.fileno())
+        if not S_ISREG(stat.st_mode):
+            raise NotRegularFile(errno.EINVAL, f"{NOT_REGULAR}: {_file_kind(stat.st_mode)}, not read")
+        if max_bytes is None:
+            return handle.read()
+        if stat.st_size > max_bytes:
+            raise FileTooLarge(errno.EFBIG, too_large(stat.st_size, max_bytes))
+        data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise FileTooLarge(errno.EFBIG, too_large(os.fstat(handle.fileno()).st_size, max_bytes))
+        return data
 
 
 def _unread_reason(exc: OSError) -> str:
     if isinstance(exc, NotRegularFile):
         return exc.strerror
+    if isinstance(exc, FileTooLarge):
+        return f"{exc.strerror} (it grew after it was listed)"
     if exc.errno == errno.ENOENT:
         return "no such file (removed after it was listed)"
     if exc.errno == errno.ELOOP:
@@ -289,12 +306,13 @@ CHUNK_RECORDS = 100_000
 
 def read_and_validate(
     files: pd.DataFrame, seen_at: datetime | None = None, progress: Callable[[int, int], None] | None = None,
-    payloads: dict[str, bytes] | None = None,
+    payloads: dict[str, bytes] | None = None, max_file_bytes: int | None = None,
 ) -> ValidatedBatch:
     """Parse and validate the given files (``source_path``, ``category``); never raises for bad content.
 
     ``payloads`` gives the bytes of sources that are not files on disk (records submitted through the
-    API): they take exactly the path of a file's bytes from here on.
+    API): they take exactly the path of a file's bytes from here on. A file on disk larger than
+    ``max_file_bytes`` (None: no limit) is not read: it comes back like a file that could not be read.
 
     No file can stop the others: a file that cannot be read (gone, unreadable, no longer a regular
     file) comes back without a ``sha256`` and with the reason in ``problem`` / ``detail``, to be
@@ -313,7 +331,7 @@ def read_and_validate(
         if progress is not None:
             progress(file_id, total)
         try:
-            data = payloads[path] if payloads is not None else read_regular_file(path)
+            data = payloads[path] if payloads is not None else read_regular_file(path, max_file_bytes)
         except OSError as exc:
             file_rows.append(_unread_row(file_id, path, category, seen_at, _unread_reason(exc)))
             continue

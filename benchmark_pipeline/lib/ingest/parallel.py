@@ -4,13 +4,24 @@ Parsing JSON into Python objects and normalizing them is CPU-bound and holds the
 split across worker processes. Chunks come back in the order of the files, which is the order the
 writer plans them in (first path wins for duplicate content). At most ``workers + 1`` chunks are
 in flight, so memory stays bounded by a few chunks however large the batch is.
+
+Workers never outlive the ingest that started them. Leaving the block stops them; a parent that dies
+without leaving it (``kill -9``, the OOM killer) stops them too: on Linux the kernel sends each worker
+SIGKILL when its parent goes (``PR_SET_PDEATHSIG``), elsewhere a thread in the worker watches the
+parent's pid, and a parent gone before the worker got that far is caught by a pid check at its start.
+Before, the workers waited on their task queue (or sat in a long chunk) forever.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -56,9 +67,37 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _validate_chunk(files: pd.DataFrame, seen_at: datetime) -> ValidatedBatch:
+def _validate_chunk(files: pd.DataFrame, seen_at: datetime, max_file_bytes: int | None = None) -> ValidatedBatch:
     with paused_gc():
-        return read_and_validate(files, seen_at=seen_at)
+        return read_and_validate(files, seen_at=seen_at, max_file_bytes=max_file_bytes)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool initializer: end this worker as soon as ``parent_pid`` (the ingest that forked it) is gone."""
+    if not _kernel_kills_on_parent_death():
+        threading.Thread(target=_watch_parent, args=(parent_pid,), name="watch-parent", daemon=True).start()
+    if os.getppid() != parent_pid:  # it died before the line above took effect
+        os._exit(1)
+
+
+def _kernel_kills_on_parent_death() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where that cannot be asked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int, every_s: float = 0.5) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(every_s)
+    os._exit(1)
 
 
 class ValidatedChunks:
@@ -66,12 +105,15 @@ class ValidatedChunks:
 
     Use as a context manager: entering forks the workers (before the caller opens the warehouse, so
     no child inherits a DuckDB handle) and leaving stops them, also when the caller gives up midway.
+    ``max_file_bytes``: files larger than this are not read (see ``read_and_validate``).
     """
 
     def __init__(self, files: pd.DataFrame, seen_at: datetime, workers: int | None = None,
-                 chunk_bytes: int = CHUNK_BYTES, progress: Callable[[int, int], None] | None = None) -> None:
+                 chunk_bytes: int = CHUNK_BYTES, progress: Callable[[int, int], None] | None = None,
+                 max_file_bytes: int | None = None) -> None:
         self.chunks = chunk_files(files, chunk_bytes)
         self.seen_at = seen_at
+        self.max_file_bytes = max_file_bytes
         self.total = len(files)
         self.progress = progress
         self.workers = min(workers or os.cpu_count() or 1, len(self.chunks))
@@ -81,7 +123,8 @@ class ValidatedChunks:
 
     def __enter__(self) -> "ValidatedChunks":
         if self.workers > 1:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_die_with_parent, initargs=(os.getpid(),))
             for _ in range(self.workers + 1):
                 self._submit()
         return self
@@ -93,14 +136,15 @@ class ValidatedChunks:
 
     def _submit(self) -> None:
         if self._next < len(self.chunks):
-            self._pending.append(self._pool.submit(_validate_chunk, self.chunks[self._next], self.seen_at))
+            self._pending.append(self._pool.submit(_validate_chunk, self.chunks[self._next], self.seen_at,
+                                                   self.max_file_bytes))
             self._next += 1
 
     def __iter__(self) -> Iterator[ValidatedBatch]:
         done = 0
         for chunk in self.chunks:
             if self._pool is None:
-                batch = _validate_chunk(chunk, self.seen_at)
+                batch = _validate_chunk(chunk, self.seen_at, self.max_file_bytes)
             else:
                 batch = self._pending.popleft().result()
                 self._submit()

@@ -5,6 +5,9 @@ Pure pandas over the files of a batch and the ledger, so ``--dry-run`` and the w
 
 from __future__ import annotations
 
+import os
+from typing import Iterable
+
 import pandas as pd
 
 from benchmark_pipeline.lib.vocabulary import ACTIVE_LEDGER_STATUSES as ACTIVE_STATUSES
@@ -53,6 +56,26 @@ class FilePlanner:
             self.known_versions.add((path, sha))
         plan = pd.DataFrame(rows, columns=["file_id", "action", "duplicate_of", "replaces"])
         return plan.astype({"file_id": "int64", "replaces": "bool"})
+
+
+def relative_spellings(ledgered: Iterable[object], files: Iterable[str], cwd: str) -> dict[str, str]:
+    """``{relative: absolute}``: ledgered relative paths that name one of ``files`` when read from ``cwd``.
+
+    A file's identity is its absolute real path (``lib.ingest.batch.file_identity``). Ingests before that
+    stored a file inside their working directory relative to it, and did not record the directory. Such a
+    path is read from ``cwd`` (the real working directory of the ingest at hand): the old code would have
+    stored the very same spelling for the file had it run here, so it is taken to be that file. From any
+    other directory it names nothing in the batch and is left alone. URIs (``api://``) are not paths.
+    """
+    wanted = set(files)
+    found: dict[str, str] = {}
+    for path in ledgered:
+        if not isinstance(path, str) or os.path.isabs(path) or "://" in path:
+            continue
+        absolute = os.path.normpath(os.path.join(cwd, path))
+        if absolute in wanted:
+            found[path] = absolute
+    return found
 
 
 def file_status(problem: object, records_total: int, records_quarantined: int, is_result: bool = True) -> str:

@@ -5,6 +5,9 @@ turns its ledger row into ``retracted`` with the previous status and the reason 
 Nothing else is touched: dimension rows stay (other facts may use them), and derived tables catch
 up on their next refresh. Ingesting the same bytes again later brings the version back
 (``plan.py`` treats a retracted version as new).
+
+Also here: which ledger rows a path typed by a user means (``ledger_candidates``), and taking over the
+relative spellings older ingests stored (``adopt_relative_paths``), which may retire a stale version.
 """
 
 from __future__ import annotations
@@ -12,18 +15,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from benchmark_pipeline.lib.names import suggestion
+from benchmark_pipeline.lib.scope import Scope
 # RESULT_TABLES: what a file's ledger row counts as rows_written (one row per stored record);
 # CHILD_TABLES: rows hanging off those records (per-batch results, power samples, test assertions).
 from benchmark_pipeline.lib.vocabulary import ACTIVE_LEDGER_STATUSES as ACTIVE_STATUSES
 from benchmark_pipeline.lib.vocabulary import CHILD_TABLES, FACT_TABLES, RESULT_TABLES, RUN_TABLES
 
-from .transaction import transaction
+from .load import scope_of_paths
+from .plan import relative_spellings
+from .transaction import registered, transaction
 
 assert set(RESULT_TABLES + CHILD_TABLES + RUN_TABLES) == set(FACT_TABLES), "every fact table counted once"
 
@@ -57,14 +62,21 @@ class Retraction:
 
 
 def ledger_candidates(path: str) -> list[str]:
-    """Spellings under which a path may be ledgered: as given, cwd-relative, absolute."""
-    given = Path(path)
-    absolute = given if given.is_absolute() else Path.cwd() / given
-    spellings = [path, os.path.normpath(str(absolute))]
-    try:
-        spellings.append(str(Path(os.path.normpath(str(absolute))).relative_to(Path.cwd().resolve())))
-    except ValueError:
-        pass
+    """Spellings under which a path a user typed may be ledgered.
+
+    As given; absolute; its real path (links followed: the identity ingests store, ``file_identity``);
+    and relative to the working directory, as ingests before absolute identities stored files inside it.
+    """
+    if "://" in path:
+        return [path]
+    cwd = os.getcwd()
+    absolute = os.path.normpath(os.path.join(cwd, path))
+    real = os.path.realpath(absolute)
+    spellings = [path, absolute, real]
+    for base in (os.path.realpath(cwd), cwd):
+        for full in (real, absolute):
+            if full.startswith(base.rstrip(os.sep) + os.sep):
+                spellings.append(os.path.relpath(full, base))
     return list(dict.fromkeys(spellings))
 
 
@@ -129,6 +141,87 @@ def retract(conn: duckdb.DuckDBPyConnection, path: str, run_id: str, reason: str
             "SELECT source_path FROM ingestion_ledger WHERE status = 'duplicate' AND duplicate_of = ? "
             "AND sha256 = ? ORDER BY ledger_id", [source_path, sha256]).fetchall()]
     return Retraction(source_path, sha256, status, sum(deleted.values()), duplicates, deleted)
+
+
+# Ledger statuses of a version whose facts are in the warehouse (a duplicate has none of its own).
+_WITH_FACTS = tuple(s for s in ACTIVE_STATUSES if s != "duplicate")
+
+
+def adopt_relative_paths(conn: duckdb.DuckDBPyConnection, files: list[str], cwd: str, run_id: str,
+                         now: datetime) -> Scope:
+    """Respell the ledger's relative paths that name one of ``files`` from ``cwd`` (``plan.relative_spellings``)
+    as those files' identities, everywhere they appear; returns the scope of those files' facts.
+
+    A relative row may meet rows of the same file under its absolute path (an older ingest from elsewhere):
+    two rows of the same version become one (the one whose facts are live, else the active one, else the
+    newer; the other's facts, identical, are deleted), and of several live versions of the file only the
+    newest stays live, the others superseded as an ingest of the newest would have done. Each row changed
+    says so in its history. Runs in the caller's transaction (or its own). The scope returned covers every
+    fact of the files concerned (a superset of what changed), for the derived tables to be recomputed.
+    """
+    ledgered = [r[0] for r in conn.execute(
+        "SELECT DISTINCT source_path FROM ingestion_ledger WHERE source_path NOT LIKE '/%'").fetchall()]
+    moves = relative_spellings(ledgered, files, cwd)
+    if not moves:
+        return Scope(models=frozenset(), platforms=frozenset(), compatibility=False)
+    frame = pd.DataFrame({"relative": list(moves), "absolute": list(moves.values())})
+    with transaction(conn), registered(conn, "path_moves", frame):
+        scope = scope_of_paths(conn, [*moves, *moves.values()])
+        _merge_versions(conn, run_id)
+        for table in (*FACT_TABLES, "quarantine"):
+            conn.execute(f"UPDATE {table} SET source_path = m.absolute FROM path_moves m "
+                         f"WHERE {table}.source_path = m.relative")
+        conn.execute(
+            "UPDATE ingestion_ledger SET source_path = m.absolute, history = coalesce(history || '; ', '') || "
+            "'was ledgered as ' || m.relative || ' (relative to the working directory), spelled absolute by run ' "
+            "|| ? FROM path_moves m WHERE ingestion_ledger.source_path = m.relative", [run_id])
+        conn.execute("UPDATE ingestion_ledger SET duplicate_of = m.absolute FROM path_moves m "
+                     "WHERE ingestion_ledger.duplicate_of = m.relative")
+        _retire_older_versions(conn, sorted(set(moves.values())), run_id, now)
+    return scope
+
+
+def _merge_versions(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """One ledger row per (identity, sha256): fold a relative row and an absolute row of the same version."""
+    pairs = conn.execute(
+        "SELECT r.ledger_id, r.source_path, r.status, r.status_changed_at, a.ledger_id, a.source_path, a.status, "
+        "a.status_changed_at, r.sha256 FROM path_moves m JOIN ingestion_ledger r ON r.source_path = m.relative "
+        "JOIN ingestion_ledger a ON a.source_path = m.absolute AND a.sha256 = r.sha256").fetchall()
+    for row in pairs:
+        rows = [row[0:4], row[4:8]]
+        sha = row[8]
+        keep, drop = sorted(rows, key=lambda r: (r[2] in _WITH_FACTS, r[2] in ACTIVE_STATUSES, r[3], r[0]),
+                            reverse=True)
+        if drop[2] in _WITH_FACTS:  # the same content's facts twice: the kept row's stay
+            for table in FACT_TABLES:
+                conn.execute(f"DELETE FROM {table} WHERE source_path = ? AND source_sha256 = ?", [drop[1], sha])
+        conn.execute("UPDATE quarantine SET status = 'superseded' WHERE status = 'open' AND source_path = ? "
+                     "AND source_sha256 = ?", [drop[1], sha])
+        conn.execute("DELETE FROM ingestion_ledger WHERE ledger_id = ?", [drop[0]])
+        conn.execute("UPDATE ingestion_ledger SET history = coalesce(history || '; ', '') || ? WHERE ledger_id = ?",
+                     [f"merged by run {run_id} with the row of {drop[1]} ({drop[2]}): the same file and version",
+                      keep[0]])
+
+
+def _retire_older_versions(conn: duckdb.DuckDBPyConnection, paths: list[str], run_id: str, now: datetime) -> None:
+    """Of several active versions of one file, keep the newest (last status change); supersede the rest."""
+    placeholders = ", ".join("?" for _ in ACTIVE_STATUSES)
+    active = conn.execute(
+        f"SELECT source_path, sha256, status FROM ingestion_ledger WHERE status IN ({placeholders}) "
+        "AND source_path IN (SELECT unnest(?::VARCHAR[])) ORDER BY source_path, status_changed_at, ledger_id",
+        [*ACTIVE_STATUSES, paths]).fetchall()
+    newest = {path: sha for path, sha, _ in active}
+    stale = [(path, sha, status) for path, sha, status in active if newest[path] != sha]
+    for path, sha, status in stale:
+        for table in FACT_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE source_path = ? AND source_sha256 = ?", [path, sha])
+        conn.execute("UPDATE quarantine SET status = 'superseded' WHERE status = 'open' AND source_path = ? "
+                     "AND source_sha256 = ?", [path, sha])
+        conn.execute(
+            "UPDATE ingestion_ledger SET status = 'superseded', status_changed_at = ?, history = "
+            "coalesce(history || '; ', '') || ? WHERE source_path = ? AND sha256 = ?",
+            [now, f"{status} -> superseded by run {run_id}: a newer version of the same file was ledgered "
+                  "under another name", path, sha])
 
 
 def _not_active_message(conn: duckdb.DuckDBPyConnection, path: str) -> str:

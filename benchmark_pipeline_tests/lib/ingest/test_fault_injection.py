@@ -4,6 +4,8 @@ Poison content (nesting past the parser's depth, lone surrogate escapes, numbers
 files that cannot be read (gone after discovery, permission denied), files that are no regular files
 (a FIFO would block the reader) and links that lead out of the ingest roots: each is quarantined or
 skipped with its reason, and the good files beside it land, in one process and on worker processes.
+Also: a file is one identity in the ledger wherever it is ingested from (item 3), files over the size
+limit are never read (item 7), and worker processes die with their parent (item 10).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import io
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -339,3 +344,212 @@ def test_unreadable_file_is_skipped_not_ledgered_and_not_superseded(drop, tmp_pa
         kept = conn.execute("SELECT count(*) FROM performance_results WHERE source_path LIKE '%b.json'").fetchall()
     assert ledger == [("ingested", 2)]  # the version read before stands; nothing ledgered for the unread one
     assert kept == [(1,)]
+
+
+# -- one file, one identity (item 3) ----------------------------------------------------------------
+
+def _live(db_path):
+    with open_reader(db_path) as conn:
+        facts = conn.execute("SELECT source_path, average_latency_ms FROM performance_results "
+                             "ORDER BY average_latency_ms").fetchall()
+        ledger = conn.execute("SELECT source_path, status FROM ingestion_ledger ORDER BY ledger_id").fetchall()
+    return facts, ledger
+
+
+def test_a_file_is_the_same_file_from_every_working_directory_and_spelling(drop, tmp_path, db_path, monkeypatch):
+    path = drop("performance", "a.json", [perf_record(average_latency_ms=1.0)])
+    real = str(path.resolve())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "drop", target_is_directory=True)
+    service = BenchmarkService(db_path)
+    monkeypatch.chdir(tmp_path)
+    first = service.ingest_paths(["drop"])  # relative, inside the working directory
+    assert first.result.outcomes["source_path"].tolist() == [real]
+    monkeypatch.chdir(elsewhere)
+    for spelling in (str(path), "../drop/performance/a.json", str(tmp_path / "linked")):
+        again = service.ingest_paths([spelling])
+        assert again.result.outcomes[["source_path", "status"]].values.tolist() == [[real, "unchanged"]], spelling
+    path.write_text(json.dumps([perf_record(average_latency_ms=2.0)]))
+    changed = service.ingest_paths([str(tmp_path / "linked" / "performance")])
+    assert changed.result.outcomes["status"].tolist() == ["ingested"]
+    # Before: the first ingest ledgered 'drop/performance/a.json', the others the absolute path (a duplicate,
+    # then a new file), and the old version's facts stayed live beside the new ones.
+    assert _live(db_path) == ([(real, 2.0)], [(real, "superseded"), (real, "ingested")])
+
+
+def _spell_relative(db_path, absolute: str, relative: str) -> None:
+    """Rewrite a file's rows as ingests before absolute identities stored them: relative to their working directory."""
+    import duckdb
+
+    from benchmark_pipeline.lib.vocabulary import FACT_TABLES
+
+    with duckdb.connect(str(db_path)) as conn:
+        for table in (*FACT_TABLES, "quarantine", "ingestion_ledger"):
+            conn.execute(f"UPDATE {table} SET source_path = ? WHERE source_path = ?", [relative, absolute])
+        conn.execute("UPDATE ingestion_ledger SET duplicate_of = ? WHERE duplicate_of = ?", [relative, absolute])
+
+
+def test_an_older_relative_ledger_path_is_taken_over_by_the_file_it_names(drop, tmp_path, db_path, monkeypatch):
+    path = drop("performance", "a.json", [perf_record(average_latency_ms=1.0)])
+    real = str(path.resolve())
+    service = BenchmarkService(db_path)
+    monkeypatch.chdir(tmp_path)
+    service.ingest_paths([str(path)])
+    _spell_relative(db_path, real, "drop/performance/a.json")
+    unchanged = service.ingest_paths([str(path)])  # the same bytes: nothing new, the row now spelled absolute
+    assert unchanged.result.outcomes["status"].tolist() == ["unchanged"]
+    dry = service.ingest_paths(["drop"], dry_run=True)
+    assert dry.result.outcomes["status"].tolist() == ["unchanged"]
+    path.write_text(json.dumps([perf_record(average_latency_ms=2.0)]))
+    dry = service.ingest_paths(["drop"], dry_run=True)
+    assert dry.result.outcomes["status"].tolist() == ["ingested"]
+    service.ingest_paths(["drop"])
+    facts, ledger = _live(db_path)
+    assert facts == [(real, 2.0)] and ledger == [(real, "superseded"), (real, "ingested")]
+    with open_reader(db_path) as conn:
+        history = conn.execute("SELECT history FROM ingestion_ledger ORDER BY ledger_id").fetchall()[0][0]
+    assert "was ledgered as drop/performance/a.json" in history
+
+
+def test_two_live_versions_left_by_older_ingests_are_reconciled(drop, tmp_path, db_path, monkeypatch):
+    """The state issue 16 found: the file ledgered relative (version 1) and absolute (a duplicate of it, then
+    version 2); both versions' facts live. The next ingest from the first directory keeps version 2 only."""
+    path = drop("performance", "a.json", [perf_record(average_latency_ms=1.0)])
+    real = str(path.resolve())
+    service = BenchmarkService(db_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(tmp_path)
+    service.ingest_paths([str(path)])
+    _spell_relative(db_path, real, "drop/performance/a.json")
+    monkeypatch.chdir(elsewhere)  # from here the relative row names nothing: the file looks new
+    assert service.ingest_paths([str(path)]).result.outcomes["status"].tolist() == ["duplicate"]
+    path.write_text(json.dumps([perf_record(average_latency_ms=2.0)]))
+    assert service.ingest_paths([str(path)]).result.outcomes["status"].tolist() == ["ingested"]
+    assert len(_live(db_path)[0]) == 2  # what the old code left behind
+    monkeypatch.chdir(tmp_path)
+    assert service.ingest_paths([str(path)]).result.outcomes["status"].tolist() == ["unchanged"]
+    facts, ledger = _live(db_path)
+    assert facts == [(real, 2.0)]
+    assert ledger == [(real, "superseded"), (real, "ingested")]  # the duplicate row folded into version 1's
+    with open_reader(db_path) as conn:
+        summary = conn.execute("SELECT count(*) FROM daily_model_stats").fetchall()[0][0]
+        history = conn.execute("SELECT history FROM ingestion_ledger ORDER BY ledger_id").fetchall()[0][0]
+    assert summary == 1 and "a newer version of the same file" in history
+
+
+def test_retract_quarantine_and_replay_find_a_file_by_any_spelling(drop, tmp_path, db_path, monkeypatch):
+    path = drop("performance", "a.json", [perf_record(), perf_record(average_latency_ms=-1)])
+    (tmp_path / "linked").symlink_to(tmp_path / "drop", target_is_directory=True)
+    service = BenchmarkService(db_path)
+    monkeypatch.chdir(tmp_path)
+    service.ingest_paths([str(path)])
+    for spelling in ("drop/performance/a.json", "./drop/../drop/performance/a.json", str(path),
+                     "linked/performance/a.json"):
+        assert len(service.quarantine(spelling)) == 1, spelling
+        assert service.replay(spelling).records_replayed == 1, spelling
+    (done,) = service.retract(["linked/performance/a.json"])
+    assert done.source_path == str(path.resolve()) and done.result_rows == 1
+
+
+# -- files too large to read (item 7) ---------------------------------------------------------------
+
+def test_a_file_over_the_size_limit_is_skipped_unread(drop, tmp_path, monkeypatch):
+    drop("performance", "a.json", GOOD)
+    big = tmp_path / "drop" / "performance" / "big.json"
+    with open(big, "wb") as handle:
+        handle.truncate(300 << 20)  # sparse: 300 MB that take no disk and no time
+    opened = []
+    real_read = batch_module.read_regular_file
+
+    def reading(path, *args, **kwargs):
+        opened.append(Path(path).name)
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "read_regular_file", reading)
+    found = discover([tmp_path / "drop"], max_file_bytes=256 << 20)
+    assert found.skipped == [(str(big), "too large: 300.0 MB, over the limit of 256 MB; not read")]
+    assert batch_module.refused(found.skipped[0][1])
+    batch = read_and_validate(found.files, max_file_bytes=256 << 20)
+    assert opened == ["a.json"] and len(batch.performance) == 1
+    assert discover([big]).skipped == []  # no limit given: the library itself sets none
+
+
+def test_a_file_that_grew_past_the_limit_after_listing_is_not_read(drop, tmp_path):
+    drop("performance", "a.json", GOOD)
+    grows = drop("performance", "grows.json", GOOD)
+    files = discover([tmp_path / "drop"], max_file_bytes=1 << 20).files
+    with open(grows, "r+b") as handle:
+        handle.truncate(3 << 20)
+    batch = read_and_validate(files, max_file_bytes=1 << 20)
+    row = files_by_name(batch)["grows.json"]
+    assert row.sha256 is None and row.problem == CANNOT_READ
+    assert row.detail == "too large: 3.0 MB, over the limit of 1 MB; not read (it grew after it was listed)"
+    assert len(batch.performance) == 1
+
+
+def test_the_size_limit_reaches_worker_processes(drop, tmp_path, db_path):
+    for name in ("a.json", "b.json", "c.json"):
+        drop("performance", name, [perf_record(model_name=name)])
+    big = drop("performance", "d_big.json", GOOD)
+    with open(big, "r+b") as handle:
+        handle.truncate(2 << 20)
+    report = BenchmarkService(db_path, max_file_mb=1).ingest_paths([tmp_path / "drop"], workers=2, chunk_bytes=1)
+    assert report.skipped == [(str(big), "too large: 2.0 MB, over the limit of 1 MB; not read")]
+    assert report.result.outcomes["status"].tolist() == ["ingested"] * 3
+
+
+# -- worker processes never outlive the ingest (item 10a) ---------------------------------------------
+
+POOL_PARENT = r"""
+import json, sys, time
+from datetime import datetime, timezone
+from pathlib import Path
+from benchmark_pipeline.lib.ingest import parallel
+from benchmark_pipeline.lib.ingest.batch import discover
+
+root, busy = Path(sys.argv[1]), sys.argv[2] == "busy"
+for i in range(4):
+    path = root / "performance" / f"f{i}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([{"model_name": "m", "hardware_type": "cpu", "average_latency_ms": 1}]))
+if busy:  # a worker deep in a chunk that takes long (a huge file) when the parent dies
+    parallel.read_and_validate = lambda *args, **kwargs: time.sleep(600)
+with parallel.ValidatedChunks(discover([root]).files, datetime.now(timezone.utc), workers=2, chunk_bytes=1) as chunks:
+    time.sleep(1)  # the workers have taken their chunks (busy) or finished them and wait for more (idle)
+    print(" ".join(str(pid) for pid in chunks._pool._processes), flush=True)
+    time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a dead child whose new parent never reaps it still has a /proc entry)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc (Linux)")
+@pytest.mark.parametrize("state", ["idle", "busy"])
+def test_pool_workers_exit_when_their_parent_is_killed(tmp_path, state):
+    parent = subprocess.Popen([sys.executable, "-c", POOL_PARENT, str(tmp_path / "drop"), state],
+                              stdout=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == 2 and all(map(_running, workers))
+        parent.kill()  # SIGKILL: no cleanup of any kind runs in the parent
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 5
+        while any(map(_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # Before: both workers sat there for good, idle on their task queue or sleeping in their chunk.
+        assert [pid for pid in workers if _running(pid)] == []
+    finally:
+        parent.kill()
+        for pid in workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
