@@ -161,6 +161,44 @@ class BenchmarkDB:
                  "database_cid": str(m.database_cid), "export_cid": str(m.export_cid), "row_counts": m.row_counts,
                  "previous": str(m.previous) if m.previous else None} for m in store.history()]
 
+    # -- maintenance (validate, optimize, clean-json, backups with retention, restore drill) -----------
+
+    def validate(self, snapshots: bool = True) -> dict[str, Any]:
+        """Check schema, invariants, orphans, the ledger against the facts and (``snapshots``) the snapshot
+        chain; ``{"ok", "problems", "checks": [{"name", "ok", "problems", "findings", ...}]}``."""
+        store = self._snapshots()[0] if snapshots else None
+        return self.service.validate(store).to_dict()
+
+    def optimize(self, compact: bool = False) -> dict[str, Any]:
+        """ANALYZE and FORCE CHECKPOINT under the writer lock (``compact``: rewrite the file); bytes before and after."""
+        return self.service.optimize(compact=compact).to_dict()
+
+    def clean_json(self, *paths: str | Path, older_than_days: float, archive: str | Path | None = None,
+                   apply: bool = False) -> dict[str, Any]:
+        """Remove (or move into ``archive``) result files the ledger proves ingested and older than
+        ``older_than_days``; a dry run unless ``apply``. Every file is listed with what is (or would be)
+        done and, for the ones kept, why."""
+        return self.service.clean_json([str(p) for p in paths], older_than_days, archive=archive,
+                                       apply=apply).to_dict()
+
+    def backup(self, keep_last: int = 1, keep_hourly: int = 24, keep_daily: int = 30, keep_weekly: int = 0,
+               keep_monthly: int = 0, dry_run: bool = False) -> dict[str, Any]:
+        """A verified snapshot (published if a node is set), then retention: snapshots the policy does not
+        keep lose their data. ``dry_run``: nothing taken or pruned, the policy's verdict now."""
+        from benchmark_pipeline.lib.snapshots.retention import RetentionPolicy
+
+        store, node = self._snapshots()
+        policy = RetentionPolicy(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly)
+        return self.service.backup(store, policy, node=node, required=self.settings.ipfs_required,
+                                   dry_run=dry_run).to_dict()
+
+    def restore_drill(self, snapshot: str = "HEAD", rto_goal_hours: float = 4.0,
+                      rpo_goal_hours: float = 1.0) -> dict[str, Any]:
+        """Restore a snapshot into a temporary file, validate it and measure RTO and RPO against the goals."""
+        store, node = self._snapshots()
+        return self.service.restore_drill(store, snapshot, node=node, rto_goal_s=rto_goal_hours * 3600,
+                                          rpo_goal_s=rpo_goal_hours * 3600).to_dict()
+
     # Better-named aliases.
     store_performance = store_performance_result
     store_compatibility = store_hardware_compatibility

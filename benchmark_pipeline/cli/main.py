@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "query",
     "compare",
     "operations",
+    "maintenance",
     "status",
 )
 

@@ -36,6 +36,7 @@ from benchmark_pipeline.lib.warehouse.retract import (Retraction, adopt_relative
 from benchmark_pipeline.lib.warehouse.transaction import transaction
 
 from .analytics import AnalyticsMixin
+from .maintenance import MaintenanceMixin
 from .regressions import RegressionsMixin
 from .replay import ReplayResult, list_quarantine, replay
 from .snapshots import SnapshotsMixin
@@ -88,7 +89,7 @@ def canonical_json(records: Any) -> bytes:
     return orjson.dumps(records, option=orjson.OPT_SORT_KEYS)
 
 
-class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin):
+class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin, MaintenanceMixin):
     """One warehouse file and the rules for reaching it.
 
     ``connect_writer(db_path, timeout_s)`` opens the writer's read-write connection once the lock is
