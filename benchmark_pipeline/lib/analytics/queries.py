@@ -23,6 +23,7 @@ from benchmark_pipeline.lib import vocabulary
 from benchmark_pipeline.lib.normalize import KNOWN_HARDWARE_TYPES, canonical_hardware_type
 
 from .filters import METRICS, RUN_METRICS, Filters, hardware_label_sql
+from .table import is_missing
 from .recommend import OUTPUT_COLUMNS as RECOMMENDATION_COLUMNS
 from benchmark_pipeline.lib.scope import Scope
 
@@ -595,7 +596,7 @@ def flagged_points(conn: duckdb.DuckDBPyConnection, anchors: pd.DataFrame, filte
     params: dict[str, Any] = {"before": int(before), "after": int(after)}
     for column in FLAG_ANCHOR_COLUMNS:
         values = anchors[column] if column in anchors else pd.Series([None] * len(anchors))
-        params[f"a_{column}"] = [None if _absent(v) else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else
+        params[f"a_{column}"] = [None if is_missing(v) else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else
                                                           v.item() if hasattr(v, "item") else v) for v in values]
     unnested = ", ".join(f"unnest($a_{c}::{types[c]}[]) AS {c}" for c in FLAG_ANCHOR_COLUMNS)
     return conn.execute(f"""
@@ -619,10 +620,3 @@ def flagged_points(conn: duckdb.DuckDBPyConnection, anchors: pd.DataFrame, filte
                series_points, series_median
         FROM anchored WHERE position - anchor BETWEEN -$before AND $after
         ORDER BY panel, run_time, result_id""", params).df()
-
-
-def _absent(value: Any) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False

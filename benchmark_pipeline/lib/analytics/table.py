@@ -82,3 +82,14 @@ class Deadline:
         """Raise ``DeadlineExceeded`` naming the step (``doing``) if the time is up."""
         if self.expired():
             raise DeadlineExceeded(f"query exceeded the {self.seconds:g} s timeout while {doing} and was stopped")
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, NaT or pandas' NA: a scalar with no value (a list or an array is a value)."""
+    if value is None or type(value).__name__ == "NAType":
+        return True
+    try:
+        return bool(value != value)  # NaN and NaT compare unequal to themselves
+    except (TypeError, ValueError):
+        return False
+

@@ -25,6 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from benchmark_pipeline.lib.analytics import queries as q
+from benchmark_pipeline.lib.analytics.table import is_missing
 from benchmark_pipeline.lib.analytics.recommend import hardware_recommendations, with_costs
 
 from . import charts, flag_review
@@ -395,7 +396,7 @@ def _trend(conn, filters: q.Filters, metric: str, flags: pd.DataFrame | None) ->
         open_pct.setdefault(_series_key(row), row.pct_change)
     changes = changes.assign(open_regression=[_series_key(r) in open_pct for r in changes.itertuples()])
     changes = changes.assign(_score=[abs(open_pct.get(_series_key(r), r.pct_change))
-                                     if not _missing(open_pct.get(_series_key(r), r.pct_change)) else -1.0
+                                     if not is_missing(open_pct.get(_series_key(r), r.pct_change)) else -1.0
                                      for r in changes.itertuples()])
     changes = changes.sort_values(["open_regression", "_score", "series"], ascending=[False, False, True])
     chosen = changes.head(MAX_TREND_SERIES)
@@ -521,10 +522,10 @@ def _pareto_groups(recs: pd.DataFrame):
 # --- small helpers -------------------------------------------------------------------------------
 
 def _config(batch: Any, precision: Any, sequence_length: Any = None) -> str:
-    parts = [f"b{int(batch)}" if not _missing(batch) else "b?"]
+    parts = [f"b{int(batch)}" if not is_missing(batch) else "b?"]
     if isinstance(precision, str) and precision:
         parts.append(precision)
-    if not _missing(sequence_length):
+    if not is_missing(sequence_length):
         parts.append(f"s{int(sequence_length)}")
     return " · ".join(parts)
 
@@ -545,17 +546,8 @@ def _pick(frame: pd.DataFrame, columns: dict[str, str], limit: int | None = None
 
 
 def _series_key(row: Any) -> tuple:
-    return tuple("" if _missing(v := getattr(row, k, None)) else str(int(v) if isinstance(v, float) else v)
+    return tuple("" if is_missing(v := getattr(row, k, None)) else str(int(v) if isinstance(v, float) else v)
                  for k in _SERIES_KEYS)
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _num(value: Any) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark_pipeline.lib.analytics import queries as q
+from benchmark_pipeline.lib.analytics.table import is_missing
 from benchmark_pipeline.lib.changepoint.noise import (
     DEFAULT_CHANGE_NOISE,
     DEFAULT_OUTLIER_NOISE,
@@ -162,7 +163,7 @@ def _normalised(flags: pd.DataFrame | None) -> pd.DataFrame:
     if "series_id" in out:
         out["_series"] = out["series_id"].astype(str)
     else:
-        out["_series"] = ["|".join("" if _missing(v) else str(v) for v in row)
+        out["_series"] = ["|".join("" if is_missing(v) else str(v) for v in row)
                           for row in out[[c for c in _IDENTITY if c in out]].itertuples(index=False)]
     return out.sort_values("run_time", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -225,7 +226,7 @@ def _panel(flag: pd.Series, points: pd.DataFrame, siblings: pd.DataFrame, thresh
     series = str(points["series"].iloc[0]) if len(points) else _series_label(flag)
     return FlagPanel(
         series=series, metric=str(flag["metric"]), flag=flag.to_dict(), kind=kind, confirmation=confirmation,
-        status=None if _missing(flag["status"]) else str(flag["status"]), is_open=bool(flag["open"]),
+        status=None if is_missing(flag["status"]) else str(flag["status"]), is_open=bool(flag["open"]),
         level_before=before, level_after=after, pct_change=_number(flag["pct_change"]),
         noise=noise, noise_source=source, floor=floor, rule=rule,
         points=points[[c for c in ("run_id", "result_id", "run_time", "value", "offset") if c in points]],
@@ -295,27 +296,18 @@ def panels_json(review: Review) -> list[dict[str, Any]]:
 
 def _series_label(flag: pd.Series) -> str:
     parts = [str(flag.get("model_name")), str(flag.get("hardware") or flag.get("device_name") or "")]
-    if not _missing(flag.get("batch_size")):
+    if not is_missing(flag.get("batch_size")):
         parts.append(f"b{int(flag['batch_size'])}")
     if isinstance(flag.get("precision"), str):
         parts.append(flag["precision"])
-    if not _missing(flag.get("sequence_length")):
+    if not is_missing(flag.get("sequence_length")):
         parts.append(f"s{int(flag['sequence_length'])}")
     return " · ".join(parts)
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _number(value: Any) -> float | None:
     """A finite float, else None."""
-    if _missing(value):
+    if is_missing(value):
         return None
     number = float(value)
     return number if np.isfinite(number) else None

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Iterator
 
-from benchmark_pipeline.lib.analytics.table import Deadline, Table
+from benchmark_pipeline.lib.analytics.table import Deadline, Table, is_missing
 
 TABLE_FORMATS = ("table", "csv", "json", "markdown", "html")
 
@@ -36,16 +36,9 @@ def json_value(value: Any) -> Any:
         return json_value(value.item())
     if hasattr(value, "isoformat"):  # pandas Timestamp
         return value.isoformat()
-    if _is_missing(value):
+    if is_missing(value):
         return None
     return str(value)
-
-
-def _is_missing(value: Any) -> bool:
-    try:
-        return bool(value != value)  # NaN, pd.NA and NaT compare unequal to themselves
-    except (TypeError, ValueError):
-        return False
 
 
 def _display(value: Any) -> Any:

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Hashable, Sequence, TypeVar
 
-from benchmark_pipeline.lib.content.cid import CID
 from benchmark_pipeline.lib.warehouse.connection import DEFAULT_LOCK_TIMEOUT_S
 
-from .store import DamagedManifest, Manifest, SnapshotStore, _key
+from .store import DamagedManifest, Manifest, SnapshotStore, _key, remove_snapshot_data
 
 K = TypeVar("K", bound=Hashable)
 
@@ -166,42 +165,10 @@ def apply_retention(store: SnapshotStore, policy: RetentionPolicy,
         if not report.pruned:
             report.notes += [f"passed over {entry.describe()}" for entry in damaged]
             return report
-        protected: set[tuple[int, bytes]] = set()
-        complete = [True]
-        for manifest in [m for m, _ in report.kept]:
-            protected.add(_key(manifest.cid))
-            for root in (manifest.database_cid, manifest.export_cid):
-                if store.blocks.has(root):
-                    before = complete[0]
-                    protected |= store.dag_keys(root, strict=False, complete=complete)
-                    if before and not complete[0]:
-                        report.notes.append(f"kept snapshot {manifest.cid} is damaged: not all of its blocks can be "
-                                            "listed (see `benchmark-db snapshot verify --all`)")
-        for manifest in missing:
-            for root in (manifest.database_cid, manifest.export_cid):
-                if store.blocks.has(root):
-                    protected |= store.dag_keys(root, strict=False)
-        for entry in damaged:
-            report.notes.append(f"passed over {entry.describe()}")
-            for name in ("database_cid", "export_cid"):
-                if name in entry.salvaged:
-                    protected |= store.dag_keys(CID.parse(entry.salvaged[name]), strict=False)
-        if not complete[0]:
-            report.notes.append("nothing was pruned, so that no block a damaged snapshot needs is lost")
+        removed = remove_snapshot_data(store, [m for m, _ in report.kept], report.pruned, damaged, report.notes,
+                                       also_protect=missing)  # data gone, not pruned: it may yet be healed
+        if removed is None:
             report.pruned = []
-            return report
-        pruned_before, _ = store.journal_state()
-        store._journal_append(*({"op": "prune", "cid": str(m.cid)} for m in report.pruned
-                                if _key(m.cid) not in pruned_before))
-        for manifest in report.pruned:
-            for root in (manifest.database_cid, manifest.export_cid):
-                for codec, digest in store.dag_keys(root, strict=False) - protected:
-                    cid = CID(1, codec, digest)
-                    try:
-                        size = store.blocks.path_for(cid).stat().st_size
-                    except FileNotFoundError:
-                        continue
-                    if store.blocks.delete(cid):
-                        report.blocks_removed += 1
-                        report.bytes_removed += size
+        else:
+            report.blocks_removed, report.bytes_removed = removed
         return report

@@ -890,13 +890,59 @@ def restore_snapshot(
     return RestoreResult(manifest, target, backup_path, written, time.monotonic() - started, notes)
 
 
-def prune(store: SnapshotStore, keep: int, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> PruneReport:
-    """Drop the data blocks of all but the newest ``keep`` readable snapshots; never a block a kept one uses.
+def remove_snapshot_data(store: SnapshotStore, kept: list[Manifest], dropped: list[Manifest],
+                         damaged: list[DamagedManifest], notes: list[str],
+                         also_protect: list[Manifest] = ()) -> tuple[int, int] | None:
+    """Delete the blocks of ``dropped`` that no ``kept`` or ``also_protect`` snapshot and no damaged entry
+    uses, and journal those snapshots as pruned: (blocks, bytes) removed. The caller holds the chain lock.
 
-    Damaged history entries are passed over: their data (as far as the damaged manifest still names
-    it) is kept, since it cannot be told apart from the blocks of a snapshot that could be healed.
-    If a kept snapshot's blocks cannot all be listed, nothing is deleted.
+    Damaged entries' data (as far as the damaged manifest still names it) is kept: it cannot be told apart
+    from the blocks of a snapshot that could be healed. If a kept snapshot's blocks cannot all be listed,
+    nothing is deleted and None is returned.
     """
+    protected: set[tuple[int, bytes]] = set()
+    complete = [True]
+    for manifest in kept:
+        protected.add(_key(manifest.cid))
+        for root in (manifest.database_cid, manifest.export_cid):
+            if store.blocks.has(root):
+                before = complete[0]
+                protected |= store.dag_keys(root, strict=False, complete=complete)
+                if before and not complete[0]:
+                    notes.append(f"kept snapshot {manifest.cid} is damaged: not all of its blocks can be listed "
+                                 "(see `benchmark-db snapshot verify --all`)")
+    for manifest in also_protect:
+        for root in (manifest.database_cid, manifest.export_cid):
+            if store.blocks.has(root):
+                protected |= store.dag_keys(root, strict=False)
+    for entry in damaged:
+        notes.append(f"passed over {entry.describe()}")
+        for name in ("database_cid", "export_cid"):
+            if name in entry.salvaged:
+                protected |= store.dag_keys(CID.parse(entry.salvaged[name]), strict=False)
+    if not complete[0]:
+        notes.append("nothing was deleted, so that no block a damaged kept snapshot needs is lost")
+        return None
+    pruned_before, _ = store.journal_state()
+    store._journal_append(*({"op": "prune", "cid": str(m.cid)} for m in dropped if _key(m.cid) not in pruned_before))
+    blocks = size_total = 0
+    for manifest in dropped:
+        for root in (manifest.database_cid, manifest.export_cid):
+            for codec, digest in store.dag_keys(root, strict=False) - protected:
+                cid = CID(1, codec, digest)
+                try:
+                    size = store.blocks.path_for(cid).stat().st_size
+                except FileNotFoundError:
+                    continue
+                if store.blocks.delete(cid):
+                    blocks += 1
+                    size_total += size
+    return blocks, size_total
+
+
+def prune(store: SnapshotStore, keep: int, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> PruneReport:
+    """Drop the data blocks of all but the newest ``keep`` readable snapshots; never a block a kept one uses
+    (see ``remove_snapshot_data`` for damaged entries and kept snapshots that cannot be listed)."""
     if keep < 1:
         raise SnapshotError("--keep must be at least 1 (HEAD is always kept)")
     with store.chain_lock(lock_timeout_s):
@@ -905,38 +951,8 @@ def prune(store: SnapshotStore, keep: int, lock_timeout_s: float = DEFAULT_LOCK_
         history = [e for e in entries if isinstance(e, Manifest)]
         kept, dropped = history[:keep], history[keep:]
         report = PruneReport(kept, dropped)
-        protected: set[tuple[int, bytes]] = set()
-        complete = [True]
-        for manifest in kept:
-            protected.add(_key(manifest.cid))
-            for root in (manifest.database_cid, manifest.export_cid):
-                if store.blocks.has(root):
-                    before = complete[0]
-                    protected |= store.dag_keys(root, strict=False, complete=complete)
-                    if before and not complete[0]:
-                        report.notes.append(f"kept snapshot {manifest.cid} is damaged: not all of its blocks can "
-                                            "be listed (see `snapshot verify --all`)")
-        for entry in entries:
-            if isinstance(entry, DamagedManifest):
-                report.notes.append(f"passed over {entry.describe()}")
-                for name in ("database_cid", "export_cid"):
-                    if name in entry.salvaged:
-                        protected |= store.dag_keys(CID.parse(entry.salvaged[name]), strict=False)
-        if not complete[0]:
-            report.notes.append("nothing was deleted, so that no block a damaged kept snapshot needs is lost")
-            return report
-        pruned, _ = store.journal_state()
-        store._journal_append(*({"op": "prune", "cid": str(m.cid)} for m in dropped if _key(m.cid) not in pruned))
-        for manifest in dropped:
-            for root in (manifest.database_cid, manifest.export_cid):
-                for codec, digest in store.dag_keys(root, strict=False) - protected:
-                    cid = CID(1, codec, digest)
-                    path = store.blocks.path_for(cid)
-                    try:
-                        size = path.stat().st_size
-                    except FileNotFoundError:
-                        continue
-                    if store.blocks.delete(cid):
-                        report.blocks_removed += 1
-                        report.bytes_removed += size
+        damaged = [e for e in entries if isinstance(e, DamagedManifest)]
+        removed = remove_snapshot_data(store, kept, dropped, damaged, report.notes)
+        if removed is not None:
+            report.blocks_removed, report.bytes_removed = removed
         return report
