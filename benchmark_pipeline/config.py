@@ -51,19 +51,6 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    text = _value(env, name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a positive number, got {text!r}")
-    return value
-
-
 def _at_least(env: Mapping[str, str], name: str, default: float, lowest: float, unit: str,
               inclusive: bool = True) -> float:
     """A number of ``unit`` that must be >= ``lowest`` (> when not ``inclusive``); unset or blank: ``default``."""
@@ -74,7 +61,7 @@ def _at_least(env: Mapping[str, str], name: str, default: float, lowest: float, 
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not (value > lowest or (inclusive and value == lowest)):  # NaN fails both
+    if not (value > lowest or (inclusive and value == lowest)) or value == float("inf"):  # NaN fails both
         bound = f"{'at least' if inclusive else 'more than'} {lowest:g}"
         raise ValueError(f"{name} must be a number of {unit}, {bound}; got {text!r}")
     return value
@@ -147,8 +134,9 @@ class Settings:
             ipfs=(IpfsNodeConfig(api_url, _seconds(env, IPFS_TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
                   if api_url else None),
             ipfs_required=(_value(env, IPFS_REQUIRED_ENV) or "").lower() in _TRUE,
-            api_wait_s=_positive(env, API_WAIT_ENV, DEFAULT_API_WAIT_S),
-            api_max_body_bytes=int(_positive(env, API_MAX_BODY_ENV, DEFAULT_API_MAX_BODY_MB) * 1024 * 1024),
+            api_wait_s=_at_least(env, API_WAIT_ENV, DEFAULT_API_WAIT_S, 0, "seconds", inclusive=False),
+            api_max_body_bytes=int(_at_least(env, API_MAX_BODY_ENV, DEFAULT_API_MAX_BODY_MB, 0, "megabytes",
+                                             inclusive=False) * 1024 * 1024),
         )
 
     @property

@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "operations",
     "maintenance",
     "status",
+    "serve",
+    "tokens",
 )
 
 # One meaning per exit code, for every command (the epilog of `benchmark-db --help` says the same).

@@ -40,6 +40,7 @@ from .maintenance import MaintenanceMixin
 from .regressions import RegressionsMixin
 from .replay import ReplayResult, list_quarantine, replay
 from .snapshots import SnapshotsMixin
+from .web import WebMixin
 
 # Records submitted through the API are ledgered under this scheme: the identity of a submission is the
 # hash of its canonical JSON, so sending the same records again stores nothing twice.
@@ -89,7 +90,7 @@ def canonical_json(records: Any) -> bytes:
     return orjson.dumps(records, option=orjson.OPT_SORT_KEYS)
 
 
-class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin, MaintenanceMixin):
+class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin, MaintenanceMixin, WebMixin):
     """One warehouse file and the rules for reaching it.
 
     ``connect_writer(db_path, timeout_s)`` opens the writer's read-write connection once the lock is

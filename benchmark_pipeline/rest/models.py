@@ -1,0 +1,397 @@
+"""Request and response bodies of the REST API, each field described (they become the OpenAPI components)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ApiModel(BaseModel):
+    """Responses: columns a newer service adds are left out, never an error."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class RequestModel(BaseModel):
+    """Requests: an unknown field is refused (400), so a typo is not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(ApiModel):
+    """Every error: a stable code for programs and a message for people, saying what to do about it."""
+
+    error: str = Field(description="A short, stable code, e.g. unknown_name, invalid_request, missing_token")
+    message: str = Field(description="What went wrong and what to do about it")
+    detail: list[dict[str, Any]] | None = Field(
+        default=None, description="Per-item detail where there is some, e.g. the request fields that are invalid")
+
+
+# -- writes ---------------------------------------------------------------------------------------
+
+class QuarantinedOut(ApiModel):
+    """One reason a record was not stored (a record may have several)."""
+
+    record_index: int | None = Field(description="Position of the record in what was sent (0-based); null: the "
+                                                  "whole submission")
+    field: str | None = Field(description="The field at fault, if one is")
+    value: str | None = Field(description="The value that was refused, as text")
+    reason: str = Field(description="Why, e.g. 'must be > 0' or 'missing required field'")
+
+
+class SubmissionOut(ApiModel):
+    """What became of submitted records (one submission is one ledger entry; its identity is its content hash)."""
+
+    category: Literal["performance", "compatibility", "integration"]
+    source_path: str = Field(description="api://<category>/<sha256 of the canonical JSON>: the submission's identity")
+    status: str = Field(description="Ledger status: ingested, partial, quarantined, not a result; 'unchanged (…)' "
+                                    "when the same records were sent before (nothing stored twice)")
+    already_stored: bool = Field(description="True when these records were sent before: nothing new was stored and "
+                                             "stored_ids are the ids stored the first time")
+    records: int = Field(description="How many records were sent")
+    stored: int = Field(description="How many facts are stored for this submission")
+    stored_ids: list[int] = Field(description="Ids of the stored facts, in record order")
+    quarantined: list[QuarantinedOut] = Field(description="Why each refused record was refused")
+    message: str = Field(description="One line saying what happened")
+
+
+class UploadQuarantinedOut(QuarantinedOut):
+    """One reason a record of an uploaded file was not stored."""
+
+    category: str | None = Field(description="The category the refused record was read as")
+
+
+class UploadOut(ApiModel):
+    """What became of an uploaded result file (one ledger entry; identity: the hash of its bytes and its name)."""
+
+    source_path: str = Field(description="upload://<category>/<sha256 of the bytes>/<file name>")
+    category: str = Field(description="How the file was read: a category, or legacy (the original system's shapes, "
+                                      "recognised from the content)")
+    size_bytes: int
+    status: str = Field(description="Ledger status; 'unchanged (…)' or 'duplicate' when these bytes were stored "
+                                    "before (nothing stored twice)")
+    already_stored: bool
+    detected_type: str | None = Field(description="The shape the reader recognised")
+    reason: str | None = Field(description="Why nothing, or not everything, was stored")
+    duplicate_of: str | None = Field(description="Where the same bytes were stored before")
+    stored: int = Field(description="How many facts are stored for this file")
+    stored_ids: dict[str, list[int]] = Field(description="Per category, the ids of the stored facts")
+    quarantined: list[UploadQuarantinedOut]
+    message: str
+
+
+class AckIn(RequestModel):
+    """An acknowledgement (or mute) of a regression flag."""
+
+    note: str = Field(min_length=1, max_length=2000, description="Why (shown in listings and reports)")
+    by: str | None = Field(default=None, max_length=200,
+                           description="Who; default: the token's name, else 'token <id>'")
+
+
+class AckOut(ApiModel):
+    """The acknowledgement as recorded."""
+
+    flag_id: str
+    series_id: str
+    kind: str = Field(description="The flag's kind (regression, improvement, …)")
+    ack_kind: Literal["ack", "mute"] = Field(description="ack: this flag; mute: its whole series, later flags too")
+    note: str
+    acknowledged_by: str
+    acknowledged_at: datetime
+
+
+class RegressionUpdateOut(ApiModel):
+    """What a re-detection of regressions analysed and found."""
+
+    series_total: int = Field(description="Series in the warehouse")
+    series_analysed: int = Field(description="Series whose points changed since the last detection, re-analysed")
+    flags_total: int = Field(description="Flags stored after this update")
+
+
+class QueryIn(RequestModel):
+    """One read-only SQL statement and its limits."""
+
+    sql: str = Field(min_length=1, max_length=100_000,
+                     description="One SELECT, WITH … SELECT or EXPLAIN; anything else, and any file, network or "
+                                 "extension access, is refused")
+    max_rows: int = Field(default=1000, ge=1, le=10_000, description="Return at most this many rows")
+    timeout_s: float = Field(default=10.0, gt=0, le=30, description="Stop the query after this many seconds")
+
+
+class QueryOut(ApiModel):
+    """The rows of a /query statement."""
+
+    columns: list[str]
+    rows: list[list[Any]] = Field(description="Row values in column order (dates as ISO 8601, blobs as base64)")
+    row_count: int
+    truncated: bool = Field(description="True when more rows matched than max_rows")
+
+
+# -- results --------------------------------------------------------------------------------------
+
+class PerformanceRow(ApiModel):
+    """A stored performance result with its model and hardware names."""
+
+    result_id: int
+    run_id: int | None
+    model_name: str | None
+    model_family: str | None
+    hardware_type: str | None
+    device_name: str | None
+    hardware: str | None = Field(description="'<type>: <device>', the label comparisons use")
+    test_case: str | None
+    batch_size: int | None
+    sequence_length: int | None
+    precision: str | None
+    run_time: datetime | None = Field(description="When the benchmark ran (UTC)")
+    average_latency_ms: float | None
+    latency_p50_ms: float | None
+    latency_p90_ms: float | None
+    latency_p95_ms: float | None
+    latency_p99_ms: float | None
+    throughput_items_per_second: float | None
+    memory_peak_mb: float | None
+    power_watts: float | None
+    items_per_joule: float | None
+    iterations: int | None
+    is_simulated: bool | None = Field(description="The original system's simulated (not measured) numbers")
+    source_path: str | None = Field(description="The file or submission the result came from")
+
+
+class CompatibilityRow(ApiModel):
+    """A stored hardware compatibility result."""
+
+    compatibility_id: int
+    run_id: int | None
+    model_name: str | None
+    model_family: str | None
+    hardware_type: str | None
+    device_name: str | None
+    hardware: str | None
+    is_compatible: bool | None
+    compatibility_score: float | None
+    detection_success: bool | None
+    initialization_success: bool | None
+    error_type: str | None
+    error_message: str | None
+    suggested_fix: str | None
+    run_time: datetime | None
+    is_simulated: bool | None
+    source_path: str | None
+
+
+class IntegrationRow(ApiModel):
+    """A stored integration test result."""
+
+    test_result_id: int
+    run_id: int | None
+    test_module: str | None
+    test_class: str | None
+    test_name: str | None
+    status: str | None = Field(description="pass, fail, error or skip")
+    execution_time_seconds: float | None
+    model_name: str | None
+    hardware_type: str | None
+    device_name: str | None
+    hardware: str | None
+    error_message: str | None
+    run_time: datetime | None
+    is_simulated: bool | None
+    source_path: str | None
+
+
+class PageInfo(ApiModel):
+    """Where this page of a cursor-paged listing ends."""
+
+    limit: int = Field(description="The page size asked for (capped)")
+    count: int = Field(description="Items on this page")
+    next_after_id: int | None = Field(description="Pass as after_id for the next page; null on the last page")
+
+
+class PerformancePage(ApiModel):
+    """One page of performance results."""
+
+    items: list[PerformanceRow]
+    page: PageInfo
+
+
+class CompatibilityPage(ApiModel):
+    """One page of compatibility results."""
+
+    items: list[CompatibilityRow]
+    page: PageInfo
+
+
+class IntegrationPage(ApiModel):
+    """One page of integration test results."""
+
+    items: list[IntegrationRow]
+    page: PageInfo
+
+
+# -- catalogue ------------------------------------------------------------------------------------
+
+class ModelOut(ApiModel):
+    """A model and how much the warehouse holds about it."""
+
+    model_name: str
+    model_family: str | None
+    modality: str | None
+    performance_results: int
+    hardware_platforms: int = Field(description="Distinct platforms with performance results")
+    last_run: datetime | None
+
+
+class HardwareOut(ApiModel):
+    """A hardware platform (type and device) and how much the warehouse holds about it."""
+
+    hardware_id: int
+    hardware_type: str
+    device_name: str | None
+    hardware: str = Field(description="'<type>: <device>'")
+    platform: str | None
+    memory_gb: float | None
+    performance_results: int
+    models: int = Field(description="Distinct models with performance results on it")
+    last_run: datetime | None
+
+
+class ModelSummaryOut(ApiModel):
+    """One model on every hardware it ran on."""
+
+    model_name: str
+    hardware: list[dict[str, Any]] = Field(description="Rows of hardware_comparison: every hardware the model ran "
+                                                       "on, per batch size and precision (medians, latest, rank)")
+
+
+class HardwareSummaryOut(ApiModel):
+    """Every model on one hardware type or device."""
+
+    hardware: str
+    models: list[dict[str, Any]] = Field(description="Rows of model_comparison: every model on this hardware, "
+                                                     "ranked by throughput")
+
+
+class RunResults(ApiModel):
+    """How many results of each category a run holds."""
+
+    performance: int
+    compatibility: int
+    integration: int
+
+
+class RunOut(ApiModel):
+    """A test run: its origin and its results."""
+
+    run_id: int
+    test_name: str | None
+    test_type: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    git_commit: str | None
+    git_branch: str | None
+    record_count: int | None
+    source_path: str | None
+    ingestion_run_id: str | None
+    ingested_at: datetime | None
+    results: RunResults
+    models: list[str]
+
+
+class RunSideOut(ApiModel):
+    """One side of a run comparison: a run, or every run of a git commit."""
+
+    label: str
+    run_ids: list[int]
+
+
+class CompareOut(ApiModel):
+    """A comparison as a table: ``columns`` names, ``rows`` values in that order."""
+
+    kind: Literal["hardware", "models", "runs"] = Field(
+        description="hardware: hardware side by side for a model; models: models on a hardware; runs: run A vs B")
+    metric: str | None = Field(description="The metric compared (values are medians); runs: null means all")
+    columns: list[str]
+    rows: list[list[Any]]
+    side_a: RunSideOut | None = None
+    side_b: RunSideOut | None = None
+    note: str = Field(description="How to read the table")
+
+
+class FlagOut(BaseModel):
+    """A regression flag with its status (open, acknowledged, muted, recovered, superseded)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    flag_id: str
+    series_id: str
+    model_name: str | None
+    hardware_type: str | None
+    device_name: str | None
+    batch_size: int | None
+    precision: str | None
+    metric: str
+    kind: str
+    direction: str | None
+    status: str | None
+    confirmation: str | None
+    run_id: int | None
+    run_time: datetime | None
+    mean_before: float | None
+    mean_after: float | None
+    pct_change: float | None
+
+
+class RankingOut(ApiModel):
+    """One hardware's place in the ranking for a model, batch size and precision."""
+
+    model_name: str
+    batch_size: int | None
+    precision: str | None
+    hardware_type: str | None
+    device_name: str | None
+    hardware: str | None
+    topsis_rank: int | None = Field(description="1 = best trade-off of the criteria used")
+    topsis_score: float | None
+    pareto_optimal: bool | None = Field(description="No other hardware is at least as good on every criterion")
+    latency_p99_ms: float | None
+    throughput_items_per_second: float | None
+    memory_peak_mb: float | None
+    power_watts: float | None
+    cost_per_hour_usd: float | None
+    candidates: int | None
+    criteria_used: str | None
+
+
+class CompatibilityCellOut(ApiModel):
+    """One cell of the compatibility matrix."""
+
+    level: str = Field(description="model or family")
+    subject: str = Field(description="The model (or family) name")
+    model_family: str | None
+    hardware_type: str
+    status: str | None = Field(description="compatible, partial, incompatible or untested")
+    score: float | None
+    tests: int | None
+    compatible_tests: int | None
+    last_tested: datetime | None
+    error_summary: str | None
+
+
+class HealthOut(ApiModel):
+    """Whether the server can reach its warehouse, and what it holds."""
+
+    status: Literal["ok", "empty", "unavailable"] = Field(
+        description="ok: the warehouse opens; empty: nothing ingested yet; unavailable: it could not be opened")
+    warehouse_reachable: bool
+    warehouse: str = Field(description="The warehouse file this server serves")
+    schema_version: int | None
+    code_schema_version: int | None = Field(description="The schema version this server's code writes")
+    last_ingest_at: datetime | None
+    last_ingest_run: str | None
+    open_regressions: int | None = Field(description="Open regression flags (null before detection tables exist)")
+    performance_results: int | None
+    reads_need_token: bool
+    message: str

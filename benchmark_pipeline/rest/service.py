@@ -1,0 +1,52 @@
+"""The service as the server uses it: every connection it opens passes the process's ``ConnectionGate``.
+
+The server is this warehouse's writer for its own POSTs (through ``BenchmarkService.writer``, which takes
+the same OS lock as every CLI and Dagster writer) and reads through the service's readers; the gate only
+orders the request threads of this one process, since DuckDB will not hold differently configured
+connections to one file side by side. Other processes are waited out by the service's own bounded retry.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from benchmark_pipeline.lib.analytics.safe_query import DEFAULT_MEMORY_LIMIT
+from benchmark_pipeline.service import BenchmarkService
+
+from .gate import ConnectionGate
+
+WRITE = "write"
+READ = "read"
+
+
+class ServerService(BenchmarkService):
+    """``BenchmarkService`` behind a gate: reads together, each write alone (one DuckDB configuration per file)."""
+
+    def __init__(self, *args: Any, gate: ConnectionGate | None = None, wait_s: float = 15.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = gate or ConnectionGate()
+        self.wait_s = wait_s
+
+    @contextmanager
+    def reader(self) -> Iterator[Any]:
+        with self.gate.hold(READ, timeout_s=self.wait_s), super().reader() as conn:
+            yield conn
+
+    @contextmanager
+    def sandboxed_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> Iterator[Any]:
+        # Each memory limit is its own DuckDB configuration, hence its own mode.
+        with self.gate.hold(("sandbox", memory_limit), timeout_s=self.wait_s), \
+                super().sandboxed_reader(memory_limit) as conn:
+            yield conn
+
+    @contextmanager
+    def writer(self) -> Iterator[Any]:
+        # A write waits its turn for as long as a writer waits for the OS lock: a POST is never dropped for
+        # being queued behind reads.
+        with self.gate.hold(WRITE, exclusive=True, timeout_s=self.lock_timeout_s), super().writer() as conn:
+            yield conn
+
+    def status(self, data_dir):  # opens the file itself (a plain read-only connection): same mode as reader()
+        with self.gate.hold(READ, timeout_s=self.wait_s):
+            return super().status(data_dir)

@@ -1,0 +1,394 @@
+/* The dashboard: filters in, four charts out, every one drawn from this server's JSON endpoints.
+ * State lives in the URL (?model=&hardware=&metric=&since=&until=), so a view can be shared as a link.
+ * window.__dashboard tells a test (or a curious person) how many renders finished and what they drew. */
+(function () {
+  'use strict';
+
+  var METRICS = {
+    throughput: {label: 'Throughput (items/s)', columns: ['throughput_items_per_second'], higher: true},
+    latency: {label: 'Latency p50 (ms; mean where no p50)', columns: ['latency_p50_ms', 'average_latency_ms'],
+              higher: false},
+    memory: {label: 'Peak memory (MB)', columns: ['memory_peak_mb'], higher: false},
+    power: {label: 'Power (W)', columns: ['power_watts'], higher: false},
+    efficiency: {label: 'Efficiency (items/J)', columns: ['items_per_joule'], higher: true}
+  };
+  var MAX_TREND_PAGES = 10;   // x 1000 results
+  var MAX_SERIES = 24;
+  var PLOT_CONFIG = {displaylogo: false, responsive: true, modeBarButtonsToRemove: ['lasso2d', 'select2d']};
+
+  var dash = window.__dashboard = {renders: 0, state: null, errors: [], drawn: {}};
+  var renderSeq = 0;
+
+  function $(id) { return document.getElementById(id); }
+
+  function ApiError(status, message) { this.status = status; this.message = message; }
+
+  function query(params) {
+    var parts = [];
+    Object.keys(params).forEach(function (k) {
+      var v = params[k];
+      if (v !== null && v !== undefined && v !== '') parts.push(encodeURIComponent(k) + '=' + encodeURIComponent(v));
+    });
+    return parts.length ? '?' + parts.join('&') : '';
+  }
+
+  // A server started with --allow-remote wants a read token for every call: asked for once, kept for the tab.
+  var TOKEN_KEY = 'benchmark-db-token';
+
+  function api(path, params) {
+    var headers = {Accept: 'application/json'};
+    var token = window.sessionStorage.getItem(TOKEN_KEY);
+    if (token) headers.Authorization = 'Bearer ' + token;
+    return fetch(path + query(params || {}), {headers: headers}).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (r.status === 401) $('token-field').hidden = false;
+        if (!r.ok) throw new ApiError(r.status, body.message || ('HTTP ' + r.status));
+        return {body: body, headers: r.headers};
+      });
+    });
+  }
+
+  // All pages of a cursor-paged result listing (bounded).
+  function allResults(path, params) {
+    var rows = [];
+    function next(after, left) {
+      var p = Object.assign({}, params, {limit: 1000, after_id: after});
+      return api(path, p).then(function (res) {
+        rows = rows.concat(res.body.items);
+        var cursor = res.body.page.next_after_id;
+        return (cursor !== null && left > 1) ? next(cursor, left - 1) : rows;
+      });
+    }
+    return next(null, MAX_TREND_PAGES);
+  }
+
+  function readState() {
+    var q = new URLSearchParams(window.location.search);
+    return {model: q.get('model') || '', hardware: q.get('hardware') || '',
+            metric: METRICS[q.get('metric')] ? q.get('metric') : 'throughput',
+            since: q.get('since') || '', until: q.get('until') || ''};
+  }
+
+  function writeState(state) {
+    var url = window.location.pathname + query(state);
+    window.history.replaceState(null, '', url);
+  }
+
+  function formState() {
+    return {model: $('model').value, hardware: $('hardware').value, metric: $('metric').value,
+            since: $('since').value, until: $('until').value};
+  }
+
+  function option(select, value, label) {
+    var o = document.createElement('option');
+    o.value = value;
+    o.textContent = label;
+    select.appendChild(o);
+  }
+
+  function showError(message) {
+    var box = $('error');
+    box.textContent = message;
+    box.hidden = !message;
+  }
+
+  function empty(id, message) {
+    var div = $(id);
+    if (window.Plotly) Plotly.purge(div);
+    div.innerHTML = '';
+    var p = document.createElement('div');
+    p.className = 'empty';
+    p.textContent = message;
+    div.appendChild(p);
+    dash.drawn[id] = {traces: 0, message: message};
+  }
+
+  function draw(id, traces, layout) {
+    var div = $(id);
+    if (div.querySelector('.empty')) div.innerHTML = '';
+    var base = {margin: {l: 60, r: 20, t: 10, b: 60}, legend: {orientation: 'h', y: -0.25}, font: {size: 11}};
+    return Plotly.react(div, traces, Object.assign(base, layout), PLOT_CONFIG).then(function () {
+      dash.drawn[id] = {traces: traces.length, data: traces.map(function (t) {
+        return {name: t.name, x: t.x, y: t.y, z: t.z};
+      })};
+    });
+  }
+
+  // "cuda" matches every cuda column; "NVIDIA T4" matches the column of that device.
+  function hardwareMatches(label, wanted) {
+    if (!wanted) return true;
+    var w = wanted.toLowerCase(), l = String(label).toLowerCase();
+    var type = l.split(':')[0].trim(), device = l.indexOf(':') >= 0 ? l.slice(l.indexOf(':') + 1).trim() : '';
+    return type === w || device === w || l === w;
+  }
+
+  function metricValue(row, metric) {
+    var cols = METRICS[metric].columns;
+    for (var i = 0; i < cols.length; i++) {
+      if (row[cols[i]] !== null && row[cols[i]] !== undefined) return row[cols[i]];
+    }
+    return null;
+  }
+
+  function fmt(v, digits) {
+    if (v === null || v === undefined) return '';
+    if (typeof v !== 'number') return String(v);
+    return Math.abs(v) >= 1000 ? v.toFixed(0) : Number(v.toPrecision(digits || 4)).toString();
+  }
+
+  // -- the four panels --------------------------------------------------------------------------------------
+
+  function comparison(state) {
+    if (!state.model) { empty('comparison', 'No models in the warehouse yet.'); return Promise.resolve(); }
+    $('comparison-note').textContent = '(median ' + state.metric + ' of ' + state.model +
+      (state.since ? ' since ' + state.since : '') + ')';
+    return api('/compare/hardware', {model: state.model, metric: state.metric, since: state.since})
+      .then(function (res) {
+        var cols = res.body.columns, rows = res.body.rows;
+        var first = cols.indexOf('precision') + 1, last = cols.indexOf('best');
+        var x = rows.map(function (r) { return 'batch ' + r[0] + ' · ' + r[1]; });
+        var traces = [];
+        for (var c = first; c < last; c++) {
+          if (!hardwareMatches(cols[c], state.hardware)) continue;
+          var y = rows.map(function (r) { return r[c]; });
+          if (y.every(function (v) { return v === null; })) continue;
+          traces.push({type: 'bar', name: cols[c], x: x, y: y,
+                       hovertemplate: '%{x}<br>' + cols[c] + ': %{y:.4g}<extra></extra>'});
+        }
+        if (!traces.length) return empty('comparison', 'No ' + state.metric + ' results for this model' +
+                                          (state.hardware ? ' on ' + state.hardware : '') + ' in this time range.');
+        return draw('comparison', traces, {barmode: 'group', yaxis: {title: {text: METRICS[state.metric].label}},
+                                           xaxis: {type: 'category'}});
+      });
+  }
+
+  function heatmap(state) {
+    return api('/compatibility/matrix', {level: 'model', per_page: 1000}).then(function (res) {
+      var cells = res.body.filter(function (c) { return !state.hardware || hardwareMatches(c.hardware_type, state.hardware) ||
+                                                        hardwareMatches(c.hardware_type, state.hardware.split(':')[0]); });
+      if (!cells.length) return empty('heatmap', 'No compatibility results yet.');
+      var subjects = [], types = [];
+      cells.forEach(function (c) {
+        if (subjects.indexOf(c.subject) < 0) subjects.push(c.subject);
+        if (types.indexOf(c.hardware_type) < 0) types.push(c.hardware_type);
+      });
+      subjects.sort(); types.sort();
+      var z = subjects.map(function () { return types.map(function () { return null; }); });
+      var text = subjects.map(function () { return types.map(function () { return 'no result'; }); });
+      cells.forEach(function (c) {
+        var i = subjects.indexOf(c.subject), j = types.indexOf(c.hardware_type);
+        z[i][j] = c.score;
+        text[i][j] = c.status + (c.tests ? ' (' + c.compatible_tests + '/' + c.tests + ' tests)' : '');
+      });
+      var labels = subjects.map(function (s) { return s === state.model ? '<b>' + s + '</b>' : s; });
+      // Cells with no score (untested, or no result) in grey underneath, so a gap reads as "not known".
+      var unknown = z.map(function (row) { return row.map(function (v) { return v === null ? 0 : null; }); });
+      return draw('heatmap', [{type: 'heatmap', x: types, y: labels, z: unknown, text: text, showscale: false,
+                               colorscale: [[0, '#e3e3e3'], [1, '#e3e3e3']], xgap: 2, ygap: 2,
+                               hovertemplate: '%{y} on %{x}: %{text}<extra></extra>'},
+                              {type: 'heatmap', x: types, y: labels, z: z, text: text, zmin: 0, zmax: 1,
+                               colorscale: [[0, '#c0392b'], [0.5, '#f1c40f'], [1, '#27ae60']],
+                               hovertemplate: '%{y} on %{x}: %{text}<extra></extra>', xgap: 2, ygap: 2,
+                               colorbar: {title: {text: 'score'}}}],
+                  {margin: {l: 170, r: 20, t: 10, b: 60}, xaxis: {type: 'category'}, yaxis: {type: 'category'}});
+    });
+  }
+
+  function trend(state) {
+    if (!state.model) { empty('trend', 'No models in the warehouse yet.'); return Promise.resolve(); }
+    var range = (state.since || '…') + ' to ' + (state.until || 'now');
+    $('trend-note').textContent = '(' + state.metric + ' of ' + state.model + ', ' + range +
+                                  '; ▼ regression, ▲ improvement)';
+    var filters = {model: state.model, hardware: state.hardware, since: state.since,
+                   until: state.until ? state.until + 'T23:59:59.999Z' : '', include_simulated: false};
+    var flags = api('/regressions', {model: state.model, hardware: state.hardware, since: state.since, per_page: 1000})
+      .then(function (res) { return {flags: res.body, note: null}; })
+      .catch(function (err) {
+        if (err instanceof ApiError && err.status === 409) return {flags: [], note: err.message};
+        throw err;
+      });
+    return Promise.all([allResults('/performance', filters), flags]).then(function (both) {
+      var rows = both[0], found = both[1];
+      var series = {}, order = [];
+      rows.forEach(function (r) {
+        var v = metricValue(r, state.metric);
+        if (v === null || !r.run_time) return;
+        var key = r.hardware + ' · batch ' + r.batch_size + ' · ' + (r.precision || '?');
+        if (!series[key]) { series[key] = {x: [], y: []}; order.push(key); }
+        series[key].x.push(r.run_time);
+        series[key].y.push(v);
+      });
+      if (!order.length) return empty('trend', 'No ' + state.metric + ' results for this model in this time range.');
+      var traces = order.slice(0, MAX_SERIES).map(function (key) {
+        var s = series[key];
+        var idx = s.x.map(function (_, i) { return i; }).sort(function (a, b) { return s.x[a] < s.x[b] ? -1 : 1; });
+        return {type: 'scatter', mode: 'lines+markers', name: key, marker: {size: 4},
+                x: idx.map(function (i) { return s.x[i]; }), y: idx.map(function (i) { return s.y[i]; })};
+      });
+      var columns = METRICS[state.metric].columns;
+      var until = state.until ? state.until + 'T23:59:59.999Z' : null;
+      var marks = found.flags.filter(function (f) {
+        return columns.indexOf(f.metric) >= 0 && f.run_time && (!until || f.run_time <= until);
+      });
+      ['regression', 'improvement'].forEach(function (kind) {
+        var these = marks.filter(function (f) { return (f.kind === 'regression') === (kind === 'regression'); });
+        if (!these.length) return;
+        traces.push({type: 'scatter', mode: 'markers', name: kind === 'regression' ? 'regressions' : 'improvements',
+                     x: these.map(function (f) { return f.run_time; }),
+                     y: these.map(function (f) { return f.mean_after; }),
+                     text: these.map(function (f) {
+                       return (f.device_name || f.hardware_type) + ' batch ' + f.batch_size + ': ' + f.kind + ' ' +
+                              fmt(f.pct_change, 3) + ' % (' + (f.confirmation || '') + ', ' + (f.status || '') + ')';
+                     }),
+                     hovertemplate: '%{text}<extra></extra>',
+                     marker: {symbol: kind === 'regression' ? 'triangle-down' : 'triangle-up', size: 13,
+                              color: kind === 'regression' ? '#c0392b' : '#27ae60', line: {width: 1, color: '#333'}}});
+      });
+      dash.drawn.flags = {shown: marks.length, note: found.note};
+      if (found.note) $('trend-note').textContent += ' — ' + found.note;
+      return draw('trend', traces, {xaxis: {type: 'date'}, yaxis: {title: {text: METRICS[state.metric].label}},
+                                    showlegend: traces.length <= 12});
+    });
+  }
+
+  function rankings(state) {
+    if (!state.model) { empty('rankings', 'No models in the warehouse yet.'); return Promise.resolve(); }
+    return api('/rankings', {model: state.model, hardware: state.hardware, per_page: 200}).then(function (res) {
+      var rows = res.body;
+      var head = $('ranking-table').tHead, body = $('ranking-table').tBodies[0];
+      head.innerHTML = '';
+      body.innerHTML = '';
+      if (!rows.length) return empty('rankings', 'No rankings for this model' +
+                                     (state.hardware ? ' on ' + state.hardware : '') + '.');
+      var groups = {}, order = [];
+      rows.forEach(function (r) {
+        var g = 'batch ' + r.batch_size + ' · ' + r.precision;
+        if (!groups[g]) { groups[g] = []; order.push(g); }
+        groups[g].push(r);
+      });
+      var traces = order.map(function (g) {
+        return {type: 'bar', orientation: 'h', name: g, y: groups[g].map(function (r) { return r.hardware; }),
+                x: groups[g].map(function (r) { return r.topsis_score; }),
+                text: groups[g].map(function (r) { return '#' + r.topsis_rank + (r.pareto_optimal ? ' ★' : ''); }),
+                textposition: 'auto', hovertemplate: '%{y}<br>score %{x:.3f} %{text}<extra>' + g + '</extra>'};
+      });
+      var columns = [['topsis_rank', '#'], ['hardware', 'hardware'], ['batch_size', 'batch'], ['precision', 'precision'],
+                     ['topsis_score', 'score'], ['pareto_optimal', 'Pareto'],
+                     ['throughput_items_per_second', 'items/s'], ['latency_p99_ms', 'p99 ms'],
+                     ['memory_peak_mb', 'MB'], ['power_watts', 'W'], ['cost_per_hour_usd', '$/h']];
+      var tr = document.createElement('tr');
+      columns.forEach(function (c) { var th = document.createElement('th'); th.textContent = c[1]; tr.appendChild(th); });
+      head.appendChild(tr);
+      rows.slice(0, 12).forEach(function (r) {
+        var row = document.createElement('tr');
+        columns.forEach(function (c) {
+          var td = document.createElement('td'), v = r[c[0]];
+          if (typeof v === 'number') td.className = 'n';
+          td.textContent = c[0] === 'pareto_optimal' ? (v ? '★' : '') : fmt(v);
+          row.appendChild(td);
+        });
+        body.appendChild(row);
+      });
+      return draw('rankings', traces, {barmode: 'group', xaxis: {title: {text: 'TOPSIS score (higher is better)'},
+                                                                 range: [0, 1.05]},
+                                       yaxis: {type: 'category', automargin: true},
+                                       margin: {l: 200, r: 20, t: 10, b: 60}});
+    });
+  }
+
+  // -- wiring -----------------------------------------------------------------------------------------------
+
+  function render() {
+    var state = formState();
+    var seq = ++renderSeq;
+    dash.state = state;
+    writeState(state);
+    document.body.dataset.state = 'loading';
+    showError('');
+    var panels = [['comparison', comparison], ['heatmap', heatmap], ['trend', trend], ['rankings', rankings]];
+    var problems = [];
+    return Promise.all(panels.map(function (p) {
+      return p[1](state).catch(function (err) {
+        var message = (err && err.message) || String(err);
+        problems.push(p[0] + ': ' + message);
+        empty(p[0], message);
+      });
+    })).then(function () {
+      if (seq !== renderSeq) return;  // a newer render is on its way
+      dash.errors = problems;
+      if (problems.length) showError(problems.join(' · '));
+      dash.renders += 1;
+      document.body.dataset.state = 'ready';
+      document.body.dataset.renders = String(dash.renders);
+    });
+  }
+
+  function status() {
+    return api('/health').then(function (res) {
+      var h = res.body;
+      var parts = [h.warehouse];
+      if (h.status === 'ok') {
+        parts.push(h.performance_results + ' performance results');
+        if (h.last_ingest_at) parts.push('last ingest ' + h.last_ingest_at.replace('T', ' ').slice(0, 16) + ' UTC');
+        if (h.open_regressions !== null) parts.push(h.open_regressions + ' open regressions');
+        parts.push('schema v' + h.schema_version);
+      } else {
+        parts.push(h.message);
+      }
+      $('status').textContent = parts.join(' · ');
+    }).catch(function (err) { $('status').textContent = 'health: ' + err.message; });
+  }
+
+  function loadChoices(initial) {
+    return Promise.all([api('/models', {per_page: 1000}), api('/hardware', {per_page: 1000})]).then(function (both) {
+      var models = both[0].body, hardware = both[1].body;
+      var modelSelect = $('model');
+      models.slice().sort(function (a, b) { return a.model_name < b.model_name ? -1 : 1; }).forEach(function (m) {
+        option(modelSelect, m.model_name, m.model_name + ' (' + m.performance_results + ')');
+      });
+      var busiest = models.slice().sort(function (a, b) { return b.performance_results - a.performance_results; })[0];
+      var hwSelect = $('hardware'), types = [];
+      hardware.forEach(function (h) { if (types.indexOf(h.hardware_type) < 0) types.push(h.hardware_type); });
+      types.sort().forEach(function (t) {
+        option(hwSelect, t, t + ' (all devices)');
+        hardware.filter(function (h) { return h.hardware_type === t && h.device_name; }).forEach(function (h) {
+          if (!Array.prototype.some.call(hwSelect.options, function (o) { return o.value === h.device_name; })) {
+            option(hwSelect, h.device_name, '   ' + h.hardware);
+          }
+        });
+      });
+      var known = models.some(function (m) { return m.model_name === initial.model; });
+      modelSelect.value = known ? initial.model : (busiest ? busiest.model_name : '');
+      hwSelect.value = initial.hardware;
+      if (hwSelect.value !== initial.hardware) hwSelect.value = '';
+      $('metric').value = initial.metric;
+      $('since').value = initial.since;
+      $('until').value = initial.until;
+    });
+  }
+
+  function start() {
+    if (!window.Plotly) {
+      showError('plotly.min.js did not load from this server; the charts cannot be drawn.');
+      document.body.dataset.state = 'error';
+      return;
+    }
+    var initial = readState();
+    status();
+    loadChoices(initial).then(render).catch(function (err) {
+      showError('Could not load the models and hardware: ' + err.message);
+      document.body.dataset.state = 'error';
+    });
+    ['model', 'hardware', 'metric', 'since', 'until'].forEach(function (id) {
+      $(id).addEventListener('change', render);
+    });
+    $('filters').addEventListener('submit', function (e) { e.preventDefault(); render(); });
+    $('token').addEventListener('change', function () {
+      window.sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
+      window.location.reload();
+    });
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

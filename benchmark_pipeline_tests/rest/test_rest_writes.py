@@ -1,0 +1,232 @@
+"""Writing over HTTP: records stored and read back through every read endpoint, per-record reasons, retries that
+store nothing twice, uploads, limits, and no write without a token of the right scope."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmark_pipeline_tests.conftest import perf_record
+
+L4 = {"device_name": "NVIDIA L4", "timestamp": "2025-03-20T10:00:00Z"}
+
+
+def _perf(**overrides):
+    return perf_record(**{**L4, **overrides})
+
+
+def test_records_stored_then_read_back_through_each_read_endpoint(api):
+    records = [_perf(batch_size=4, throughput_items_per_second=700.0),
+               _perf(batch_size=16, throughput_items_per_second=2400.0, timestamp="2025-03-21T10:00:00Z")]
+    answer = api.client.post("/performance", json=records, headers=api.auth("submit"))
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["stored"] == 2 and body["quarantined"] == [] and not body["already_stored"]
+    ids = body["stored_ids"]
+
+    page = api.client.get("/performance", params={"hardware": "NVIDIA L4", "model": "BERT-base-uncased"}).json()
+    assert [r["result_id"] for r in page["items"]] == ids
+    assert [r["throughput_items_per_second"] for r in page["items"]] == [700.0, 2400.0]
+    assert page["items"][0]["hardware"] == "cuda: NVIDIA L4" and page["items"][0]["source_path"] == body["source_path"]
+
+    run_id = page["items"][0]["run_id"]
+    run = api.client.get(f"/runs/{run_id}").json()
+    assert run["results"]["performance"] == 2 and run["models"] == ["bert-base-uncased"]
+
+    hardware = {h["hardware"]: h for h in api.client.get("/hardware").json()}
+    assert hardware["cuda: NVIDIA L4"]["performance_results"] == 2
+    models = {m["model_name"]: m for m in api.client.get("/models").json()}
+    assert models["bert-base-uncased"]["hardware_platforms"] == 5  # the sample's four, and the L4
+
+    compare = api.client.get("/compare/hardware", params={"model": "bert-base-uncased"}).json()
+    column = compare["columns"].index("cuda: NVIDIA L4")
+    by_batch = {(r[0], r[1]): r[column] for r in compare["rows"]}
+    assert by_batch[(4, "fp16")] == 700.0 and by_batch[(16, "fp16")] == 2400.0
+
+    summary = api.client.get("/models/bert-base-uncased").json()
+    assert any(r["hardware"] == "cuda: NVIDIA L4" and r["batch_size"] == 16 for r in summary["hardware"])
+    on_l4 = api.client.get("/hardware/NVIDIA L4").json()
+    assert {r["model_name"] for r in on_l4["models"]} == {"bert-base-uncased"}
+    rankings = api.client.get("/rankings", params={"model": "bert-base-uncased", "batch_size": 16}).json()
+    assert [r["hardware"] for r in rankings] == ["cuda: NVIDIA L4"]  # the derived table came along with the write
+    query = api.client.post("/query", json={"sql": f"SELECT count(*) FROM performance_results WHERE result_id IN "
+                                                   f"({', '.join(map(str, ids))})"}).json()
+    assert query["rows"] == [[2]]
+
+
+def test_compatibility_and_integration_round_trip(api):
+    compat = {"model_name": "t5-small", "hardware_type": "rocm", "device_name": "AMD MI300X", "is_compatible": False,
+              "error_type": "OOM", "error_message": "out of memory", "timestamp": "2025-03-22T00:00:00Z"}
+    stored = api.client.post("/compatibility", json=compat, headers=api.auth("submit"))
+    assert stored.status_code == 201, stored.text
+    rows = api.client.get("/compatibility", params={"hardware": "rocm"}).json()["items"]
+    assert [(r["compatibility_id"], r["is_compatible"], r["error_type"]) for r in rows] == [
+        (stored.json()["stored_ids"][0], False, "OOM")]
+    cells = api.client.get("/compatibility/matrix", params={"subject": "t5-small", "hardware_type": "rocm"}).json()
+    assert [(c["level"], c["status"]) for c in cells] == [("model", "incompatible")]
+
+    test = {"test_module": "test_api", "test_name": "test_roundtrip", "status": "fail", "model_name": "t5-small",
+            "hardware_type": "cpu", "error_message": "boom", "timestamp": "2025-03-22T00:00:00Z"}
+    stored = api.client.post("/integration", json=[test], headers=api.auth("submit"))
+    assert stored.status_code == 201, stored.text
+    rows = api.client.get("/integration", params={"model": "t5-small", "since": "2025-03-22"}).json()["items"]
+    assert [(r["test_name"], r["status"], r["error_message"]) for r in rows] == [("test_roundtrip", "fail", "boom")]
+
+
+def test_bad_records_come_back_with_reasons_per_record(api):
+    good, bad = _perf(batch_size=2), _perf(batch_size="two", average_latency_ms=-3)
+    partial = api.client.post("/performance", json=[good, bad], headers=api.auth("submit"))
+    assert partial.status_code == 207, partial.text
+    body = partial.json()
+    assert body["stored"] == 1 and len(body["stored_ids"]) == 1
+    reasons = {(q["record_index"], q["field"]): q for q in body["quarantined"]}
+    assert reasons[(1, "batch_size")]["value"] == "two" and "not a number" in reasons[(1, "batch_size")]["reason"]
+    assert reasons[(1, "average_latency_ms")]["reason"] == "must be > 0"
+
+    none = api.client.post("/performance", json={"model_name": "x"}, headers=api.auth("submit"))
+    assert none.status_code == 422
+    assert {(q["record_index"], q["field"]) for q in none.json()["quarantined"]} >= {(0, "hardware_type")}
+    assert none.json()["stored_ids"] == []
+
+    for payload, code in ((b"{oops", "invalid_json"), (b"[]", "invalid_body"), (b"42", "invalid_body"),
+                          (b'[{"a": 1}, 3]', "invalid_body")):
+        refused = api.client.post("/performance", content=payload, headers=api.auth("submit"))
+        assert refused.status_code == 400 and refused.json()["error"] == code, payload
+
+
+def test_a_retried_post_stores_nothing_twice(api):
+    records = [_perf(batch_size=b, throughput_items_per_second=100.0 * b) for b in (3, 5, 7)]
+    first = api.client.post("/performance", json=records, headers=api.auth("submit"))
+    again = api.client.post("/performance", json=records, headers={**api.auth("submit"), "Idempotency-Key": "k-1"})
+    key_order = api.client.post("/performance", content=json.dumps([{k: r[k] for k in reversed(list(r))}
+                                                                    for r in records]),
+                                headers=api.auth("admin"))
+    assert first.status_code == 201 and again.status_code == 200 and key_order.status_code == 200
+    assert again.headers["Idempotency-Key"] == "k-1"
+    assert first.json()["stored_ids"] == again.json()["stored_ids"] == key_order.json()["stored_ids"]
+    assert again.json()["already_stored"] and again.json()["status"] == "unchanged (ingested)"
+    count = api.client.post("/query", json={"sql": "SELECT count(*) FROM performance_results WHERE source_path = "
+                                                   f"'{first.json()['source_path']}'"}).json()["rows"][0][0]
+    assert count == 3
+
+
+def test_no_write_without_a_token_of_the_right_scope(api):
+    record = _perf(batch_size=9)
+    cases = [({}, 401, "missing_token"), ({"Authorization": "Basic abc"}, 401, "missing_token"),
+             ({"Authorization": "Bearer not-a-token"}, 401, "invalid_token"), (api.auth("read"), 403,
+                                                                                "insufficient_scope")]
+    for headers, status, code in cases:
+        refused = api.client.post("/performance", json=record, headers=headers)
+        assert refused.status_code == status and refused.json()["error"] == code, (headers, refused.text)
+        assert "benchmark-db token create" in refused.json()["message"] or status == 403
+    assert api.client.post("/ingest", files={"file": ("a.json", b"{}")}).status_code == 401
+    unknown = api.client.get("/performance", params={"hardware": "NVIDIA L4"})
+    assert unknown.status_code == 404 and unknown.json()["error"] == "unknown_name"  # none of the refused writes landed
+    assert api.client.post("/performance", json=record, headers=api.auth("submit")).status_code == 201
+
+
+def test_a_revoked_token_stops_working_at_once(api):
+    from benchmark_pipeline.rest.tokens import TokenStore
+
+    store = TokenStore(api.settings.tokens_path)
+    token, info = store.create("submit")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api.client.post("/performance", json=_perf(batch_size=11), headers=headers).status_code == 201
+    store.revoke(info.id)
+    refused = api.client.post("/performance", json=_perf(batch_size=12), headers=headers)
+    assert refused.status_code == 401 and refused.json()["error"] == "revoked_token"
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_upload_a_result_file(api):
+    data = json.dumps([_perf(batch_size=64, throughput_items_per_second=5000.0),
+                       _perf(batch_size=-1)]).encode()
+    first = api.client.post("/ingest", params={"category": "performance"},
+                            files={"file": ("nightly_20250323_120000.json", data, "application/json")},
+                            headers=api.auth("submit"))
+    assert first.status_code == 207, first.text
+    body = first.json()
+    assert body["stored"] == 1 and list(body["stored_ids"]) == ["performance"]
+    assert [(q["record_index"], q["field"]) for q in body["quarantined"]] == [(1, "batch_size")]
+    again = api.client.post("/ingest", params={"category": "performance"},
+                            files={"file": ("renamed.json", data)}, headers=api.auth("submit"))
+    assert again.json()["already_stored"] and again.json()["stored_ids"] == body["stored_ids"]
+    assert again.json()["duplicate_of"] == body["source_path"]
+
+    legacy = {"model": "bert-base-uncased", "hardware": "cuda", "timestamp": "2025-03-24T00:00:00",  # the original
+              "batch_results": {"2": {"batch_size": 2, "success": True, "avg_latency_ms": 3.0,  # system's shape
+                                      "throughput_items_per_second": 666.0, "memory_mb": 900.0},
+                                "128": {"batch_size": 128, "success": False, "error": "CUDA out of memory"}}}
+    converted = api.client.post("/ingest", files={"file": ("benchmark_bert_cuda.json", json.dumps(legacy).encode())},
+                                headers=api.auth("submit"))
+    assert converted.status_code == 201, converted.text
+    assert converted.json()["category"] == "legacy" and converted.json()["detected_type"] == "direct_benchmark"
+    (result_id,) = converted.json()["stored_ids"]["performance"]
+    rows = api.client.get("/performance", params={"model": "bert-base-uncased", "batch_size": 2}).json()["items"]
+    assert [(r["result_id"], r["throughput_items_per_second"]) for r in rows] == [(result_id, 666.0)]
+
+    junk = api.client.post("/ingest", files={"file": ("notes.json", b'{"hello": "world"}')},
+                           headers=api.auth("submit"))
+    assert junk.status_code == 422 and junk.json()["stored"] == 0 and junk.json()["reason"]
+
+
+def test_bodies_over_the_limit_are_refused(warehouse, api_factory):
+    small = api_factory(warehouse, env={"BENCHMARK_API_MAX_BODY_MB": "0.01"})  # about 10 kB
+    big = [_perf(batch_size=b) for b in range(1, 200)]
+    refused = small.client.post("/performance", json=big, headers=small.auth("submit"))
+    assert refused.status_code == 413 and refused.json()["error"] == "too_large"
+    upload = small.client.post("/ingest", files={"file": ("big.json", json.dumps(big).encode())},
+                               headers=small.auth("submit"))
+    assert upload.status_code == 413
+
+    def chunks():  # no Content-Length: the limit is counted as the body streams in
+        for _ in range(20):
+            yield b" " * 1024
+
+    streamed = small.client.post("/performance", content=chunks(), headers=small.auth("submit"))
+    assert streamed.status_code == 413
+    assert small.client.post("/performance", json=big[:2], headers=small.auth("submit")).status_code == 201
+
+
+def test_acknowledge_needs_submit_and_mute_needs_admin(api):
+    flags = api.client.get("/regressions", params={"only_open": True}).json()
+    assert flags, "the sample's throughput step should be flagged"
+    flag = flags[0]["flag_id"]
+    note = {"note": "expected: new kernel"}
+    assert api.client.post(f"/regressions/{flag}/ack", json=note).status_code == 401
+    assert api.client.post(f"/regressions/{flag}/ack", json=note, headers=api.auth("read")).status_code == 403
+    ack = api.client.post(f"/regressions/{flag[:8]}/ack", json=note, headers=api.auth("submit"))
+    assert ack.status_code == 200, ack.text
+    assert ack.json()["ack_kind"] == "ack" and ack.json()["acknowledged_by"] == "submit-test"
+    listed = {f["flag_id"]: f for f in api.client.get("/regressions").json()}
+    assert listed[flag]["status"] == "acknowledged"
+
+    other = next(f for f in flags if f["series_id"] != listed[flag]["series_id"])
+    assert api.client.post(f"/regressions/{other['flag_id']}/mute", json=note,
+                           headers=api.auth("submit")).status_code == 403
+    muted = api.client.post(f"/regressions/{other['flag_id']}/mute", json={**note, "by": "ops"},
+                            headers=api.auth("admin"))
+    assert muted.status_code == 200 and muted.json()["acknowledged_by"] == "ops"
+    assert {f["flag_id"]: f for f in api.client.get("/regressions").json()}[other["flag_id"]]["status"] == "muted"
+    unknown = api.client.post("/regressions/ffffffffffff/ack", json=note, headers=api.auth("submit"))
+    assert unknown.status_code == 404 and unknown.json()["error"] == "unknown_flag"
+    extra = api.client.post(f"/regressions/{flag}/ack", json={**note, "severity": 3}, headers=api.auth("submit"))
+    assert extra.status_code == 400 and extra.json()["error"] == "invalid_request"
+
+
+def test_regressions_update_after_a_write(api):
+    refreshed = api.client.post("/regressions/update", headers=api.auth("submit"))
+    assert refreshed.status_code == 200 and refreshed.json()["series_analysed"] == 0  # nothing changed yet
+    api.client.post("/performance", json=_perf(batch_size=8, device_name="NVIDIA A100-SXM4-80GB"),
+                    headers=api.auth("submit"))
+    refreshed = api.client.post("/regressions/update", headers=api.auth("submit")).json()
+    assert refreshed["series_analysed"] >= 1
+
+
+@pytest.mark.parametrize("prefix", ["", "/v1"])
+def test_the_v1_alias_serves_the_same_api(api, prefix):
+    stored = api.client.post(f"{prefix}/performance", json=_perf(batch_size=21), headers=api.auth("submit"))
+    assert stored.status_code == 201
+    rows = api.client.get(f"{prefix}/performance", params={"batch_size": 21}).json()["items"]
+    assert [r["result_id"] for r in rows] == stored.json()["stored_ids"]
