@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 import pandas as pd
@@ -182,6 +182,20 @@ def stale_series(conn: duckdb.DuckDBPyConnection, mode: str = "robust", include_
     return len(changed) + len(removed)
 
 
+# Series are re-detected in passes of at most this many points, so detection's memory stays bounded
+# whatever the warehouse holds (a pass holds its points as a frame; a longer series goes alone).
+POINTS_PER_PASS = 2_000_000
+
+
+def _in_passes(series: pd.DataFrame, limit: int) -> Iterator[pd.DataFrame]:
+    """Rows of ``current_fingerprints`` in consecutive groups of about ``limit`` points each."""
+    if series.empty:
+        return
+    passes = (series["point_count"].cumsum().to_numpy() - 1) // limit
+    for _, part in series.groupby(passes, sort=True):
+        yield part
+
+
 def refresh_flags(
     conn: duckdb.DuckDBPyConnection,
     mode: str = "robust",
@@ -203,17 +217,24 @@ def refresh_flags(
     redo = pd.DataFrame({"series_id": pd.Series(changed + removed, dtype="object")})
 
     flags = pd.DataFrame(columns=list(FLAG_TABLE_COLUMNS))
-    if changed:
-        points = _points_of(conn, current[current["series_id"].isin(changed)], include_simulated)
-        with registered(conn, "redo_series", pd.DataFrame({"series_id": changed})):
+    detect_options = {k: v for k, v in options.items() if k != "min_run"}
+    found = []
+    for part in _in_passes(current[current["series_id"].isin(changed)], POINTS_PER_PASS):
+        ids = part["series_id"].tolist()
+        points = _points_of(conn, part, include_simulated)
+        with registered(conn, "redo_series", pd.DataFrame({"series_id": ids})):
             earlier = dict(conn.execute(
                 "SELECT flag_id, detected_at FROM regression_flags JOIN redo_series USING (series_id)"
             ).fetchall())
-        detect_options = {k: v for k, v in options.items() if k != "min_run"}
-        flags = build_flags(points, current[current["series_id"].isin(changed)], mode, now,
-                            min_run=options.get("min_run", 1), previous_detected_at=earlier,
-                            workers=workers, thresholds={k: v for k, v in chosen.items() if k in set(changed)}
-                            or None, **detect_options)
+        part_flags = build_flags(points, part, mode, now, min_run=options.get("min_run", 1),
+                                 previous_detected_at=earlier, workers=workers,
+                                 thresholds={k: v for k, v in chosen.items() if k in set(ids)} or None,
+                                 **detect_options)
+        if not part_flags.empty:
+            found.append(part_flags)
+        del points
+    if found:
+        flags = pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
         flags = flags.drop_duplicates("flag_id")  # two results of one run flagged alike: one flag
 
     state = current[current["series_id"].isin(changed)][["series_id", "point_count", "max_result_id", "points_hash"]]

@@ -67,3 +67,16 @@ def test_detection_scoped_to_what_an_ingest_touched_equals_a_full_detection(tmp_
         assert looked.series_total < everything.series_total  # the scope was used ...
         assert looked.series_analysed == everything.series_analysed > 0  # ... and missed nothing
         assert _state(scoped[1]) == _state(full[1])
+
+
+def test_detection_in_many_small_passes_equals_one_pass(tmp_path, monkeypatch):
+    """Detection holds at most POINTS_PER_PASS points at a time; how the series are split changes nothing."""
+    from benchmark_pipeline.lib.warehouse import regressions
+
+    base = rs.build(tmp_path / "base")
+    one, many = rs.copy(base, tmp_path / "one"), rs.copy(base, tmp_path / "many")
+    whole = _detect(one[1], None)
+    monkeypatch.setattr(regressions, "POINTS_PER_PASS", 50)  # ~50 passes of a few series each
+    split = _detect(many[1], None)
+    assert split.series_analysed == whole.series_analysed > 50 and split.flags_total == whole.flags_total > 0
+    assert _state(many[1]) == _state(one[1])
