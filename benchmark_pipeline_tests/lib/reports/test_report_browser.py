@@ -12,9 +12,7 @@ except under ``CI=true`` where a missing browser is a failure.
 """
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from benchmark_pipeline.service.samples import build_sample_warehouse
 from benchmark_pipeline.lib.reports.build import KINDS, build_report
 from benchmark_pipeline.lib.reports.render import ensure_plotly_js, write
 from benchmark_pipeline.lib.warehouse.regressions import refresh_flags
+from benchmark_pipeline_tests.rest.chromium_cdp import chromium_binary
 
 pytestmark = pytest.mark.slow
 
@@ -46,16 +45,6 @@ if(t.type!=='bar')return;res.bars++;if(mode!=='group'&&mode!=='overlay')res.stac
 var seen={};(t.x||[]).forEach(function(x){var k=(t.xaxis||'x')+'|'+x;if(seen[k])res.stacked.push(p.id+': '+t.name+' twice at '+x);
 seen[k]=1})})});
 document.body.setAttribute('data-probe',JSON.stringify(res))},1000)});</script>"""
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is not installed; CI must install it (apt-get install -y chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +76,7 @@ def _launch(binary: str, page: Path, profile: Path, shot: Path) -> subprocess.Po
 
 
 def test_html_reports_render_in_chromium(html_reports, tmp_path):
-    binary = _chromium()
+    binary = chromium_binary()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # A control page proves the probe sees errors, sideways scroll and stacked bars: without it, a
     # probe that never ran (or measured nothing) would pass.
