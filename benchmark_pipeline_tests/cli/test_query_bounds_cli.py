@@ -78,7 +78,9 @@ def test_the_whole_command_ends_within_the_timeout(db, tmp_path):
                           capture_output=True, text=True, timeout=300)
     elapsed = time.monotonic() - started
     assert done.returncode == 2 and f"{timeout} s timeout" in done.stderr, done.stderr
-    assert elapsed < timeout + 5, f"took {elapsed:.1f} s against --timeout {timeout}"  # + start-up and exit
+    # Laying out all the rows takes over 60 s on this machine when quiet (far more when loaded); stopped at the
+    # deadline, the command ends within start-up and exit of it. The grace allows for a loaded machine.
+    assert elapsed < timeout + 20, f"took {elapsed:.1f} s against --timeout {timeout}"
     assert not target.exists() and list(tmp_path.iterdir()) == []  # nothing written, no temporary file left
 
 
