@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ingest import BIN, REPO, cpu_model, generate, timed_process  # noqa: E402
+from bench_ingest import BIN, REPO, cpu_model, generate, prepend_results, timed_process  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "front_door.md"
 WORK = REPO / "benchmarks" / "work" / "front_door"
@@ -160,11 +159,8 @@ def main() -> None:
         "process tree)", "",
         "| what | time | memory |", "| --- | --- | --- |",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     text = "\n".join(header + lines) + "\n"
-    previous = RESULTS.read_text() if RESULTS.exists() else ""
-    RESULTS.write_text(text + ("\n## Earlier runs\n\n" + previous.split("## Earlier runs", 1)[-1].strip() + "\n"
-                               if previous else ""))
+    prepend_results(RESULTS, text)
     print(text)
 
 

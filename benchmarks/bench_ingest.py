@@ -161,6 +161,14 @@ def sensor_tick_seconds(work: Path, n_files: int, repeats: int) -> tuple[float, 
     return statistics.median(times), requested, times
 
 
+def prepend_results(path: Path, text: str) -> None:
+    """Write this run's ``text`` at the top of ``path``, the runs before it kept below "## Earlier runs"."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = path.read_text() if path.exists() else ""
+    path.write_text(text + ("\n## Earlier runs\n\n" + previous.split("## Earlier runs", 1)[-1].strip() + "\n"
+                            if previous else ""))
+
+
 def cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):

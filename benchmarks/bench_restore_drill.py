@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_front_door import warehouse_of  # noqa: E402
-from bench_ingest import BIN, REPO, cpu_model, generate  # noqa: E402
+from bench_ingest import BIN, REPO, cpu_model, generate, prepend_results  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "restore_drill.md"
 
@@ -147,11 +147,8 @@ def main() -> None:
         "`backup_job` runs every 30 minutes, so new data waits at most 30 minutes plus one backup", "",
         "| what | time | detail |", "| --- | --- | --- |",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     text = "\n".join(header + lines) + "\n"
-    previous = RESULTS.read_text() if RESULTS.exists() else ""
-    RESULTS.write_text(text + ("\n## Earlier runs\n\n" + previous.split("## Earlier runs", 1)[-1].strip() + "\n"
-                               if previous else ""))
+    prepend_results(RESULTS, text)
     print(text)
 
 
