@@ -1,9 +1,12 @@
-"""The service as the server uses it: every connection it opens passes the process's ``ConnectionGate``.
+"""The service as the server uses it: reads from a read copy, writes through the one writer.
 
 The server is this warehouse's writer for its own POSTs (through ``BenchmarkService.writer``, which takes
-the same OS lock as every CLI and Dagster writer) and reads through the service's readers; the gate only
-orders the request threads of this one process, since DuckDB will not hold differently configured
-connections to one file side by side. Other processes are waited out by the service's own bounded retry.
+the same OS lock as every CLI and Dagster writer). Its reads are answered from a private copy of the
+last committed state (``ReadCopies``): no connect per request, and no wait while an ingest or a Dagster
+run writes (the state before that write is served; ``X-Data-Age`` says how old). The query sandbox and
+``status`` still open the live file: the gate orders those connections and the server's own writer
+among the request threads, since DuckDB will not hold differently configured connections to one file
+side by side. Other processes are waited out by the service's own bounded retry.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any, Iterator
 
 from benchmark_pipeline.lib.analytics.safe_query import DEFAULT_MEMORY_LIMIT
 from benchmark_pipeline.service import BenchmarkService
+from benchmark_pipeline.service.read_copy import CopyState, ReadCopies
 
 from .gate import ConnectionGate
 
@@ -21,17 +25,28 @@ READ = "read"
 
 
 class ServerService(BenchmarkService):
-    """``BenchmarkService`` behind a gate: reads together, each write alone (one DuckDB configuration per file)."""
+    """``BenchmarkService`` with reads from a read copy, and a gate over the connections to the live file."""
 
     def __init__(self, *args: Any, gate: ConnectionGate | None = None, wait_s: float = 15.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gate = gate or ConnectionGate()
         self.wait_s = wait_s
+        self.copies = ReadCopies(self.db_path, wait_s=wait_s)
 
     @contextmanager
     def reader(self) -> Iterator[Any]:
-        with self.gate.hold(READ, timeout_s=self.wait_s), super().reader() as conn:
+        with self.copies.cursor() as conn:
             yield conn
+
+    def analysis_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT):
+        return self.reader()  # comparisons and reports too: only the query sandbox reads the live file
+
+    def read_copy_state(self) -> CopyState:
+        return self.copies.state()
+
+    def close(self) -> None:
+        """Remove the read copies (the server calls this at shutdown)."""
+        self.copies.close()
 
     @contextmanager
     def sandboxed_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> Iterator[Any]:

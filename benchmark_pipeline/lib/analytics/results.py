@@ -2,6 +2,11 @@
 
 Paging is by the fact's id (``after_id``), not by offset: a page boundary stays put while new results
 arrive, and the query is an index-friendly range scan however deep the caller pages.
+
+A page is found in two steps: the ids of the page from the fact table alone (the filters and the id, a few
+narrow columns; names are turned into ids in the small dimension tables), then the page's rows with their
+names, read within the page's id range. One joined query would carry all twenty columns of every
+matching row into the top-N: 67 ms against 28 ms for a filtered page of a 1M-row warehouse.
 """
 
 from __future__ import annotations
@@ -49,42 +54,50 @@ _INTEGRATION = f"""
            m.model_name, h.hardware_type, h.device_name, {hardware_label_sql()} AS hardware, i.error_message,
            i.run_time, i.is_simulated, i.source_path
     FROM integration_test_results i LEFT JOIN models m USING (model_id) LEFT JOIN hardware_platforms h USING (hardware_id)"""
-QUERIES = {"performance": (_PERFORMANCE, "p", "result_id"),
-           "compatibility": (_COMPATIBILITY, "c", "compatibility_id"),
-           "integration": (_INTEGRATION, "i", "test_result_id")}
+QUERIES = {"performance": (_PERFORMANCE, "p", "result_id", "performance_results"),
+           "compatibility": (_COMPATIBILITY, "c", "compatibility_id", "hardware_compatibility"),
+           "integration": (_INTEGRATION, "i", "test_result_id", "integration_test_results")}
 
 
 def query_results(conn: duckdb.DuckDBPyConnection, category: str, filters: ResultFilters = ResultFilters(),
                   limit: int = 1000, after_id: int | None = None) -> list[dict[str, Any]]:
     """Results of one category, oldest id first, at most ``limit`` (capped at ``MAX_LIMIT``) after ``after_id``."""
-    base, alias, id_column = QUERIES[category]
+    base, alias, id_column, table = QUERIES[category]
     where, params = ["true"], {}
     if filters.model:
-        where.append("lower(m.model_name) = lower($model)")
+        where.append("model_id IN (SELECT model_id FROM models WHERE lower(model_name) = lower($model))")
         params["model"] = filters.model
     if filters.hardware:
-        where.append("(h.hardware_type = $hw_type OR lower(h.device_name) = lower($hw))")
+        where.append("hardware_id IN (SELECT hardware_id FROM hardware_platforms "
+                     "WHERE hardware_type = $hw_type OR lower(device_name) = lower($hw))")
         params["hw"] = filters.hardware
         params["hw_type"] = canonical_hardware_type(filters.hardware) or filters.hardware.lower()
     if filters.precision and category == "performance":
-        where.append("p.precision = $precision")
+        where.append("precision = $precision")
         params["precision"] = filters.precision
     if filters.batch_size is not None and category == "performance":
-        where.append("p.batch_size = $batch_size")
+        where.append("batch_size = $batch_size")
         params["batch_size"] = filters.batch_size
     for bound, op in (("since", ">="), ("until", "<")):
         if getattr(filters, bound) is not None:
-            where.append(f"{alias}.run_time {op} ${bound}")
+            where.append(f"run_time {op} ${bound}")
             params[bound] = getattr(filters, bound)
     if filters.run_id is not None:
-        where.append(f"{alias}.run_id = $run_id")
+        where.append("run_id = $run_id")
         params["run_id"] = filters.run_id
     if not filters.include_simulated:
-        where.append(f"NOT {alias}.is_simulated")
+        where.append("NOT is_simulated")
     if after_id is not None:
-        where.append(f"{alias}.{id_column} > $after_id")
+        where.append(f"{id_column} > $after_id")
         params["after_id"] = after_id
     params["limit"] = max(1, min(int(limit), MAX_LIMIT))
-    cursor = conn.execute(f"{base} WHERE {' AND '.join(where)} ORDER BY {alias}.{id_column} LIMIT $limit", params)
+    ids = [row[0] for row in conn.execute(
+        f"SELECT {id_column} FROM {table} WHERE {' AND '.join(where)} ORDER BY {id_column} LIMIT $limit",
+        params).fetchall()]
+    if not ids:
+        return []
+    cursor = conn.execute(f"{base} WHERE {alias}.{id_column} BETWEEN $first AND $last "
+                          f"AND list_contains($ids, {alias}.{id_column}) ORDER BY {alias}.{id_column}",
+                          {"first": ids[0], "last": ids[-1], "ids": ids})
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
