@@ -124,12 +124,9 @@ class BenchmarkDB:
     # -- snapshots (content-addressed history; published to IPFS when IPFS_API_URL is set) -------------
 
     def _snapshots(self):
-        from benchmark_pipeline.lib.content.blockstore import BlockStore
-        from benchmark_pipeline.lib.snapshots.node import node_client
-        from benchmark_pipeline.lib.snapshots.store import SnapshotStore
+        from benchmark_pipeline.service.snapshots import snapshot_store
 
-        root = self.settings.snapshots_dir
-        return SnapshotStore(root, BlockStore(self.settings.blockstore_dir(root))), node_client(self.settings.ipfs)
+        return snapshot_store(self.settings)
 
     def sync_to_ipfs(self, force: bool = False) -> dict[str, Any]:
         """Snapshot the warehouse (unless its data is unchanged) and pin it on the IPFS node if one is set.
@@ -137,29 +134,18 @@ class BenchmarkDB:
         Returns the snapshot's CIDs, whether a new one was taken, whether it is published, and why not.
         """
         store, node = self._snapshots()
-        result = self.service.snapshot(store, force=force)
-        manifest = result.manifest
-        published, warning = store.published(manifest) is not None, None
-        if not published:
-            published, warning = self.service.publish(store, manifest, node, required=self.settings.ipfs_required)
-        return {"cid": str(manifest.cid), "database_cid": str(manifest.database_cid),
-                "export_cid": str(manifest.export_cid), "created": result.created, "published": published,
-                "warning": warning, "notes": list(result.notes)}
+        return self.service.sync(store, node, force=force, required=self.settings.ipfs_required)
 
     def restore_from_ipfs(self, cid: str = "HEAD", target: str | Path | None = None) -> dict[str, Any]:
         """Replace the warehouse (or ``target``) by the snapshot ``cid`` (HEAD, a manifest, database or export
         CID), every block verified first; blocks not held locally are fetched from the IPFS node."""
         store, node = self._snapshots()
-        result = self.service.restore(store, store.resolve(cid), target, node=node)
-        return {"cid": str(result.manifest.cid), "target": str(result.target), "bytes": result.bytes,
-                "backup": str(result.backup) if result.backup else None, "notes": list(result.notes)}
+        return self.service.restore_cid(store, cid, target, node=node)
 
     def get_version_history(self) -> list[dict[str, Any]]:
         """Snapshots newest first: CIDs, time, size, row counts and state (local, published, pruned, missing)."""
         store, _node = self._snapshots()
-        return [{"cid": str(m.cid), "created_at": m.created_at, "size_bytes": m.size, "state": store.state(m),
-                 "database_cid": str(m.database_cid), "export_cid": str(m.export_cid), "row_counts": m.row_counts,
-                 "previous": str(m.previous) if m.previous else None} for m in store.history()]
+        return self.service.version_history(store)
 
     # -- maintenance (validate, optimize, clean-json, backups with retention, restore drill) -----------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 
 from benchmark_pipeline.config import Settings
 
-from . import errors, pages, read, write
+from . import errors, pages, read, snapshots, write
 from .service import ServerService
 from .tokens import TokenStore
 
@@ -39,10 +40,19 @@ bad token, 403 scope too weak.
 **Paging**: results (`/performance`, …) by cursor (`after_id` = the previous page's `page.next_after_id`); small
 lists by `page` and `per_page` with the total in `X-Total-Count`; both give a `Link` header.
 
-**Readers and the writer**: this server is the writer for its own POSTs and reads the live warehouse; a request
-waits (bounded) while another process writes, then answers 503 with `Retry-After`.
+**Readers and the writer**: this server is the writer for its own POSTs. Reads are answered from a read copy
+of the last committed state, taken after each write has finished: a read never waits for an ingest or a
+Dagster run, and sees the state before a write that is still under way. Every GET answer says how old its
+data is: `X-Data-As-Of` (when the copy was taken) and `X-Data-Age` (0 while it is the newest state; during
+another process's write, seconds since it was taken); `/health` gives both. `POST /query` reads the live
+file in the sandbox: while another process writes it waits (bounded), then answers 503 with `Retry-After`.
 
-Every path is also served under `/v1`. Snapshot endpoints are not part of this version.
+**Snapshots**: `GET /snapshots` lists the warehouse's version history (content-addressed, newest first);
+`POST /snapshots` (submit) takes a verified snapshot unless the data is unchanged and pins it on the IPFS node if
+one is configured; `POST /snapshots/{cid}/restore` (admin) replaces the warehouse by a snapshot after verifying
+every block (tokens live beside the warehouse, so a restore neither brings back nor drops any).
+
+Every path is also served under `/v1`.
 """
 
 TAGS = [
@@ -52,6 +62,7 @@ TAGS = [
     {"name": "comparisons", "description": "Side by side, and rankings"},
     {"name": "regressions", "description": "Change-point flags; acknowledge (submit) or mute (admin)"},
     {"name": "reports", "description": "The reports of `benchmark-db report`"},
+    {"name": "snapshots", "description": "Version history; take a snapshot (submit) or restore one (admin)"},
     {"name": "service", "description": "Health and read-only SQL"},
 ]
 
@@ -62,6 +73,7 @@ class ApiState:
     tokens: TokenStore
     reads_need_token: bool
     max_body_bytes: int
+    settings: Settings  # the snapshot routes' store and IPFS node are configured here, not in the service
 
 
 class BodyLimit:
@@ -129,15 +141,38 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class DataAgeHeaders:
+    """ASGI middleware: every GET answer says which committed state it was read from (see ``ReadCopies``)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_age(message):
+            if message["type"] == "http.response.start":
+                copy = scope["app"].state.api.service.read_copy_state()
+                if copy.taken_at is not None:
+                    message = {**message, "headers": [
+                        *message.get("headers", []), (b"x-data-age", f"{copy.stale_for_s:.3f}".encode()),
+                        (b"x-data-as-of", copy.taken_at.isoformat(timespec="milliseconds").encode())]}
+            await send(message)
+
+        await self.app(scope, receive, with_age)
+
+
 def create_app(settings: Settings, reads_need_token: bool = False, service: ServerService | None = None) -> FastAPI:
     """The application for the warehouse of ``settings``; ``reads_need_token`` for a server beyond loopback."""
     app = FastAPI(title="benchmark-db API", version=_version(), description=DESCRIPTION, openapi_tags=TAGS,
-                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=_close_at_shutdown)
     app.state.api = ApiState(
         service=service or ServerService(settings.db_path, read_timeout_s=settings.api_wait_s,
                                          lock_timeout_s=settings.lock_timeout_s, wait_s=settings.api_wait_s),
         tokens=TokenStore(settings.tokens_path), reads_need_token=reads_need_token,
-        max_body_bytes=settings.api_max_body_bytes)
+        max_body_bytes=settings.api_max_body_bytes, settings=settings)
     errors.install(app)
     app.include_router(pages.router)  # first: /reports/plotly.min.js before /reports/{kind}
     for prefix in ("", API_PREFIX_ALIAS):
@@ -145,9 +180,17 @@ def create_app(settings: Settings, reads_need_token: bool = False, service: Serv
             app.add_api_route(f"{prefix}/reports/plotly.min.js", pages.plotly_bundle, include_in_schema=False)
         app.include_router(write.router, prefix=prefix, include_in_schema=not prefix)
         app.include_router(read.router, prefix=prefix, include_in_schema=not prefix)
+        app.include_router(snapshots.router, prefix=prefix, include_in_schema=not prefix)
+    app.add_middleware(DataAgeHeaders)
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.openapi = lambda: _openapi(app)
     return app
+
+
+@asynccontextmanager
+async def _close_at_shutdown(app: FastAPI):
+    yield
+    app.state.api.service.close()  # the read copies go with the server
 
 
 def _version() -> str:

@@ -21,7 +21,7 @@ log = logging.getLogger("benchmark_pipeline.rest")
 RETRY_AFTER_S = 5
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
               406: "not_acceptable", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-              422: "unprocessable", 429: "too_many_requests", 503: "unavailable"}
+              422: "unprocessable", 429: "too_many_requests", 502: "bad_gateway", 503: "unavailable"}
 
 # Documented on every operation (status -> description); the body is always ErrorOut.
 ERROR_RESPONSES = {
@@ -55,11 +55,14 @@ def _service_errors() -> list[tuple[type[BaseException], int, str]]:
     """(exception, status, code); ``WarehouseBusyError`` (a ``WarehouseLockedError``) has its own handler."""
     from benchmark_pipeline.lib.analytics.compare import CompareError
     from benchmark_pipeline.lib.analytics.safe_query import QueryFailed, QueryRefused
+    from benchmark_pipeline.lib.content.errors import ContentError
     from benchmark_pipeline.lib.names import UnknownNameError
+    from benchmark_pipeline.lib.snapshots.errors import NodeCidMismatchError, NodeError
     from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, WarehouseMissingError
     from benchmark_pipeline.lib.warehouse.regressions import FlagLookupError, NoFlagsError, ThresholdError
     from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
     from benchmark_pipeline.lib.warehouse.schema import SchemaTooNewError
+    from benchmark_pipeline.service.snapshots import RestoreRefusedError, SnapshotCidError, UnknownSnapshotError
     from benchmark_pipeline.service.web import NotComputedError, NotFoundError
 
     from .gate import GateTimeout
@@ -79,6 +82,14 @@ def _service_errors() -> list[tuple[type[BaseException], int, str]]:
         (QueryRefused, 400, "query_refused"),
         (QueryFailed, 400, "query_failed"),
         (ThresholdError, 400, "invalid_threshold"),
+        # Snapshots: the most specific class wins (handlers are looked up along the exception's MRO), so a
+        # mistyped or unknown CID is the caller's 400/404 while any other content error is a damaged store.
+        (SnapshotCidError, 400, "invalid_cid"),
+        (UnknownSnapshotError, 404, "unknown_snapshot"),
+        (RestoreRefusedError, 409, "restore_refused"),
+        (ContentError, 409, "snapshot_damaged"),
+        (NodeCidMismatchError, 502, "ipfs_mismatch"),
+        (NodeError, 503, "ipfs_unavailable"),
     ]
 
 

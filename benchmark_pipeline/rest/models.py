@@ -393,5 +393,54 @@ class HealthOut(ApiModel):
     last_ingest_run: str | None
     open_regressions: int | None = Field(description="Open regression flags (null before detection tables exist)")
     performance_results: int | None
+    data_as_of: datetime | None = Field(
+        description="When the state reads are answered from was copied from the warehouse (reads use a read copy)")
+    data_age_s: float | None = Field(
+        description="0 while that copy is the newest committed state; while another process writes, seconds since "
+                    "it was copied (the state before that write is served)")
     reads_need_token: bool
     message: str
+
+
+# -- snapshots ------------------------------------------------------------------------------------
+
+class SnapshotOut(ApiModel):
+    """One snapshot of the version history: a verified, content-addressed copy of the warehouse."""
+
+    cid: str = Field(description="The manifest's CID: the snapshot's identity (restore by it, or by either CID below)")
+    database_cid: str = Field(description="CID of the DuckDB file as taken (UnixFS, as `ipfs add` computes it)")
+    export_cid: str = Field(description="CID of the table export taken with it (identical data, identical CID)")
+    created_at: datetime = Field(description="When the snapshot was taken (UTC)")
+    size_bytes: int = Field(description="Size of the DuckDB file in bytes")
+    state: Literal["local", "published", "pruned", "missing"] = Field(
+        description="local: only in this server's blockstore; published: pinned on the IPFS node too; pruned: its "
+                    "data was dropped by prune or retention (the entry stays); missing: its data is gone, not by "
+                    "prune (`benchmark-db snapshot verify --all` says more)")
+    row_counts: dict[str, int] = Field(description="Rows per warehouse table when the snapshot was taken")
+    previous: str | None = Field(description="The manifest CID of the snapshot before this one; null for the first")
+
+
+class SnapshotSyncOut(ApiModel):
+    """What POST /snapshots did: the snapshot that is current now, and whether it is on the IPFS node."""
+
+    cid: str = Field(description="The manifest CID of the current snapshot (new, or the existing one)")
+    database_cid: str = Field(description="CID of its DuckDB file")
+    export_cid: str = Field(description="CID of its table export")
+    created: bool = Field(description="True: a new snapshot was taken; false: the data was unchanged since the last "
+                                      "one (it was verified again and nothing was stored)")
+    published: bool = Field(description="Whether the snapshot is pinned on the IPFS node (IPFS_API_URL)")
+    warning: str | None = Field(description="Why it is not published, when it is not (no node configured, node "
+                                            "unreachable); it stays local and a later POST publishes it")
+    notes: list[str] = Field(description="What else was noticed on the way (leftovers of interrupted runs removed, "
+                                         "damaged history entries passed over)")
+
+
+class SnapshotRestoreOut(ApiModel):
+    """What POST /snapshots/{cid}/restore did: the warehouse now holds that snapshot's data."""
+
+    cid: str = Field(description="The manifest CID of the snapshot restored")
+    target: str = Field(description="The warehouse file that was replaced")
+    bytes: int = Field(description="Bytes written, every block verified on the way")
+    backup: str | None = Field(description="Where the replaced file was copied first (beside the warehouse); null "
+                                           "when there was no file to replace")
+    notes: list[str] = Field(description="What else was noticed (leftovers of interrupted restores removed)")

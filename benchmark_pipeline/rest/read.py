@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from benchmark_pipeline.lib.analytics.filters import Filters
@@ -58,6 +59,18 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _range(since: datetime | None, until: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """The time range in UTC. One the wrong way round is refused like any other bad parameter (400): a swapped
+    pair is reported to whoever sent it instead of being answered with nothing."""
+    since, until = _utc(since), _utc(until)
+    if since is not None and until is not None and since > until:
+        raise RequestValidationError([{
+            "loc": ("query", "until"), "type": "value_error",
+            "msg": f"until ({until.isoformat()}) is before since ({since.isoformat()}); give since <= until "
+                   "(results from since on, before until)"}])
+    return since, until
 
 
 def _service(request: Request):
@@ -150,12 +163,15 @@ def get_compatibility_matrix(
     = None,
     subject: Annotated[str | None, Query(min_length=1, max_length=300, description="One model or family")] = None,
     hardware_type: Annotated[str | None, Query(min_length=1, max_length=50, description="One hardware type")] = None,
+    since: SinceQ = None, until: UntilQ = None,
     page: PageQ = 1, per_page: PerPageQ = 500,
 ) -> list[dict[str, Any]]:
     """Per model (or family) and hardware type: compatible, partial, incompatible or untested, with a score
-    (from the derived table compatibility_matrix; what the dashboard's heatmap draws)."""
+    (what the dashboard's heatmap draws). Over all time, from the derived table compatibility_matrix; with
+    `since`/`until`, from the compatibility tests in that range only (a cell with none there is untested)."""
+    since, until = _range(since, until)
     rows, total = _service(request).compatibility_cells(level, subject, hardware_type, per_page,
-                                                        _offset(page, per_page))
+                                                        _offset(page, per_page), since=since, until=until)
     _paged(request, response, total, page, per_page)
     return [plain(r) for r in rows]
 
@@ -226,12 +242,14 @@ def compare_hardware(
     request: Request,
     model: Annotated[str, Query(min_length=1, max_length=300, description="The model")],
     metric: Annotated[Metric, Query(description="What to compare (medians)")] = "throughput",
-    since: SinceQ = None, include_simulated: SimulatedQ = False,
+    since: SinceQ = None, until: UntilQ = None, include_simulated: SimulatedQ = False,
 ) -> dict[str, Any]:
-    """Rows: batch size and precision; one column per hardware with the median of the metric; `best` names the
-    best hardware of the row. Simulated results are left out unless asked for."""
-    table, sides = _service(request).compare(model=model, metric=metric,
-                                             filters=Filters(since=_utc(since), include_simulated=include_simulated))
+    """Rows: batch size and precision; one column per hardware with the median of the metric over the results
+    from `since` on and before `until`; `best` names the best hardware of the row. Simulated results are left
+    out unless asked for."""
+    since, until = _range(since, until)
+    table, sides = _service(request).compare(model=model, metric=metric, until=until,
+                                             filters=Filters(since=since, include_simulated=include_simulated))
     return _compare_out("hardware", metric, table, sides, f"median {metric} per batch size and precision; one column "
                                                           "per hardware; best: the best column of the row")
 
@@ -304,12 +322,16 @@ def get_rankings(
     batch_size: Annotated[int | None, Query(ge=0, le=INT32, description="Only this batch size")] = None,
     precision: Annotated[str | None, Query(min_length=1, max_length=50, description="Only this precision")] = None,
     pareto_only: Annotated[bool, Query(description="Only hardware on the Pareto front")] = False,
+    since: SinceQ = None, until: UntilQ = None,
     page: PageQ = 1, per_page: PerPageQ = 100,
 ) -> list[dict[str, Any]]:
     """Per model, batch size and precision, the hardware ranked by TOPSIS over latency, throughput, memory and
-    power (and cost where known), with the Pareto-optimal ones marked (the derived table hardware_recommendations)."""
+    power (and cost where known), with the Pareto-optimal ones marked. Over all time, from the derived table
+    hardware_recommendations; with `since`/`until`, ranked the same way over the medians of the results in that
+    range only."""
+    since, until = _range(since, until)
     rows, total = _service(request).rankings(model, hardware, batch_size, precision, pareto_only, per_page,
-                                             _offset(page, per_page))
+                                             _offset(page, per_page), since=since, until=until)
     _paged(request, response, total, page, per_page)
     return [plain(r) for r in rows]
 
@@ -358,11 +380,14 @@ def get_health(request: Request) -> Response:
     state = request.app.state.api
     body: dict[str, Any] = {"warehouse": str(state.service.db_path), "reads_need_token": state.reads_need_token,
                             "schema_version": None, "code_schema_version": None, "last_ingest_at": None,
-                            "last_ingest_run": None, "open_regressions": None, "performance_results": None}
+                            "last_ingest_run": None, "open_regressions": None, "performance_results": None,
+                            "data_as_of": None, "data_age_s": None}
     status = 200
     try:
         found = state.service.health()
-        body |= found | {"status": "ok", "warehouse_reachable": True,
+        copy = state.service.read_copy_state()
+        body |= found | {"status": "ok", "warehouse_reachable": True, "data_as_of": copy.taken_at,
+                         "data_age_s": round(copy.stale_for_s, 3),
                          "message": f"serving {found['performance_results']} performance results"}
     except WarehouseMissingError:
         body |= {"status": "empty", "warehouse_reachable": False,

@@ -2,36 +2,35 @@
 
 The server is this warehouse's writer for its own POSTs (through ``BenchmarkService.writer``, which takes
 the same OS lock as every CLI and Dagster writer). Its reads are answered from a private copy of the
-last committed state (``ReadCopies``): no connect per request, and no wait while an ingest or a Dagster
-run writes (the state before that write is served; ``X-Data-Age`` says how old). The query sandbox and
-``status`` still open the live file: the gate orders those connections and the server's own writer
-among the request threads, since DuckDB will not hold differently configured connections to one file
-side by side. Other processes are waited out by the service's own bounded retry.
+last committed state (``ReadCopies``), SQL from a request included: no connect per request, and no wait
+while an ingest or a Dagster run writes (the state before that write is served; ``X-Data-Age`` says how
+old). The gate puts the server's own writes (POSTs, snapshots, restores) in line, each alone, with a
+bounded wait that becomes a 503; other processes' writers are waited out by the OS lock.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
-from benchmark_pipeline.lib.analytics.safe_query import DEFAULT_MEMORY_LIMIT
+from benchmark_pipeline.lib.analytics.safe_query import DEFAULT_MEMORY_LIMIT, connect_read_only
 from benchmark_pipeline.service import BenchmarkService
 from benchmark_pipeline.service.read_copy import CopyState, ReadCopies
 
 from .gate import ConnectionGate
 
 WRITE = "write"
-READ = "read"
 
 
 class ServerService(BenchmarkService):
-    """``BenchmarkService`` with reads from a read copy, and a gate over the connections to the live file."""
+    """``BenchmarkService`` with reads from a read copy and the server's writes in line behind a gate."""
 
     def __init__(self, *args: Any, gate: ConnectionGate | None = None, wait_s: float = 15.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gate = gate or ConnectionGate()
         self.wait_s = wait_s
-        self.copies = ReadCopies(self.db_path, wait_s=wait_s)
+        self.copies = ReadCopies(self.db_path, wait_s=wait_s, open_copy=_sandboxed)
 
     @contextmanager
     def reader(self) -> Iterator[Any]:
@@ -39,7 +38,7 @@ class ServerService(BenchmarkService):
             yield conn
 
     def analysis_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT):
-        return self.reader()  # comparisons and reports too: only the query sandbox reads the live file
+        return self.reader()
 
     def read_copy_state(self) -> CopyState:
         return self.copies.state()
@@ -49,10 +48,9 @@ class ServerService(BenchmarkService):
         self.copies.close()
 
     @contextmanager
-    def sandboxed_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> Iterator[Any]:
-        # Each memory limit is its own DuckDB configuration, hence its own mode.
-        with self.gate.hold(("sandbox", memory_limit), timeout_s=self.wait_s), \
-                super().sandboxed_reader(memory_limit) as conn:
+    def sandboxed_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT, **_options: Any) -> Iterator[Any]:
+        # The copy is opened as the sandbox (see ``_sandboxed``): /query reads it like every other request.
+        with self.copies.cursor() as conn:
             yield conn
 
     @contextmanager
@@ -62,6 +60,10 @@ class ServerService(BenchmarkService):
         with self.gate.hold(WRITE, exclusive=True, timeout_s=self.lock_timeout_s), super().writer() as conn:
             yield conn
 
-    def status(self, data_dir):  # opens the file itself (a plain read-only connection): same mode as reader()
-        with self.gate.hold(READ, timeout_s=self.wait_s):
-            return super().status(data_dir)
+
+def _sandboxed(copy: Path, folder: Path):
+    """Every read of the server, SQL from a request included, goes through one DuckDB instance per copy, so that
+    instance is the query sandbox: no file, network or extension access, its configuration locked, the
+    sandbox's memory limit, spilling into the copies' private folder. (DuckDB holds one configuration per file
+    and process, so the sandbox cannot be a second connection beside a plain one.)"""
+    return connect_read_only(copy, DEFAULT_MEMORY_LIMIT, wait_s=0, temp_directory=folder)

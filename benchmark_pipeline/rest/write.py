@@ -2,12 +2,14 @@
 
 Every write goes through the service's writer (validation, quarantine, ledger, derived tables, one
 transaction). A submission's identity is its content hash, so a retried POST (with or without an
-``Idempotency-Key``) stores nothing twice and answers with what the first one stored.
+``Idempotency-Key``) stores nothing twice and answers with what the first one stored; a key also binds
+itself to one body, and a different body under it is refused (see ``idempotency``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import hashlib
+from typing import Annotated, Any, Callable, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile
@@ -15,9 +17,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from benchmark_pipeline.lib.ingest.fields import CHILDREN, FIELDS
+from benchmark_pipeline.service.core import canonical_json
 
 from .auth import Principal, require
 from .errors import error_body, error_responses
+from .idempotency import KEY_TTL_S, MAX_KEY_LENGTH, IdempotencyStore, IdempotencyStoreError, key_problem, store_path
 from .models import AckIn, AckOut, RegressionUpdateOut, SubmissionOut, UploadOut
 
 MAX_RECORDS = 10_000  # per POST; bigger batches go as a file upload (POST /ingest) or a drop folder
@@ -28,6 +32,50 @@ _WRITE_ERRORS = error_responses(400, 401, 403, 404, 413, 503)
 UploadCategory = Literal["performance", "compatibility", "integration", "legacy"]  # service.web.UPLOAD_CATEGORIES
 
 router = APIRouter()
+
+IdempotencyKeyH = Annotated[str | None, Header(
+    alias="Idempotency-Key", json_schema_extra={"minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    description=f"Optional: a unique key per submission (a UUID, say), echoed back. Sent again with the same body "
+                f"(to the same endpoint, with the same token) it answers as the first time; sent with a different "
+                f"body it is refused with 422 idempotency_key_reused and nothing is stored: use a new key for a new "
+                f"submission. Keys are kept per token for {KEY_TTL_S / 3600:g} h after their first use, and across "
+                f"server restarts; at most {MAX_KEY_LENGTH} characters (400 when empty or longer). Retries are safe "
+                f"without a key too: a submission is identified by the hash of its content.")]
+
+
+def _key_store(request: Request) -> IdempotencyStore:
+    """The warehouse's key store, made by the first keyed request and kept on the application. Two threads making
+    one at once is harmless: what they share is the file, which is safe between processes too."""
+    state = request.app.state
+    store = getattr(state, "idempotency_keys", None)
+    if store is None:
+        store = state.idempotency_keys = IdempotencyStore(store_path(state.api.service.db_path))
+    return store
+
+
+async def _key_refusal(request: Request, principal: Principal, key: str | None, operation: str,
+                       fingerprint: Callable[[], str]) -> Response | None:
+    """None when the request may be stored; else the answer that refuses it (nothing stored). ``fingerprint`` is
+    only hashed when a key was sent."""
+    if key is None:
+        return None
+    problem = key_problem(key)
+    if problem:
+        return error_body(400, "invalid_idempotency_key", problem)
+    try:
+        earlier = await run_in_threadpool(_key_store(request).claim, principal.token_id or "", key, operation,
+                                          fingerprint())
+    except IdempotencyStoreError as exc:
+        return error_body(503, "idempotency_store_unavailable", f"the server cannot check the Idempotency-Key: "
+                                                                f"{exc}; retry, or send the request without a key")
+    if earlier is None:
+        return None
+    what = (f"with a different body for {operation}" if earlier.operation == operation
+            else f"for {earlier.operation}, not {operation}")
+    return error_body(422, "idempotency_key_reused",
+                      f"Idempotency-Key {key!r} was first used at {earlier.when()} {what}; nothing was stored. Use "
+                      f"a new key for a new submission (a key stands for one body for {KEY_TTL_S / 3600:g} h).",
+                      headers={"Idempotency-Key": key})
 
 
 def _field_schema(spec) -> dict[str, Any]:
@@ -94,7 +142,11 @@ _SUBMISSION_RESPONSES = {
                                                  "stored_ids are the ids stored the first time"},
     207: {"model": SubmissionOut, "description": "Some records were stored, some refused: quarantined says which "
                                                  "record, field and value, and why"},
-    422: {"model": SubmissionOut, "description": "Nothing was stored: every record was refused (reasons per record)"},
+    422: {"description": "Nothing was stored: every record was refused (a SubmissionOut with the reasons per "
+                          "record), or the Idempotency-Key was used before for a different body (an ErrorOut with "
+                          "error idempotency_key_reused)",
+          "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/SubmissionOut"},
+                                                                {"$ref": "#/components/schemas/ErrorOut"}]}}}},
     **_WRITE_ERRORS,
 }
 
@@ -103,10 +155,7 @@ def _records_route(category: str):
     async def post_records(
         request: Request,
         principal: Annotated[Principal, Depends(require("submit"))],
-        idempotency_key: Annotated[str | None, Header(
-            alias="Idempotency-Key", max_length=200,
-            description="Optional; echoed back. Retries are safe without it: a submission is identified by the "
-                        "hash of its content")] = None,
+        idempotency_key: IdempotencyKeyH = None,
     ) -> Response:
         raw = await request.body()
         try:
@@ -125,6 +174,11 @@ def _records_route(category: str):
         if count > MAX_RECORDS:
             return error_body(413, "too_many_records", f"{count} records in one POST; at most {MAX_RECORDS} (send "
                                                        "more in several POSTs, or upload a file to POST /ingest)")
+        # The service's identity of a submission: key order and spacing do not make another body.
+        refusal = await _key_refusal(request, principal, idempotency_key, f"POST /{category}",
+                                     lambda: hashlib.sha256(canonical_json(payload)).hexdigest())
+        if refusal is not None:
+            return refusal
         sub = await run_in_threadpool(request.app.state.api.service.ingest_records, category, payload)
         return _submission_response(category, count, sub, idempotency_key)
 
@@ -149,7 +203,11 @@ for _category in FIELDS:
     responses={201: {"model": UploadOut, "description": "Every record in the file was stored"},
                200: {"model": UploadOut, "description": "The same file was uploaded before: nothing stored twice"},
                207: {"model": UploadOut, "description": "Some records stored, some refused (see quarantined)"},
-               422: {"model": UploadOut, "description": "Nothing stored: not a result file, or every record refused"},
+               422: {"description": "Nothing stored: not a result file, or every record refused (an UploadOut), or "
+                                    "the Idempotency-Key was used before for a different file (an ErrorOut with "
+                                    "error idempotency_key_reused)",
+                     "content": {"application/json": {"schema": {"anyOf": [
+                         {"$ref": "#/components/schemas/UploadOut"}, {"$ref": "#/components/schemas/ErrorOut"}]}}}},
                **_WRITE_ERRORS},
     response_model=None,
 )
@@ -161,12 +219,18 @@ async def upload(
     category: Annotated[UploadCategory, Query(
         description="How to read the file: performance, compatibility or integration (updater format), or legacy "
                     "(the original system's shapes, recognised from the content)")] = "legacy",
+    idempotency_key: IdempotencyKeyH = None,
 ) -> Response:
     """Store a result file as if it had been dropped in the watched folder. Its identity is its content hash and
-    name, so uploading it again stores nothing twice. The server's body limit applies (413 beyond it)."""
+    name, so uploading it again stores nothing twice. The server's body limit applies (413 beyond it). With an
+    Idempotency-Key, the key stands for these bytes read as this category (not for the file's name)."""
     data = await file.read()
     if not data:
         return error_body(400, "empty_file", "the uploaded file is empty")
+    refusal = await _key_refusal(request, principal, idempotency_key, f"POST /ingest?category={category}",
+                                 lambda: hashlib.sha256(data).hexdigest())
+    if refusal is not None:
+        return refusal
     outcome = await run_in_threadpool(request.app.state.api.service.ingest_upload, category,
                                       file.filename or "upload.json", data)
     already = outcome.status.startswith("unchanged") or outcome.status == "duplicate"
@@ -184,7 +248,8 @@ async def upload(
                      already_stored=already, detected_type=outcome.detected_type, reason=outcome.reason,
                      duplicate_of=outcome.duplicate_of, stored=stored, stored_ids=outcome.stored_ids,
                      quarantined=outcome.quarantined, message=message)
-    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 def _acknowledge(request: Request, flag_id: str, body: AckIn, principal: Principal, mute: bool) -> dict:

@@ -8,6 +8,7 @@ request can read the warehouse and nothing else, whoever sends it (CLI, REST).
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -22,6 +23,51 @@ from benchmark_pipeline.lib.names import check_hardware_name, resolve_model_name
 from benchmark_pipeline.lib.normalize import canonical_hardware_type
 from benchmark_pipeline.lib.warehouse.connection import WarehouseMissingError
 from benchmark_pipeline.lib.warehouse.timeouts import DEFAULT_READ_TIMEOUT_S
+
+# The facts that carry a result time (run_time): what a time window narrows.
+TIMED_FACTS = ("performance_results", "hardware_compatibility", "integration_test_results")
+
+
+def _timestamp_literal(value: datetime) -> str:
+    """``value`` as a DuckDB TIMESTAMPTZ literal in UTC, made from the datetime's fields only (never from text a
+    client sent); a moment beyond Python's range once in UTC is clamped to its end."""
+    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        utc = aware.astimezone(timezone.utc)
+    except OverflowError:
+        utc = (datetime.max if aware.year > 1 else datetime.min).replace(tzinfo=timezone.utc)
+    return f"TIMESTAMPTZ '{utc.strftime('%Y-%m-%d %H:%M:%S.%f')}+00'"
+
+
+@contextmanager
+def facts_between(conn: duckdb.DuckDBPyConnection, since: datetime | None = None,
+                  until: datetime | None = None) -> Iterator[None]:
+    """Inside the block, ``conn`` sees only the facts with ``since <= run_time < until`` (either bound optional).
+
+    Each timed fact table is shadowed by a temporary view of the same name over its rows in the window, so
+    every query of the library (comparisons, the compatibility matrix, the inputs of the rankings) answers
+    for that window unchanged, with the same filter on the same column as ``/performance?since=&until=``.
+    The views live in this connection's temporary catalog only: other connections, and the file, never see
+    them; they are dropped when the block ends.
+    """
+    if since is None and until is None:
+        yield
+        return
+    bounds = [f"run_time >= {_timestamp_literal(since)}" if since is not None else None,
+              f"run_time < {_timestamp_literal(until)}" if until is not None else None]
+    where = " AND ".join(b for b in bounds if b)
+    catalog = conn.execute("SELECT current_database()").fetchone()[0].replace('"', '""')
+    present = {r[0] for r in conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'main'").fetchall()}
+    shadowed = [t for t in TIMED_FACTS if t in present]
+    try:
+        for table in shadowed:
+            conn.execute(f'CREATE TEMP VIEW {table} AS SELECT * FROM "{catalog}".main.{table} WHERE {where}')
+        yield
+    finally:
+        for table in shadowed:
+            conn.execute(f"DROP VIEW IF EXISTS temp.main.{table}")
 
 
 class AnalyticsMixin:
@@ -51,6 +97,12 @@ class AnalyticsMixin:
                 yield conn
             finally:
                 conn.close()
+
+    def analysis_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT
+                        ) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """Where comparisons and reports read: a bounded sandbox of their own here; a server, which answers many
+        of them a second, reads them from its read copy instead (``ServerService``)."""
+        return self.sandboxed_reader(memory_limit)
 
     @staticmethod
     def resolve_names(conn: duckdb.DuckDBPyConnection, model: str | None = None, hardware: str | None = None,
@@ -89,14 +141,15 @@ class AnalyticsMixin:
         return table, table.truncation is not None
 
     def compare(self, *, model: str | None = None, hardware: str | None = None, runs: tuple[str, str] | None = None,
-                metric: str | None = None, filters: Filters = Filters()):
+                metric: str | None = None, filters: Filters = Filters(), until: datetime | None = None):
         """Hardware for a model, models on hardware, or run against run (with the noise band).
 
-        Returns the table, and for runs the two resolved sides.
+        ``until`` leaves out results from that moment on (``Filters`` has a lower bound only: the CLI never
+        needed an upper one). Returns the table, and for runs the two resolved sides.
         """
         from benchmark_pipeline.lib.analytics.compare import compare_hardware, compare_model, compare_runs
 
-        with self.sandboxed_reader() as conn:
+        with self.analysis_reader() as conn, facts_between(conn, until=until):
             self.resolve_names(conn, model, hardware)
             if runs:
                 table, side_a, side_b = compare_runs(conn, runs[0], runs[1], metric, filters)
@@ -110,7 +163,7 @@ class AnalyticsMixin:
         from benchmark_pipeline.lib.reports.build import build_report
 
         # Reports' medians over millions of rows need DuckDB's own memory limit, not the query sandbox's.
-        with self.sandboxed_reader(memory_limit=None) as conn:
+        with self.analysis_reader(memory_limit=None) as conn:
             self.resolve_names(conn, filters.model, filters.hardware, known_types_ok=True)
             return build_report(conn, kind, filters)
 

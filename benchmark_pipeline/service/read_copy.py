@@ -29,7 +29,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -92,6 +92,9 @@ class ReadCopies:
 
     db_path: Path
     wait_s: float = 15.0  # how long a read waits for a fresh copy (then it is answered from the one before)
+    # How a copy is opened, given the copy and this process's private folder (e.g. for DuckDB's spills).
+    open_copy: Callable[[Path, Path], duckdb.DuckDBPyConnection] = field(
+        default=lambda path, _folder: duckdb.connect(str(path), read_only=True))
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _refreshed: threading.Condition = field(init=False)
     _copying: bool = field(default=False, init=False)
@@ -218,7 +221,7 @@ class ReadCopies:
                     return None
                 time.sleep(0.05)
         try:
-            conn = duckdb.connect(str(target), read_only=True)
+            conn = self.open_copy(target, folder)
         except BaseException:
             for path in (target, _wal(target)):
                 path.unlink(missing_ok=True)

@@ -193,68 +193,93 @@ class WebMixin:
 
     def rankings(self, model: str | None = None, hardware: str | None = None, batch_size: int | None = None,
                  precision: str | None = None, pareto_only: bool = False, limit: int = 100,
-                 offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """Hardware ranked per model, batch size and precision (TOPSIS over the Pareto front), from
-        ``hardware_recommendations``; and how many rows match in all."""
+                 offset: int = 0, since: datetime | None = None,
+                 until: datetime | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Hardware ranked per model, batch size and precision (TOPSIS over the Pareto front); and how many rows
+        match in all.
+
+        Over all time the ranking is read from ``hardware_recommendations``, which every write keeps current. With
+        ``since``/``until`` it is recomputed the same way from the results with ``since <= run_time < until``
+        (the medians it ranks are of those results only), as a report with ``--since`` does.
+        """
+        from benchmark_pipeline.lib.analytics.filters import Filters
+        from benchmark_pipeline.lib.analytics.queries import fetch, hardware_comparison_sql
+        from benchmark_pipeline.lib.analytics.recommend import hardware_recommendations
         from benchmark_pipeline.lib.normalize import canonical_hardware_type
+        from benchmark_pipeline.lib.warehouse.transaction import registered
+
+        from .analytics import facts_between
 
         with self.reader() as conn:
-            _require_table(conn, "hardware_recommendations")
             model, hardware = self.resolve_names(conn, model, hardware, known_types_ok=True)
-            where, params = ["true"], []
+            where, params = ["true"], {}
             if model:
-                where.append("lower(model_name) = lower(?)")
-                params.append(model)
+                where.append("lower(model_name) = lower($model)")
+                params["model"] = model
             if hardware:
-                where.append("(hardware_type = ? OR lower(device_name) = lower(?))")
-                params += [canonical_hardware_type(hardware) or hardware.lower(), hardware]
+                where.append("(hardware_type = $hw_type OR lower(device_name) = lower($hw))")
+                params |= {"hw_type": canonical_hardware_type(hardware) or hardware.lower(), "hw": hardware}
             if batch_size is not None:
-                where.append("batch_size = ?")
-                params.append(batch_size)
+                where.append("batch_size = $batch_size")
+                params["batch_size"] = batch_size
             if precision:
-                where.append("precision = ?")
-                params.append(precision)
+                where.append("precision = $precision")
+                params["precision"] = precision
             if pareto_only:
                 where.append("pareto_optimal")
             clause = " AND ".join(where)
-            total = int(conn.execute(f"SELECT count(*) FROM hardware_recommendations WHERE {clause}",
-                                     params).fetchall()[0][0])
-            cursor = conn.execute(f"""
-                SELECT model_name, batch_size, precision, hardware_type, device_name, hardware, topsis_rank,
-                       topsis_score, pareto_optimal, latency_p99_ms, throughput_items_per_second, memory_peak_mb,
-                       power_watts, cost_per_hour_usd, candidates, criteria_used
-                FROM hardware_recommendations WHERE {clause}
-                ORDER BY model_name, batch_size, precision, topsis_rank NULLS LAST, hardware
-                LIMIT ? OFFSET ?""", [*params, limit, offset])
-            return _records(cursor), total
+            if since is None and until is None:
+                _require_table(conn, "hardware_recommendations")
+                return _ranking_page(conn, "hardware_recommendations", clause, params, limit, offset)
+            # The ranking is per model: ranking only the model asked for gives its rows as ranking them all would.
+            with facts_between(conn, since, until):
+                comparison = fetch(conn, hardware_comparison_sql(Filters(model=model)))
+            with registered(conn, "rankings_in_range", hardware_recommendations(comparison)):
+                return _ranking_page(conn, "rankings_in_range", clause, params, limit, offset)
 
     def compatibility_cells(self, level: str | None = None, subject: str | None = None,
                             hardware_type: str | None = None, limit: int = 500,
-                            offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """Cells of ``compatibility_matrix`` (per model or model family, per hardware type); and how many in all."""
+                            offset: int = 0, since: datetime | None = None,
+                            until: datetime | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Cells of the compatibility matrix (per model or model family, per hardware type); and how many in all.
+
+        Over all time the cells are read from ``compatibility_matrix``. With ``since``/``until`` they are computed
+        the same way from the compatibility tests with ``since <= run_time < until``: a cell with no test in
+        the range is untested, and a family known only from tests outside it has no row.
+        """
+        from benchmark_pipeline.lib.analytics.filters import Filters
+        from benchmark_pipeline.lib.analytics.queries import compatibility_matrix_sql
         from benchmark_pipeline.lib.normalize import canonical_hardware_type
 
+        from .analytics import facts_between
+
         with self.reader() as conn:
-            _require_table(conn, "compatibility_matrix")
-            where, params = ["true"], []
+            where, params = ["true"], {}
             if level:
-                where.append("level = ?")
-                params.append(level)
+                where.append("level = $level")
+                params["level"] = level
             if subject:
-                where.append("lower(subject) = lower(?)")
-                params.append(subject)
+                where.append("lower(subject) = lower($subject)")
+                params["subject"] = subject
             if hardware_type:
-                where.append("hardware_type = ?")
-                params.append(canonical_hardware_type(hardware_type) or hardware_type.lower())
+                where.append("hardware_type = $hardware_type")
+                params["hardware_type"] = canonical_hardware_type(hardware_type) or hardware_type.lower()
             clause = " AND ".join(where)
-            total = int(conn.execute(f"SELECT count(*) FROM compatibility_matrix WHERE {clause}",
-                                     params).fetchall()[0][0])
-            cursor = conn.execute(f"""
-                SELECT level, subject, model_family, hardware_type, status, score, tests, compatible_tests,
-                       last_tested, error_summary
-                FROM compatibility_matrix WHERE {clause}
-                ORDER BY level, subject, hardware_type LIMIT ? OFFSET ?""", [*params, limit, offset])
-            return _records(cursor), total
+            source = "compatibility_matrix"
+            if since is None and until is None:
+                _require_table(conn, source)
+            else:
+                sql, matrix_params = compatibility_matrix_sql(Filters())
+                source, params = f"({sql})", {**matrix_params, **params}
+            with facts_between(conn, since, until):
+                total = int(conn.execute(f"SELECT count(*) FROM {source} WHERE {clause}", params).fetchall()[0][0])
+                cursor = conn.execute(f"""
+                    SELECT level, subject, model_family, hardware_type, status, score, tests, compatible_tests,
+                           last_tested, error_summary
+                    FROM {source} WHERE {clause}
+                    ORDER BY level, subject, hardware_type LIMIT $limit OFFSET $offset""",
+                                      {**params, "limit": limit, "offset": offset})
+                return _records(cursor), total
 
     def health(self) -> dict[str, Any]:
         """Whether the warehouse opens, its schema version, the last ingest and how many regressions are open.
@@ -286,6 +311,19 @@ class WebMixin:
 def _records(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def _ranking_page(conn: duckdb.DuckDBPyConnection, source: str, clause: str, params: dict[str, Any], limit: int,
+                  offset: int) -> tuple[list[dict[str, Any]], int]:
+    total = int(conn.execute(f"SELECT count(*) FROM {source} WHERE {clause}", params).fetchall()[0][0])
+    cursor = conn.execute(f"""
+        SELECT model_name, batch_size, precision, hardware_type, device_name, hardware, topsis_rank,
+               topsis_score, pareto_optimal, latency_p99_ms, throughput_items_per_second, memory_peak_mb,
+               power_watts, cost_per_hour_usd, candidates, criteria_used
+        FROM {source} WHERE {clause}
+        ORDER BY model_name, batch_size, precision, topsis_rank NULLS LAST, hardware
+        LIMIT $limit OFFSET $offset""", {**params, "limit": limit, "offset": offset})
+    return _records(cursor), total
 
 
 def _require_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:

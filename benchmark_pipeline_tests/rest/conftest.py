@@ -25,6 +25,14 @@ def sample_warehouse(tmp_path_factory) -> Path:
     return db
 
 
+@pytest.fixture(autouse=True)
+def _run_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings built with ``env={}`` keep their snapshots in ./data: each REST test runs from its own tmp_path,
+    so that one which takes a snapshot (the fuzzer's POST /snapshots) never writes into the checkout's data
+    folder, nor moves the HEAD of its snapshot history."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def warehouse(sample_warehouse: Path, tmp_path: Path) -> Path:
     """A copy of the sample warehouse this test may write to."""

@@ -96,6 +96,76 @@ def test_regressions_and_rankings(api):
     assert pareto and all(r["pareto_optimal"] for r in pareto)
 
 
+def _tested(cells: list[dict]) -> dict[tuple[str, str], tuple[int, int]]:
+    return {(c["subject"], c["hardware_type"]): (c["tests"], c["compatible_tests"]) for c in cells if c["tests"]}
+
+
+def test_the_dashboard_endpoints_take_a_time_range(api):
+    """The sample's compatibility tests are all of 2025-03-01 but one of t5-small on openvino (03-02); its performance
+    results run from 03-01 to 03-12, with bert on the A100 30 % slower from 03-09."""
+    cells = api.client.get("/compatibility/matrix", params={"level": "model", "per_page": 1000}).json()
+    late = api.client.get("/compatibility/matrix", params={"level": "model", "per_page": 1000, "since": "2025-03-02"})
+    early = api.client.get("/compatibility/matrix", params={"level": "model", "per_page": 1000,
+                                                            "until": "2025-03-02T00:00:00Z"})
+    assert late.status_code == early.status_code == 200
+    assert len(_tested(cells)) == 8 and _tested(late.json()) == {("t5-small", "openvino"): (1, 1)}
+    assert _tested(early.json()) == {**_tested(cells), ("t5-small", "openvino"): (1, 0)}  # without 03-02's pass
+    assert {(c["subject"], c["hardware_type"]) for c in late.json()} == {(c["subject"], c["hardware_type"])
+                                                                          for c in cells}  # the rest: untested
+    assert [c["status"] for c in late.json() if c["subject"] == "bert-base-uncased"] == ["untested"] * len(
+        [c for c in cells if c["subject"] == "bert-base-uncased"])
+    families = api.client.get("/compatibility/matrix", params={"level": "family", "since": "2025-03-02"}).json()
+    assert "llama" in {c["subject"] for c in api.client.get("/compatibility/matrix", params={"level": "family"}).json()}
+    assert "llama" not in {c["subject"] for c in families}  # known only from a test before the range
+    # The whole history computed from the facts is what the derived table holds.
+    assert api.client.get("/compatibility/matrix", params={"per_page": 1000, "since": "1970-01-01"}).json() == \
+        api.client.get("/compatibility/matrix", params={"per_page": 1000}).json()
+
+    everything = api.client.get("/rankings", params={"model": "bert-base-uncased", "per_page": 1000}).json()
+    ranked_late = api.client.get("/rankings", params={"model": "bert-base-uncased", "since": "2025-03-10"}).json()
+    assert len(ranked_late) == len(everything) > 0
+    a100 = "cuda: NVIDIA A100-SXM4-80GB"
+
+    def throughput(rows):
+        return {(r["batch_size"], r["precision"]): r["throughput_items_per_second"] for r in rows
+                if r["hardware"] == a100}
+
+    assert throughput(everything) and throughput(ranked_late).keys() == throughput(everything).keys()
+    assert all(throughput(ranked_late)[k] < 0.8 * v for k, v in throughput(everything).items())  # the step
+    nothing = api.client.get("/rankings", params={"model": "bert-base-uncased", "since": "2025-04-01"})
+    assert nothing.status_code == 200 and nothing.json() == [] and nothing.headers["X-Total-Count"] == "0"
+    one_day = api.client.get("/rankings", params={"model": "t5-small", "batch_size": 8, "precision": "fp32",
+                                                  "since": "2025-03-05", "until": "2025-03-06"})
+    assert [r["topsis_rank"] for r in one_day.json()] == [1, 2, 3, 4] and one_day.headers["X-Total-Count"] == "4"
+    that_day = api.client.get("/performance", params={"model": "t5-small", "batch_size": 8, "precision": "fp32",
+                                                      "since": "2025-03-05", "until": "2025-03-06",
+                                                      "include_simulated": False}).json()["items"]
+    assert {r["hardware"]: r["throughput_items_per_second"] for r in one_day.json()} == {
+        r["hardware"]: r["throughput_items_per_second"] for r in that_day}  # one result each that day: the median
+    assert api.client.get("/rankings", params={"per_page": 1000, "since": "1970-01-01"}).json() == \
+        api.client.get("/rankings", params={"per_page": 1000}).json()
+
+    compare = api.client.get("/compare/hardware", params={"model": "bert-base-uncased"}).json()
+    before_step = api.client.get("/compare/hardware", params={"model": "bert-base-uncased",
+                                                              "until": "2025-03-09T00:00:00Z"}).json()
+    column = compare["columns"].index(a100)
+    assert len(compare["rows"]) == len(before_step["rows"]) == 2
+    assert all(b[column] > a[column] for a, b in zip(compare["rows"], before_step["rows"]))
+    empty = api.client.get("/compare/hardware", params={"model": "bert-base-uncased", "since": "2025-03-05",
+                                                        "until": "2025-03-05"}).json()
+    assert empty["rows"] == []
+
+
+@pytest.mark.parametrize("path, params", [("/compatibility/matrix", {}), ("/rankings", {}),
+                                          ("/compare/hardware", {"model": "t5-small"})])
+def test_a_time_range_the_wrong_way_round_is_refused(api, path, params):
+    answer = api.client.get(path, params={**params, "since": "2025-03-10", "until": "2025-03-02T12:00:00+02:00"})
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["error"] == "invalid_request"
+    assert "until (2025-03-02T12:00:00+02:00) is before since (2025-03-10T00:00:00+00:00)" in body["message"]
+
+
 def test_reports_in_three_formats(api):
     markdown = api.client.get("/reports/summary")
     assert markdown.headers["content-type"].startswith("text/markdown") and markdown.text.startswith("# ")
@@ -171,11 +241,31 @@ def test_errors_are_json_without_traceback(api):
         assert "Traceback" not in answer.text and 'File "' not in answer.text
 
 
-def test_a_busy_warehouse_is_a_503_with_retry_after(warehouse, api_factory):
+def test_reads_during_another_process_write_are_answered_from_the_state_before_it(warehouse, api_factory):
+    from benchmark_pipeline.service import BenchmarkService
+    from benchmark_pipeline_tests.conftest import perf_record, writer_held
+
+    served = api_factory(warehouse, env={"BENCHMARK_API_WAIT_S": "0.5"})
+    before = served.client.get("/performance", params={"limit": 1000})
+    assert before.status_code == 200 and float(before.headers["X-Data-Age"]) == 0.0
+    BenchmarkService(warehouse).ingest_records("performance", perf_record(batch_size=777))
+    with writer_held(warehouse, 4):  # the write above finished unseen; another process writes now
+        during = served.client.get("/performance", params={"limit": 1000})
+        health = served.client.get("/health").json()
+    assert during.status_code == 200  # no wait, no 503: the last copy answers
+    assert len(during.json()["items"]) == len(before.json()["items"])
+    assert float(during.headers["X-Data-Age"]) > 0 and during.headers["X-Data-As-Of"] == before.headers["X-Data-As-Of"]
+    assert health["status"] == "ok" and health["data_age_s"] > 0
+    after = served.client.get("/performance", params={"limit": 1000})
+    assert len(after.json()["items"]) == len(before.json()["items"]) + 1  # the finished write, once the writer left
+    assert float(after.headers["X-Data-Age"]) == 0.0 and served.client.get("/health").json()["data_age_s"] == 0
+
+
+def test_a_busy_warehouse_before_the_first_read_is_a_503_with_retry_after(warehouse, api_factory):
     from benchmark_pipeline_tests.conftest import writer_held
 
     busy = api_factory(warehouse, env={"BENCHMARK_API_WAIT_S": "0.5"})
-    with writer_held(warehouse, 6):
+    with writer_held(warehouse, 6):  # the server has no copy to answer from yet
         answer = busy.client.get("/models")
         health = busy.client.get("/health")
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
@@ -193,7 +283,8 @@ def test_openapi_describes_every_endpoint_parameter_and_response(api):
                 ("get", "/compare/hardware"), ("get", "/compare/models"), ("get", "/compare/runs"),
                 ("get", "/regressions"), ("post", "/regressions/{flag_id}/ack"), ("post", "/regressions/{flag_id}/mute"),
                 ("post", "/regressions/update"), ("get", "/rankings"), ("get", "/reports/{kind}"), ("get", "/health"),
-                ("post", "/query")}
+                ("post", "/query"), ("get", "/snapshots"), ("post", "/snapshots"),
+                ("post", "/snapshots/{cid}/restore")}
     found = {(method, path) for path, item in spec["paths"].items() for method in item}
     assert found == expected
     undescribed = []

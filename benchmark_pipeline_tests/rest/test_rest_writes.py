@@ -1,9 +1,12 @@
 """Writing over HTTP: records stored and read back through every read endpoint, per-record reasons, retries that
-store nothing twice, uploads, limits, and no write without a token of the right scope."""
+store nothing twice, Idempotency-Keys that stand for one body, uploads, limits, and no write without a token of the
+right scope."""
 
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import pytest
 
@@ -109,6 +112,136 @@ def test_a_retried_post_stores_nothing_twice(api):
     count = api.client.post("/query", json={"sql": "SELECT count(*) FROM performance_results WHERE source_path = "
                                                    f"'{first.json()['source_path']}'"}).json()["rows"][0][0]
     assert count == 3
+
+
+def _count(api, table: str = "performance_results") -> int:
+    return api.client.post("/query", json={"sql": f"SELECT count(*) FROM {table}"}).json()["rows"][0][0]
+
+
+def _token_id(token: str) -> str:
+    return token.split("_")[1]  # bdb_<id>_<secret>
+
+
+def test_an_idempotency_key_stands_for_one_body(api):
+    records = [_perf(batch_size=b, throughput_items_per_second=10.0 * b) for b in (31, 32)]
+    keyed = {**api.auth("submit"), "Idempotency-Key": "nightly-2025-03-20"}
+    first = api.client.post("/performance", json=records, headers=keyed)
+    again = api.client.post("/performance", content=json.dumps([dict(reversed(list(r.items()))) for r in records]),
+                            headers=keyed)  # the same records, keys in another order: the same body
+    assert first.status_code == 201 and again.status_code == 200, (first.text, again.text)
+    assert again.json()["stored_ids"] == first.json()["stored_ids"] and again.json()["already_stored"]
+    assert again.headers["Idempotency-Key"] == "nightly-2025-03-20"
+    stored, compatibility = _count(api), _count(api, "hardware_compatibility")
+
+    other = api.client.post("/performance", json=[_perf(batch_size=33)], headers=keyed)
+    assert other.status_code == 422, other.text
+    assert other.json()["error"] == "idempotency_key_reused"
+    message = other.json()["message"]
+    assert "'nightly-2025-03-20'" in message and "different body" in message and "new key" in message
+    elsewhere = api.client.post("/compatibility", json={"model_name": "t5-small", "hardware_type": "cpu",
+                                                        "is_compatible": True}, headers=keyed)
+    assert elsewhere.status_code == 422 and "for POST /performance, not POST /compatibility" in \
+        elsewhere.json()["message"]
+    assert _count(api) == stored and _count(api, "hardware_compatibility") == compatibility
+    # Keys are per token: another client's same key is its own.
+    mine = api.client.post("/performance", json=[_perf(batch_size=33)],
+                           headers={**api.auth("admin"), "Idempotency-Key": "nightly-2025-03-20"})
+    assert mine.status_code == 201 and _count(api) == stored + 1
+
+
+def test_idempotency_keys_outlive_a_restart_and_expire_after_a_day(api, api_factory):
+    from benchmark_pipeline.rest.idempotency import IdempotencyStore, store_path
+
+    keyed = {**api.auth("submit"), "Idempotency-Key": "run-77"}
+    assert api.client.post("/performance", json=_perf(batch_size=41), headers=keyed).status_code == 201
+    restarted = api_factory(api.settings.db_path)  # a new application (and store) over the same warehouse
+    refused = restarted.client.post("/performance", json=_perf(batch_size=42), headers=keyed)
+    assert refused.status_code == 422 and refused.json()["error"] == "idempotency_key_reused"
+    replay = restarted.client.post("/performance", json=_perf(batch_size=41), headers=keyed)
+    assert replay.status_code == 200 and replay.json()["already_stored"]
+
+    path = store_path(api.settings.db_path)
+    assert path.parent == api.settings.db_path.parent and path.stat().st_mode & 0o077 == 0  # beside, private
+    yesterday = IdempotencyStore(path, clock=lambda: time.time() - 24 * 3600 - 60)
+    assert yesterday.claim(_token_id(api.tokens["submit"]), "run-78", "POST /performance", "0" * 64) is None
+    later = api.client.post("/performance", json=_perf(batch_size=43), headers={**keyed, "Idempotency-Key": "run-78"})
+    assert later.status_code == 201, later.text  # its first use was more than 24 h ago: the key is free again
+
+
+def test_the_key_store_binds_and_forgets_on_its_clock(tmp_path):
+    from benchmark_pipeline.rest.idempotency import IdempotencyStore
+
+    now = [1_000_000.0]
+    store = IdempotencyStore(tmp_path / "keys.sqlite", clock=lambda: now[0])
+    assert store.claim("t1", "k", "POST /performance", "a") is None
+    assert store.claim("t1", "k", "POST /performance", "a") is None  # a retry
+    assert store.claim("t2", "k", "POST /performance", "b") is None  # another token's key
+    now[0] += 24 * 3600 - 1
+    earlier = store.claim("t1", "k", "POST /performance", "b")
+    assert earlier is not None and earlier.fingerprint == "a" and earlier.first_used_at == 1_000_000.0
+    assert store.claim("t1", "k", "POST /compatibility", "a").operation == "POST /performance"
+    now[0] += 1
+    assert store.claim("t1", "k", "POST /performance", "b") is None  # 24 h after its first use: free
+    assert store.claim("t1", "k", "POST /performance", "a").fingerprint == "b"
+
+
+def _claim_all(path: str, worker: int, keys: int, start) -> list[str | None]:
+    from benchmark_pipeline.rest.idempotency import IdempotencyStore
+
+    store = IdempotencyStore(Path(path))
+    store.claim("t", f"warm-up-{worker}", "POST /performance", "")  # the schema, before the race
+    start.wait(60)  # all at once, not as each process happens to finish starting
+    return [None if (use := store.claim("t", f"k{i}", "POST /performance", f"body-{worker}")) is None
+            else use.fingerprint for i in range(keys)]
+
+
+def test_the_key_store_lets_one_request_of_many_processes_bind_a_key(tmp_path):
+    """Server processes on one warehouse race for the same keys with different bodies: each key goes to exactly
+    one of them, and every other one is told whose body it stands for."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers, keys = 4, 200
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
+        start = manager.Barrier(workers)
+        results = list(pool.map(_claim_all, [str(tmp_path / "keys.sqlite")] * workers, range(workers),
+                                [keys] * workers, [start] * workers))
+    for i in range(keys):
+        winners = [w for w in range(workers) if results[w][i] is None]
+        assert len(winners) == 1, (i, [r[i] for r in results])
+        assert {results[w][i] for w in range(workers) if w != winners[0]} == {f"body-{winners[0]}"}
+
+
+@pytest.mark.parametrize("key, problem", [("", "empty"), ("k" * 256, "256 characters long; at most 255")])
+def test_an_empty_or_overlong_key_is_refused(api, key, problem):
+    before = _count(api)
+    answer = api.client.post("/performance", json=_perf(batch_size=51),
+                             headers={**api.auth("submit"), "Idempotency-Key": key})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_idempotency_key", answer.text
+    assert problem in answer.json()["message"] and _count(api) == before
+    longest = api.client.post("/performance", json=_perf(batch_size=51),
+                              headers={**api.auth("submit"), "Idempotency-Key": "k" * 255})
+    assert longest.status_code == 201
+
+
+def test_an_idempotency_key_on_an_upload_stands_for_its_bytes(api):
+    data = json.dumps([_perf(batch_size=61)]).encode()
+    keyed = {**api.auth("submit"), "Idempotency-Key": "upload-1"}
+    first = api.client.post("/ingest", params={"category": "performance"}, files={"file": ("a.json", data)},
+                            headers=keyed)
+    renamed = api.client.post("/ingest", params={"category": "performance"}, files={"file": ("b.json", data)},
+                              headers=keyed)
+    assert first.status_code == 201 and renamed.status_code == 200 and renamed.headers["Idempotency-Key"] == "upload-1"
+    assert renamed.json()["stored_ids"] == first.json()["stored_ids"]
+    stored = _count(api)
+    changed = api.client.post("/ingest", params={"category": "performance"},
+                              files={"file": ("a.json", json.dumps([_perf(batch_size=62)]).encode())}, headers=keyed)
+    assert changed.status_code == 422 and changed.json()["error"] == "idempotency_key_reused"
+    as_legacy = api.client.post("/ingest", files={"file": ("a.json", data)}, headers=keyed)
+    assert as_legacy.status_code == 422 and "POST /ingest?category=performance, not POST /ingest?category=legacy" \
+        in as_legacy.json()["message"]
+    assert _count(api) == stored
 
 
 def test_no_write_without_a_token_of_the_right_scope(api):

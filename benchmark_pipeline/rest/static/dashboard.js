@@ -1,5 +1,7 @@
 /* The dashboard: filters in, four charts out, every one drawn from this server's JSON endpoints.
  * State lives in the URL (?model=&hardware=&metric=&since=&until=), so a view can be shared as a link.
+ * The time range goes to every endpoint a chart is drawn from, so each chart is the answer a user gets from
+ * the same URL (the "To" day is included: the API's until is the midnight after it).
  * window.__dashboard tells a test (or a curious person) how many renders finished and what they drew. */
 (function () {
   'use strict';
@@ -74,6 +76,26 @@
     window.history.replaceState(null, '', url);
   }
 
+  // The API's since/until for the form's From/To days (both whole days, UTC).
+  function range(state) {
+    var until = '';
+    if (state.until) {
+      var after = new Date(state.until + 'T00:00:00Z');
+      if (!isNaN(after.getTime())) {
+        after.setUTCDate(after.getUTCDate() + 1);
+        until = after.toISOString().slice(0, 10) + 'T00:00:00Z';
+      }
+    }
+    return {since: state.since, until: until};
+  }
+
+  function describeRange(state) {
+    if (state.since && state.until) return state.since + ' to ' + state.until;
+    if (state.since) return 'from ' + state.since;
+    if (state.until) return 'up to ' + state.until;
+    return 'whole history';
+  }
+
   function formState() {
     return {model: $('model').value, hardware: $('hardware').value, metric: $('metric').value,
             since: $('since').value, until: $('until').value};
@@ -140,9 +162,10 @@
 
   function comparison(state) {
     if (!state.model) { empty('comparison', 'No models in the warehouse yet.'); return Promise.resolve(); }
-    $('comparison-note').textContent = '(median ' + state.metric + ' of ' + state.model +
-      (state.since ? ' since ' + state.since : '') + ')';
-    return api('/compare/hardware', {model: state.model, metric: state.metric, since: state.since})
+    var span = range(state);
+    $('comparison-note').textContent = '(median ' + state.metric + ' of ' + state.model + ', ' +
+      describeRange(state) + ')';
+    return api('/compare/hardware', {model: state.model, metric: state.metric, since: span.since, until: span.until})
       .then(function (res) {
         var cols = res.body.columns, rows = res.body.rows;
         var first = cols.indexOf('precision') + 1, last = cols.indexOf('best');
@@ -163,45 +186,50 @@
   }
 
   function heatmap(state) {
-    return api('/compatibility/matrix', {level: 'model', per_page: 1000}).then(function (res) {
-      var cells = res.body.filter(function (c) { return !state.hardware || hardwareMatches(c.hardware_type, state.hardware) ||
-                                                        hardwareMatches(c.hardware_type, state.hardware.split(':')[0]); });
-      if (!cells.length) return empty('heatmap', 'No compatibility results yet.');
-      var subjects = [], types = [];
-      cells.forEach(function (c) {
-        if (subjects.indexOf(c.subject) < 0) subjects.push(c.subject);
-        if (types.indexOf(c.hardware_type) < 0) types.push(c.hardware_type);
+    var span = range(state);
+    $('heatmap-note').textContent = '(per model and hardware type, ' + describeRange(state) + ')';
+    return api('/compatibility/matrix', {level: 'model', per_page: 1000, since: span.since, until: span.until})
+      .then(function (res) {
+        var cells = res.body.filter(function (c) {
+          return !state.hardware || hardwareMatches(c.hardware_type, state.hardware) ||
+                 hardwareMatches(c.hardware_type, state.hardware.split(':')[0]);
+        });
+        if (!cells.length) return empty('heatmap', 'No compatibility results yet.');
+        var subjects = [], types = [];
+        cells.forEach(function (c) {
+          if (subjects.indexOf(c.subject) < 0) subjects.push(c.subject);
+          if (types.indexOf(c.hardware_type) < 0) types.push(c.hardware_type);
+        });
+        subjects.sort(); types.sort();
+        var z = subjects.map(function () { return types.map(function () { return null; }); });
+        var text = subjects.map(function () { return types.map(function () { return 'no result'; }); });
+        cells.forEach(function (c) {
+          var i = subjects.indexOf(c.subject), j = types.indexOf(c.hardware_type);
+          z[i][j] = c.score;
+          text[i][j] = c.status + (c.tests ? ' (' + c.compatible_tests + '/' + c.tests + ' tests)' : '');
+        });
+        var labels = subjects.map(function (s) { return s === state.model ? '<b>' + s + '</b>' : s; });
+        // Cells with no score (untested, or no result) in grey underneath, so a gap reads as "not known".
+        var unknown = z.map(function (row) { return row.map(function (v) { return v === null ? 0 : null; }); });
+        return draw('heatmap', [{type: 'heatmap', x: types, y: labels, z: unknown, text: text, showscale: false,
+                                 colorscale: [[0, '#e3e3e3'], [1, '#e3e3e3']], xgap: 2, ygap: 2,
+                                 hovertemplate: '%{y} on %{x}: %{text}<extra></extra>'},
+                                {type: 'heatmap', x: types, y: labels, z: z, text: text, zmin: 0, zmax: 1,
+                                 colorscale: [[0, '#c0392b'], [0.5, '#f1c40f'], [1, '#27ae60']],
+                                 hovertemplate: '%{y} on %{x}: %{text}<extra></extra>', xgap: 2, ygap: 2,
+                                 colorbar: {title: {text: 'score'}}}],
+                    {margin: {l: 170, r: 20, t: 10, b: 60}, xaxis: {type: 'category'}, yaxis: {type: 'category'}});
       });
-      subjects.sort(); types.sort();
-      var z = subjects.map(function () { return types.map(function () { return null; }); });
-      var text = subjects.map(function () { return types.map(function () { return 'no result'; }); });
-      cells.forEach(function (c) {
-        var i = subjects.indexOf(c.subject), j = types.indexOf(c.hardware_type);
-        z[i][j] = c.score;
-        text[i][j] = c.status + (c.tests ? ' (' + c.compatible_tests + '/' + c.tests + ' tests)' : '');
-      });
-      var labels = subjects.map(function (s) { return s === state.model ? '<b>' + s + '</b>' : s; });
-      // Cells with no score (untested, or no result) in grey underneath, so a gap reads as "not known".
-      var unknown = z.map(function (row) { return row.map(function (v) { return v === null ? 0 : null; }); });
-      return draw('heatmap', [{type: 'heatmap', x: types, y: labels, z: unknown, text: text, showscale: false,
-                               colorscale: [[0, '#e3e3e3'], [1, '#e3e3e3']], xgap: 2, ygap: 2,
-                               hovertemplate: '%{y} on %{x}: %{text}<extra></extra>'},
-                              {type: 'heatmap', x: types, y: labels, z: z, text: text, zmin: 0, zmax: 1,
-                               colorscale: [[0, '#c0392b'], [0.5, '#f1c40f'], [1, '#27ae60']],
-                               hovertemplate: '%{y} on %{x}: %{text}<extra></extra>', xgap: 2, ygap: 2,
-                               colorbar: {title: {text: 'score'}}}],
-                  {margin: {l: 170, r: 20, t: 10, b: 60}, xaxis: {type: 'category'}, yaxis: {type: 'category'}});
-    });
   }
 
   function trend(state) {
     if (!state.model) { empty('trend', 'No models in the warehouse yet.'); return Promise.resolve(); }
-    var range = (state.since || '…') + ' to ' + (state.until || 'now');
-    $('trend-note').textContent = '(' + state.metric + ' of ' + state.model + ', ' + range +
+    var span = range(state);
+    $('trend-note').textContent = '(' + state.metric + ' of ' + state.model + ', ' + describeRange(state) +
                                   '; ▼ regression, ▲ improvement)';
-    var filters = {model: state.model, hardware: state.hardware, since: state.since,
-                   until: state.until ? state.until + 'T23:59:59.999Z' : '', include_simulated: false};
-    var flags = api('/regressions', {model: state.model, hardware: state.hardware, since: state.since, per_page: 1000})
+    var filters = {model: state.model, hardware: state.hardware, since: span.since, until: span.until,
+                   include_simulated: false};
+    var flags = api('/regressions', {model: state.model, hardware: state.hardware, since: span.since, per_page: 1000})
       .then(function (res) { return {flags: res.body, note: null}; })
       .catch(function (err) {
         if (err instanceof ApiError && err.status === 409) return {flags: [], note: err.message};
@@ -226,9 +254,10 @@
                 x: idx.map(function (i) { return s.x[i]; }), y: idx.map(function (i) { return s.y[i]; })};
       });
       var columns = METRICS[state.metric].columns;
-      var until = state.until ? state.until + 'T23:59:59.999Z' : null;
+      var until = span.until ? new Date(span.until).getTime() : null;  // /regressions has no until
       var marks = found.flags.filter(function (f) {
-        return columns.indexOf(f.metric) >= 0 && f.run_time && (!until || f.run_time <= until);
+        return columns.indexOf(f.metric) >= 0 && f.run_time &&
+               (until === null || new Date(f.run_time).getTime() < until);
       });
       ['regression', 'improvement'].forEach(function (kind) {
         var these = marks.filter(function (f) { return (f.kind === 'regression') === (kind === 'regression'); });
@@ -253,13 +282,16 @@
 
   function rankings(state) {
     if (!state.model) { empty('rankings', 'No models in the warehouse yet.'); return Promise.resolve(); }
-    return api('/rankings', {model: state.model, hardware: state.hardware, per_page: 200}).then(function (res) {
+    var span = range(state);
+    $('rankings-note').textContent = '(TOPSIS over the Pareto front, ' + describeRange(state) + ')';
+    return api('/rankings', {model: state.model, hardware: state.hardware, since: span.since, until: span.until,
+                             per_page: 200}).then(function (res) {
       var rows = res.body;
       var head = $('ranking-table').tHead, body = $('ranking-table').tBodies[0];
       head.innerHTML = '';
       body.innerHTML = '';
       if (!rows.length) return empty('rankings', 'No rankings for this model' +
-                                     (state.hardware ? ' on ' + state.hardware : '') + '.');
+                                     (state.hardware ? ' on ' + state.hardware : '') + ' in this time range.');
       var groups = {}, order = [];
       rows.forEach(function (r) {
         var g = 'batch ' + r.batch_size + ' · ' + r.precision;
@@ -307,7 +339,15 @@
     showError('');
     var panels = [['comparison', comparison], ['heatmap', heatmap], ['trend', trend], ['rankings', rankings]];
     var problems = [];
-    return Promise.all(panels.map(function (p) {
+    if (state.since && state.until && state.since > state.until) {
+      // The API would refuse each request (400); one message here says what to fix.
+      var wrong = 'From (' + state.since + ') is after To (' + state.until + '): pick a From on or before To.';
+      panels.forEach(function (p) { empty(p[0], wrong); });
+      $('ranking-table').tHead.innerHTML = '';
+      $('ranking-table').tBodies[0].innerHTML = '';
+      problems.push(wrong);
+    }
+    return Promise.all(problems.length ? [] : panels.map(function (p) {
       return p[1](state).catch(function (err) {
         var message = (err && err.message) || String(err);
         problems.push(p[0] + ': ' + message);
