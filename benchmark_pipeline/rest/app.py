@@ -9,12 +9,15 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
 
 from benchmark_pipeline.config import Settings
 
@@ -44,8 +47,9 @@ lists by `page` and `per_page` with the total in `X-Total-Count`; both give a `L
 of the last committed state, taken after each write has finished: a read never waits for an ingest or a
 Dagster run, and sees the state before a write that is still under way. Every GET answer says how old its
 data is: `X-Data-As-Of` (when the copy was taken) and `X-Data-Age` (0 while it is the newest state; during
-another process's write, seconds since it was taken); `/health` gives both. `POST /query` reads the live
-file in the sandbox: while another process writes it waits (bounded), then answers 503 with `Retry-After`.
+another process's write, seconds since it was taken); `/health` gives both. `POST /query` reads the same
+copy, in the sandbox. A repeated open GET read is answered from a cache kept per copy (`X-Cache: hit`); a
+finished write empties it, and reads that carry a token always run.
 
 **Snapshots**: `GET /snapshots` lists the warehouse's version history (content-addressed, newest first);
 `POST /snapshots` (submit) takes a verified snapshot unless the data is unchanged and pins it on the IPFS node if
@@ -164,6 +168,79 @@ class DataAgeHeaders:
         await self.app(scope, receive, with_age)
 
 
+class ReadCache:
+    """ASGI middleware: the answer to an open GET read is kept for as long as the read copy it came from is the one
+    reads get (and at most ``ttl_s``, for the few answers that mention the time), so a dashboard's repeated
+    reads cost a lookup instead of a query. The copy never changes while it is current, so a kept answer is
+    the answer the query would give; a finished write makes a new copy and empties the cache. Requests that
+    carry a token, or reach a server whose reads need one, always run (the token is checked every time).
+    ``X-Cache`` says hit or miss.
+    """
+
+    CACHEABLE = re.compile(r"^(?:/v1)?/(?:performance|compatibility|integration|models|hardware|runs|compare|"
+                           r"regressions|rankings|reports)(?:/|$)")
+
+    def __init__(self, app, max_entries: int = 512, max_bytes: int = 64 << 20, ttl_s: float = 60.0) -> None:
+        self.app, self.max_entries, self.max_bytes, self.ttl_s = app, max_entries, max_bytes, ttl_s
+        self.generation: int | None = None
+        self.entries: OrderedDict[tuple[str, bytes], tuple[float, dict, bytes]] = OrderedDict()
+        self.bytes = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if not self._cacheable(scope):
+            await self.app(scope, receive, send)
+            return
+        try:
+            generation = await run_in_threadpool(scope["app"].state.api.service.copies.generation)
+        except Exception:  # no warehouse, or busy before the first copy: the route gives the proper answer
+            await self.app(scope, receive, send)
+            return
+        if generation != self.generation:
+            self.generation, self.bytes = generation, 0
+            self.entries.clear()
+        key = (scope["path"], scope.get("query_string", b""))
+        kept = self.entries.get(key)
+        if kept is not None and time.monotonic() - kept[0] <= self.ttl_s:
+            self.entries.move_to_end(key)
+            start, body = kept[1], kept[2]
+            await send({**start, "headers": [*start["headers"], (b"x-cache", b"hit")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        parts: list[bytes] = []
+        start: dict = {}
+
+        async def keep(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                message = {**message, "headers": [*message.get("headers", []), (b"x-cache", b"miss")]}
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+                if not message.get("more_body") and start.get("status") == 200:
+                    self._keep(generation, key, start, b"".join(parts))
+            await send(message)
+
+        await self.app(scope, receive, keep)
+
+    def _cacheable(self, scope) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET" or not self.CACHEABLE.match(scope["path"]):
+            return False
+        if scope["app"].state.api.reads_need_token:
+            return False
+        return not any(name.lower() == b"authorization" for name, _ in scope.get("headers", []))
+
+    def _keep(self, generation: int, key: tuple[str, bytes], start: dict, body: bytes) -> None:
+        if generation != self.generation or len(body) > self.max_bytes // 8:
+            return
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old[2])
+        self.entries[key] = (time.monotonic(), start, body)
+        self.bytes += len(body)
+        while self.entries and (len(self.entries) > self.max_entries or self.bytes > self.max_bytes):
+            self.bytes -= len(self.entries.popitem(last=False)[1][2])
+
+
 def create_app(settings: Settings, reads_need_token: bool = False, service: ServerService | None = None) -> FastAPI:
     """The application for the warehouse of ``settings``; ``reads_need_token`` for a server beyond loopback."""
     app = FastAPI(title="benchmark-db API", version=_version(), description=DESCRIPTION, openapi_tags=TAGS,
@@ -181,6 +258,7 @@ def create_app(settings: Settings, reads_need_token: bool = False, service: Serv
         app.include_router(write.router, prefix=prefix, include_in_schema=not prefix)
         app.include_router(read.router, prefix=prefix, include_in_schema=not prefix)
         app.include_router(snapshots.router, prefix=prefix, include_in_schema=not prefix)
+    app.add_middleware(ReadCache)  # inside DataAgeHeaders: a kept answer gets the age of the copy now
     app.add_middleware(DataAgeHeaders)
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.openapi = lambda: _openapi(app)

@@ -64,6 +64,7 @@ def signature(db_path: Path) -> Signature:
 
 @dataclass(eq=False)
 class _Copy:
+    number: int  # copies of one process are numbered in the order they are taken
     path: Path
     conn: duckdb.DuckDBPyConnection
     source: Signature
@@ -123,6 +124,13 @@ class ReadCopies:
                 cursor.close()
         finally:
             self._release(copy)
+
+    def generation(self) -> int:
+        """The number of the copy a read starting now is answered from (taking a fresh one first, as a read
+        would): answers computed from one copy stay right for as long as it is the one reads get."""
+        copy = self._acquire()
+        self._release(copy)
+        return copy.number
 
     def state(self) -> CopyState:
         with self._lock:
@@ -204,7 +212,8 @@ class ReadCopies:
         """Copy the live file under the writer lock and open the copy; None when a writer holds the lock and a
         copy exists to answer from (or the wait ran out)."""
         folder = self._ensure_folder()
-        target = folder / f"{next(self._names)}.duckdb"
+        number = next(self._names)
+        target = folder / f"{number}.duckdb"
         while True:
             try:
                 with writer_lock(self.db_path, timeout_s=0):
@@ -226,7 +235,7 @@ class ReadCopies:
             for path in (target, _wal(target)):
                 path.unlink(missing_ok=True)
             raise
-        return _Copy(target, conn, source, taken_at)
+        return _Copy(number, target, conn, source, taken_at)
 
     def _ensure_folder(self) -> Path:
         if self._folder is None:
