@@ -190,8 +190,11 @@ class ReadCache:
         if not self._cacheable(scope):
             await self.app(scope, receive, send)
             return
-        try:
-            generation = await run_in_threadpool(scope["app"].state.api.service.copies.generation)
+        copies = scope["app"].state.api.service.copies
+        try:  # on the event loop when no copy has to be taken: a hit never waits for a worker thread
+            generation = copies.settled_generation()
+            if generation is None:
+                generation = await run_in_threadpool(copies.generation)
         except Exception:  # no warehouse, or busy before the first copy: the route gives the proper answer
             await self.app(scope, receive, send)
             return

@@ -132,6 +132,18 @@ class ReadCopies:
         self._release(copy)
         return copy.number
 
+    def settled_generation(self) -> int | None:
+        """``generation()`` when it can be told without taking a copy (a few system calls: safe on an event loop);
+        None when a read starting now would take a fresh copy first."""
+        live = signature(self.db_path)
+        with self._lock:
+            copy = self._current
+            if copy is None or self._copying:
+                return None
+            if copy.source == live or self._writer_active():
+                return copy.number
+        return None
+
     def state(self) -> CopyState:
         with self._lock:
             copy = self._current

@@ -140,3 +140,20 @@ def test_no_warehouse_is_named(tmp_path):
     copies = ReadCopies(tmp_path / "none.duckdb")
     with pytest.raises(WarehouseMissingError, match="none.duckdb: no warehouse here yet"):
         _count(copies)
+
+
+def test_the_generation_is_told_without_a_copy_only_when_none_is_due(db_path):
+    _store(db_path, 1)
+    copies = ReadCopies(db_path, wait_s=5)
+    try:
+        assert copies.settled_generation() is None  # nothing copied yet
+        first = copies.generation()
+        assert copies.settled_generation() == first
+        _store(db_path, 2)
+        assert copies.settled_generation() is None  # a finished write: the next read takes a new copy
+        with writer_held(db_path, 2):
+            assert copies.settled_generation() == first  # under a writer reads get the copy they have
+        second = copies.generation()
+        assert second != first and copies.settled_generation() == second
+    finally:
+        copies.close()
