@@ -164,9 +164,9 @@ def sensor_tick_seconds(work: Path, n_files: int, repeats: int) -> tuple[float, 
 def prepend_results(path: Path, text: str) -> None:
     """Write this run's ``text`` at the top of ``path``, the runs before it kept below "## Earlier runs"."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    previous = path.read_text() if path.exists() else ""
-    path.write_text(text + ("\n## Earlier runs\n\n" + previous.split("## Earlier runs", 1)[-1].strip() + "\n"
-                            if previous else ""))
+    newest, _, earlier = (path.read_text() if path.exists() else "").partition("## Earlier runs")
+    kept = "\n\n".join(part.strip() for part in (newest, earlier) if part.strip())
+    path.write_text(text + (f"\n## Earlier runs\n\n{kept}\n" if kept else ""))
 
 
 def cpu_model() -> str:

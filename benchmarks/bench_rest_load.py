@@ -298,21 +298,12 @@ LATENCY_HEAD = ["| kind | requests | failed | p50 ms | p90 ms | p99 ms | max ms 
 
 
 def commit_of() -> str:
-    """HEAD's commit read from .git (no git command run)."""
-    git = REPO / ".git"
-    try:
-        head = (git / "HEAD").read_text().strip()
-        if not head.startswith("ref: "):
-            return head[:7]
-        ref = head[5:]
-        if (git / ref).exists():
-            return (git / ref).read_text().strip()[:7]
-        for line in (git / "packed-refs").read_text().splitlines():
-            if line.endswith(" " + ref):
-                return line.split()[0][:7]
-    except OSError:
-        pass
-    return "unknown"
+    """HEAD's short commit, with "+ uncommitted edits" when the working tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (" + uncommitted edits" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def loadavg() -> str:
@@ -481,7 +472,7 @@ def main() -> None:
         f"# REST API under load: {args.clients} clients for {args.seconds:g} s on a {rows_before:,}-row warehouse"
         f"{'' if args.no_writers else ', writers running'}", "",
         f"- machine: {cpu_model()}, {os.cpu_count()} logical cores (shared with other work)",
-        f"- commit: {commit_of()} (HEAD; the working tree may hold uncommitted edits); "
+        f"- commit: {commit_of()}; "
         f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- command: `{command}`",
         f"- machine load: load average (1/5/15 min) {load_before} before, {load_after} after, "
@@ -550,18 +541,8 @@ def main() -> None:
     if health and health.get("status") != "ok":
         lines += [f"Health after the run: `{json.dumps(health)[:300]}`", ""]
     text = "\n".join(lines) + "\n"
-    _prepend_keeping_all(args.output, text)
+    prepend_results(args.output, text)
     print(text)
-
-
-def _prepend_keeping_all(path: Path, text: str) -> None:
-    """``prepend_results``, keeping the previous newest run too: it keeps only what follows the previous file's
-    "## Earlier runs", so that marker is taken out of the previous text first (it puts one back after ours)."""
-    marker = "\n## Earlier runs\n"
-    if path.exists() and marker in path.read_text():
-        previous = path.read_text()
-        path.write_text(previous.replace(marker, "\n", 1).replace("\n\n\n", "\n\n"))
-    prepend_results(path, text)
 
 
 def _age_value(age: tuple[str, str]) -> float:
