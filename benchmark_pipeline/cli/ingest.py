@@ -52,10 +52,45 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
                              "$BENCHMARK_LOCK_TIMEOUT_S or 600)")
 
 
+def add_llm_options(parser: argparse.ArgumentParser) -> None:
+    """What an LLM-serving result file may not say; each fills only what the file lacks (a file's own value wins),
+    before a ``<file>.meta.json`` sidecar with the same keys."""
+    group = parser.add_argument_group(
+        "LLM-serving results", "LLM benchmark files (vLLM, SGLang, GenAI-Perf, AIPerf, llmperf, optimum-benchmark, "
+                               "MLPerf loadgen) are recognised by content in any folder (.json, .jsonl, .txt). These "
+                               "fill only what a file does not say; then a <file>.meta.json beside it (same keys). A "
+                               "result naming no hardware is quarantined until one is given. See docs/llm_serving.md.")
+    group.add_argument("--gpu", metavar="NAME", help="GPU the runs used (e.g. 'NVIDIA H100 80GB'), or hosted:<provider> "
+                                                     "for a provider's API")
+    group.add_argument("--gpu-count", type=_worker_count, metavar="N", help="GPUs the runs used")
+    group.add_argument("--framework", metavar="NAME[==VERSION]", help="inference server, e.g. vllm==0.6.3")
+    group.add_argument("--quantization", metavar="Q", help="quantization scheme of the served model (awq, gptq, fp8, "
+                                                           "q4_k_m, ...)")
+    group.add_argument("--cost-per-hour", type=_number_over(0, inclusive=True), metavar="USD",
+                       help="price of the whole configuration (all its GPUs) per hour")
+    group.add_argument("--model", metavar="NAME", help="model the runs served (files of vLLM's latency and throughput "
+                                                       "scripts name none)")
+
+
+def llm_defaults(args: argparse.Namespace):
+    """The LLM options as ``LlmDefaults``, or None when none was given; a bad value is a usage error."""
+    from benchmark_pipeline.lib.llm.defaults import LlmDefaults
+
+    given = {key: getattr(args, key, None) for key in ("model", "gpu", "gpu_count", "framework", "quantization",
+                                                       "cost_per_hour")}
+    if all(value is None for value in given.values()):
+        return None
+    try:
+        return LlmDefaults.from_options(**given)
+    except ValueError as exc:
+        raise CliError(f"LLM options: {exc}") from None
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     ingest = subparsers.add_parser(
         "ingest", help="validate result files and load them into the warehouse",
-        description="Validate JSON result files (files or directories, any depth) and load them. Only regular "
+        description="Validate result files (files or directories, any depth) and load them: *.json files, and the "
+                    "*.json, *.jsonl and *.txt files of LLM-serving benchmark tools, recognised by content. Only regular "
                     "files are read, and only inside the given paths: a symbolic link that leads out of them is "
                     "skipped, never followed. A file is ledgered under its real path (absolute, links followed), "
                     "the same from any working directory. Files over --max-file-mb are skipped unread. "
@@ -65,13 +100,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--type", choices=CATEGORY_CHOICES, dest="category",
-                        help="category of every file (default: from a performance/, compatibility/ or "
-                             "integration/ directory in the path)")
+                        help="category of every file that is not an LLM tool's (default: from a performance/, "
+                             "compatibility/ or integration/ directory in the path)")
     add_db_path_option(ingest)
     ingest.add_argument("--dry-run", "--no-db-store", action="store_true", dest="dry_run",
                         help="validate and report, write nothing")
     add_workers_option(ingest)
     add_limit_options(ingest)
+    add_llm_options(ingest)
     ingest.set_defaults(func=run_ingest)
 
     convert = subparsers.add_parser(
@@ -148,13 +184,14 @@ def run_ingest(args: argparse.Namespace) -> int:
         settings = Settings.from_env(db_path=args.db_path)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    llm = llm_defaults(args)
     overrides = {"max_file_mb": args.max_file_mb, "lock_timeout_s": args.lock_timeout}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     service = BenchmarkService.from_settings(settings)
     db_path = service.db_path
     try:
         report = service.ingest_paths(args.paths, args.category, args.dry_run, progress=_progress_printer(),
-                                      workers=args.workers, on_lock_wait=_say_waiting)
+                                      workers=args.workers, on_lock_wait=_say_waiting, llm=llm)
     except DiscoveryError as exc:
         raise CliError(printable(str(exc))) from exc
     except WarehouseDiskFullError as exc:

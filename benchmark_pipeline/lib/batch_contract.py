@@ -18,6 +18,10 @@ FILE_COLUMNS = ["file_id", "source_path", "category", "size_bytes", "sha256", "s
 # Files read from disk also carry the kubo-v1 CID of the bytes read (written with the ledger row);
 # files rebuilt from the ledger (quarantine replay) may not.
 CID_COLUMN = "cid"
+# Files whose gaps the ingest filled (LLM results: --gpu, a sidecar, ...) carry what filled them, canonical JSON
+# (``LlmDefaults.fingerprint``); the ledger keeps it, so the same bytes ingested again with other options are
+# not taken for a repeat. Optional like ``cid``: files rebuilt from the ledger do not carry it.
+CONTEXT_COLUMN = "ingest_context"
 # ``ValidatedBatch.quarantine``: one row per failing field of a rejected record.
 QUARANTINE_COLUMNS = ["file_id", "category", "record_index", "field", "value", "reason", "record_json"]
 
@@ -35,10 +39,11 @@ class ValidatedBatch:
     assertions: pd.DataFrame
     quarantine: pd.DataFrame
     failures: pd.DataFrame
+    llm_serving: pd.DataFrame  # LLM-serving runs (lib/ingest/fields.py LLM_SERVING_FIELDS)
     duplicates_dropped: int = 0
 
     FRAMES = ("files", "performance", "batch_results", "power_metrics", "compatibility", "integration",
-              "assertions", "quarantine", "failures")
+              "assertions", "quarantine", "failures", "llm_serving")
 
     def frames(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in self.FRAMES}

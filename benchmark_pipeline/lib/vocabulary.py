@@ -14,9 +14,14 @@ from dataclasses import dataclass
 # -- result categories ------------------------------------------------------------------------------
 
 # The kinds of record a result file holds; also the names of the drop folders (data/incoming/<category>/).
-CATEGORIES = ("performance", "compatibility", "integration")
+# llm_serving: runs of LLM-serving benchmark tools (vLLM, SGLang, GenAI-Perf, AIPerf, llmperf,
+# optimum-benchmark, MLPerf loadgen), recognised by content wherever the file lies.
+LLM_SERVING = "llm_serving"
+CATEGORIES = ("performance", "compatibility", "integration", LLM_SERVING)
 # The drop folder of the original system's files, whose shape (and so categories) is told from content.
 LEGACY = "legacy"
+# The drop folder of LLM-serving result files (data/incoming/llm/); the tool is told from content.
+LLM_DROP = "llm"
 
 # -- ledger and quarantine ------------------------------------------------------------------------
 
@@ -40,17 +45,27 @@ WAREHOUSE_TABLES: dict[str, str] = {
     "hardware_compatibility": "Compatibility facts per model (or model family) x hardware.",
     "integration_test_results": "Integration test outcomes.",
     "integration_test_assertions": "Assertions of integration tests.",
+    "llm_serving_results": "LLM-serving facts: one run of one workload (TTFT, TPOT, ITL, end-to-end latency, "
+                           "tokens/s, requests/s, goodput, resources) per model version x hardware configuration.",
+    "model_versions": "A model as served: quantization, bits, weights format and the VRAM it needs.",
+    "hardware_configurations": "What an LLM result ran on as bought: GPU type and count, VRAM, price per hour, "
+                               "provider, instance type, spot (hosted APIs as hosted:<provider>).",
+    "inference_frameworks": "Inference servers and libraries by name and version, with their capabilities.",
     "benchmark_failures": "Benchmark runs that failed, with their error; never performance rows.",
     "quarantine": "Records and files that failed validation, with reason, kept for replay.",
     "ingestion_ledger": "One row per file version seen: status, reason, rows written.",
 }
 # Rows that come from one file version, by role: a retract or a superseding version removes all of them.
-RESULT_TABLES = ("performance_results", "hardware_compatibility", "integration_test_results", "benchmark_failures")
+RESULT_TABLES = ("performance_results", "hardware_compatibility", "integration_test_results", "llm_serving_results",
+                 "benchmark_failures")
 CHILD_TABLES = ("performance_batch_results", "power_metrics", "integration_test_assertions")  # rows under a result
 RUN_TABLES = ("test_runs",)
 # In the order a file version's facts are deleted (children before their parents, runs last).
 FACT_TABLES = ("performance_results", "performance_batch_results", "power_metrics", "hardware_compatibility",
-               "integration_test_results", "integration_test_assertions", "benchmark_failures", "test_runs")
+               "integration_test_results", "integration_test_assertions", "llm_serving_results", "benchmark_failures",
+               "test_runs")
+# Dimensions of LLM results beside models and hardware_platforms: kept when the facts that named them go.
+LLM_DIMENSION_TABLES = ("model_versions", "hardware_configurations", "inference_frameworks")
 # Written by regression detection, not by an ingest.
 REGRESSION_TABLES = ("regression_flags", "regression_acks", "regression_series_state")
 # Computed from the facts and recomputed in the transaction of every write, for what it touched

@@ -11,12 +11,11 @@ bounded wait that becomes a 503; other processes' writers are waited out by the 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator
 
-from benchmark_pipeline.lib.analytics.safe_query import DEFAULT_MEMORY_LIMIT, connect_read_only
+from benchmark_pipeline.lib.analytics.safe_query import DEFAULT_MEMORY_LIMIT
 from benchmark_pipeline.service import BenchmarkService
-from benchmark_pipeline.service.read_copy import CopyState, ReadCopies
+from benchmark_pipeline.service.read_copy import CopyState, ReadCopies, open_sandboxed
 
 from .gate import ConnectionGate
 
@@ -30,7 +29,7 @@ class ServerService(BenchmarkService):
         super().__init__(*args, **kwargs)
         self.gate = gate or ConnectionGate()
         self.wait_s = wait_s
-        self.copies = ReadCopies(self.db_path, wait_s=wait_s, open_copy=_sandboxed)
+        self.copies = ReadCopies(self.db_path, wait_s=wait_s, open_copy=open_sandboxed)
 
     @contextmanager
     def reader(self) -> Iterator[Any]:
@@ -49,7 +48,7 @@ class ServerService(BenchmarkService):
 
     @contextmanager
     def sandboxed_reader(self, memory_limit: str | None = DEFAULT_MEMORY_LIMIT, **_options: Any) -> Iterator[Any]:
-        # The copy is opened as the sandbox (see ``_sandboxed``): /query reads it like every other request.
+        # The copy is opened as the sandbox (``open_sandboxed``): /query reads it like every other request.
         with self.copies.cursor() as conn:
             yield conn
 
@@ -60,10 +59,3 @@ class ServerService(BenchmarkService):
         with self.gate.hold(WRITE, exclusive=True, timeout_s=self.lock_timeout_s), super().writer() as conn:
             yield conn
 
-
-def _sandboxed(copy: Path, folder: Path):
-    """Every read of the server, SQL from a request included, goes through one DuckDB instance per copy, so that
-    instance is the query sandbox: no file, network or extension access, its configuration locked, the
-    sandbox's memory limit, spilling into the copies' private folder. (DuckDB holds one configuration per file
-    and process, so the sandbox cannot be a second connection beside a plain one.)"""
-    return connect_read_only(copy, DEFAULT_MEMORY_LIMIT, wait_s=0, temp_directory=folder)

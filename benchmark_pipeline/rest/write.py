@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from benchmark_pipeline.lib.ingest.fields import CHILDREN, FIELDS
+from benchmark_pipeline.service.core import FACT_ID_COLUMNS
 from benchmark_pipeline.service.core import canonical_json
 
 from .auth import Principal, require
@@ -186,7 +187,7 @@ def _records_route(category: str):
     return post_records
 
 
-for _category in FIELDS:
+for _category in FACT_ID_COLUMNS:  # the categories a submission of records can hold (service.ingest_records)
     router.add_api_route(
         f"/{_category}", _records_route(_category), methods=["POST"], status_code=201, tags=["write"],
         summary=f"Store {_category} results",

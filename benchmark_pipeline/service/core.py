@@ -26,6 +26,7 @@ from benchmark_pipeline.lib.batch_contract import ValidatedBatch
 from benchmark_pipeline.lib.ingest.batch import discover, read_and_validate
 from benchmark_pipeline.lib.ingest.limits import DEFAULT_MAX_FILE_MB, MB
 from benchmark_pipeline.lib.ingest.parallel import CHUNK_BYTES, ValidatedChunks, paused_gc
+from benchmark_pipeline.lib.llm.defaults import LlmDefaults
 from benchmark_pipeline.lib.scope import Scope
 from benchmark_pipeline.lib.warehouse.connection import (DEFAULT_LOCK_TIMEOUT_S, LockWait, WriterConnect,
                                                          disk_full_error, is_disk_full, open_reader, open_writer)
@@ -132,6 +133,7 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin, Mainten
         progress: Callable[[int, int], None] | None = None, workers: int | None = None,
         chunk_bytes: int = CHUNK_BYTES, run_id: str | None = None, refresh: bool = True,
         also_refresh: Scope | None = None, lenient: bool = False, on_lock_wait: LockWait | None = None,
+        llm: LlmDefaults | None = None,
     ) -> IngestReport:
         """Discover, validate and (unless ``dry_run``) load files, then bring the derived data up to date.
 
@@ -145,6 +147,10 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin, Mainten
         path; rows older ingests ledgered under a path relative to this working directory are taken over
         first (``adopt_relative_paths``). ``on_lock_wait(holder, timeout_s)`` is called if the writer lock
         is busy (see ``writer_lock``). A full disk raises ``WarehouseDiskFullError`` saying where.
+
+        LLM-serving result files are recognised by content in any folder; ``llm`` fills what such a file does
+        not say (its GPU, GPU count, framework, quantization, price), never what it does. A file refused for
+        something missing is processed again when ingested with other ``llm`` values.
         """
         run_id = run_id or new_run_id()
         max_bytes = int(self.max_file_mb * MB)
@@ -156,7 +162,8 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin, Mainten
         results: list[LoadResult] = []
         failures: Counter[str] = Counter()
         refreshed: list[RefreshReport] = []
-        chunks = ValidatedChunks(discovered.files, now, workers, chunk_bytes, progress, max_file_bytes=max_bytes)
+        chunks = ValidatedChunks(discovered.files, now, workers, chunk_bytes, progress, max_file_bytes=max_bytes,
+                                 llm_defaults=llm)
         with _disk_full_named(self.db_path), paused_gc(), chunks:
             if dry_run:
                 ledger = pd.DataFrame(columns=["source_path", "sha256", "status"])
@@ -277,10 +284,10 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin, Mainten
 
 def ingest_paths(paths: Iterable[str], db_path: Path, category: str | None = None, dry_run: bool = False,
                  progress: Callable[[int, int], None] | None = None, workers: int | None = None,
-                 chunk_bytes: int = CHUNK_BYTES, refresh: bool = True) -> IngestReport:
+                 chunk_bytes: int = CHUNK_BYTES, refresh: bool = True, llm: LlmDefaults | None = None) -> IngestReport:
     """``BenchmarkService(db_path).ingest_paths(...)``: the one-call form scripts and tests use."""
     return BenchmarkService(db_path).ingest_paths(paths, category, dry_run, progress, workers, chunk_bytes,
-                                                  refresh=refresh)
+                                                  refresh=refresh, llm=llm)
 
 
 @contextmanager

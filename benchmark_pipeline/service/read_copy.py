@@ -33,7 +33,7 @@ from typing import Callable, Iterator
 
 import duckdb
 
-from benchmark_pipeline.lib.analytics.safe_query import private_temp_dir
+from benchmark_pipeline.lib.analytics.safe_query import DEFAULT_MEMORY_LIMIT, connect_read_only, private_temp_dir
 from benchmark_pipeline.lib.warehouse.connection import (WarehouseBusyError, WarehouseLockedError, WarehouseMissingError,
                                                          lock_holder, writer_lock)
 
@@ -253,3 +253,11 @@ class ReadCopies:
         if self._folder is None:
             self._folder = self._lease.enter_context(private_temp_dir(copies_root(self.db_path)))
         return self._folder
+
+
+def open_sandboxed(copy: Path, folder: Path) -> duckdb.DuckDBPyConnection:
+    """Open a copy as the query sandbox: no file, network or extension access, its configuration locked, the
+    sandbox's memory limit, spilling into the copies' private folder. A server answers every read, SQL from a
+    request included, through one DuckDB instance per copy (DuckDB holds one configuration per file and
+    process, so the sandbox cannot be a second connection beside a plain one)."""
+    return connect_read_only(copy, DEFAULT_MEMORY_LIMIT, wait_s=0, temp_directory=folder)

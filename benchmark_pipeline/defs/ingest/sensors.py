@@ -43,7 +43,8 @@ def ledger_sizes(warehouse: WarehouseResource, timeout_s: float):
 def result_files_sensor(
     context: dg.SensorEvaluationContext, data_dirs: DataDirs, warehouse: WarehouseResource, drop_watch: DropWatch
 ) -> dg.SensorResult:
-    """New or changed result files in data/incoming and data/legacy, ingested with what depends on them in one run."""
+    """New or changed result files in data/incoming (LLM-serving files in data/incoming/llm/ included, with their
+    sidecars) and data/legacy, ingested with what depends on them in one run."""
     entries = scan([data_dirs.base() / "incoming", data_dirs.legacy_root()])
     known = ledger_sizes(warehouse, drop_watch.ledger_timeout_s)
     plan = plan_tick(entries, known, WatchState.from_cursor(context.cursor), time.time_ns(),

@@ -19,16 +19,19 @@ from typing import Callable, Iterable
 import pandas as pd
 
 # Defined in the contract module; importable from here too (the service and lib/ingest/parallel.py do).
-from benchmark_pipeline.lib.batch_contract import CID_COLUMN, FILE_COLUMNS, QUARANTINE_COLUMNS, ValidatedBatch
+from benchmark_pipeline.lib.batch_contract import (CID_COLUMN, CONTEXT_COLUMN, FILE_COLUMNS, QUARANTINE_COLUMNS,
+                                                   ValidatedBatch)
 from benchmark_pipeline.lib.content.file_cid import cid_of_bytes
 from benchmark_pipeline.lib.legacy import convert_document
+from benchmark_pipeline.lib.llm.adapters import mlperf
+from benchmark_pipeline.lib.llm.defaults import LlmDefaults
 from benchmark_pipeline.lib.normalize import timestamp_from_file_name
-from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY
+from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY, LLM_DROP, LLM_SERVING
 
 from .jsonfile import TOO_DEEP, parse_json_bytes
 from .limits import MB
+from .llm import is_sidecar, looks_like_llm, read_llm_content, recognised_document
 from .validate import CategoryRecords, normalize_failures, validate_category
-
 
 
 class DiscoveryError(ValueError):
@@ -41,6 +44,11 @@ NOT_REGULAR = "not a regular file"
 NAME_NOT_UTF8 = "file name is not valid UTF-8"
 CANNOT_READ = "cannot read"
 TOO_LARGE = "too large"
+NOT_JSON = "not a *.json file"
+SIDECAR = "a sidecar"
+MLPERF_OTHER_LOG = "an MLPerf loadgen log other than its summary and detail (accuracy, trace): not a result"
+NO_CATEGORY = ("not an LLM benchmark result, and not under a performance/, compatibility/ or integration/ "
+               "directory (pass --type to ingest it as one)")
 # Skips that mean a file the ingest was asked for was not read; the rest (wrong name, no category) are
 # simply not result files.
 REFUSED = (OUTSIDE_ROOTS, NOT_REGULAR, NAME_NOT_UTF8, CANNOT_READ, TOO_LARGE)
@@ -57,18 +65,28 @@ class Discovered:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
 
 
+# What an LLM tool may write: JSON, JSON lines (SGLang) and text logs (MLPerf loadgen).
+CANDIDATE_SUFFIXES = (".json", ".jsonl", ".txt")
+# A text log is told by its head: loadgen's summary banner or detail prefix is in its first lines.
+_LOG_HEAD_BYTES = 4096
+
+
 def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = None,
              missing_ok: bool = False, unknown_category_ok: bool = False,
              max_file_bytes: int | None = None) -> Discovered:
-    """List ``*.json`` files under the given files/directories, each with its category and identity.
+    """List the result files under the given files/directories, each with its category and identity.
 
     A file's ``source_path`` is its identity in the ledger: its real path (absolute, symbolic links
     followed; see ``file_identity``), the same whatever the working directory and however it was named.
     The category is ``category`` when given, else the nearest parent directory named after one
-    (``.../performance/...``). Other files are reported as skipped, never read, and so are files that
-    are not regular files (a FIFO would block the reader), files whose real path is outside the roots
-    (the given directories, and the given files where they stand) and result files larger than
-    ``max_file_bytes`` (None: no limit).
+    (``.../performance/...``; ``llm/`` is ``llm_serving``). ``*.json`` files are results; ``*.jsonl`` and
+    ``*.txt`` files only when an LLM tool wrote them, and so are ``*.json`` files outside any category
+    directory: those are told by content (read here, before the ingest reads them again), wherever they
+    lie. Other files are reported as skipped, never read, and so are the ``<file>.meta.json`` sidecars
+    (read with their file), files that are not regular files (a FIFO would block the reader), files whose
+    real path is outside the roots (the given directories, and the given files where they stand) and
+    result files larger than ``max_file_bytes`` (None: no limit). A file given by itself that is neither
+    categorised nor an LLM result raises ``DiscoveryError``; found in a directory, it is skipped.
     """
     rows: list[dict] = []
     skipped: list[tuple[str, str]] = []
@@ -89,7 +107,8 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
             if missing_ok:
                 continue
             raise DiscoveryError(f"{root}: no such file or directory")
-        if S_ISDIR(root_stat.st_mode):
+        given_alone = not S_ISDIR(root_stat.st_mode)
+        if not given_alone:
             candidates, unreadable = _files_under(root)
             skipped.extend((_named(path), f"{CANNOT_READ}: {why}") for path, why in unreadable)
         else:
@@ -110,21 +129,44 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
             if not _is_text(shown):
                 skipped.append((_named(shown), NAME_NOT_UTF8))
                 continue
-            if path.suffix.lower() != ".json":
-                skipped.append((shown, "not a *.json file"))
+            suffix = path.suffix.lower()
+            if suffix not in CANDIDATE_SUFFIXES:
+                skipped.append((shown, NOT_JSON))
+                continue
+            if is_sidecar(path):
+                skipped.append((shown, f"{SIDECAR}: read with the result file beside it"))
                 continue
             file_category = category or _category_from_path(path)
-            if file_category is None and unknown_category_ok:
-                skipped.append((shown, "not under a performance/, compatibility/ or integration/ directory"))
+            if file_category is not None and category is None and path.name.lower().startswith(mlperf.LOG_PREFIX) \
+                    and suffix == ".json":
+                # Inside an MLPerf submission's .../performance/run_N/: loadgen's accuracy and trace logs.
+                skipped.append((shown, MLPERF_OTHER_LOG))
+                continue
+            if max_file_bytes is not None and stat.st_size > max_file_bytes and suffix != ".txt":
+                skipped.append((shown, too_large(stat.st_size, max_file_bytes)))
+                continue
+            if file_category != LLM_SERVING and (suffix != ".json" or file_category is None):
+                try:
+                    llm = _is_llm_file(resolved, suffix, max_file_bytes)
+                except OSError as exc:
+                    skipped.append((shown, f"{CANNOT_READ}: {_unread_reason(exc)}"))
+                    continue
+                if llm:
+                    file_category = LLM_SERVING
+                elif suffix != ".json":
+                    skipped.append((shown, NOT_JSON))
+                    continue
+            if max_file_bytes is not None and stat.st_size > max_file_bytes:  # a text log, told by its head
+                skipped.append((shown, too_large(stat.st_size, max_file_bytes)))
+                continue
+            if file_category is None and (unknown_category_ok or not given_alone):
+                skipped.append((shown, NO_CATEGORY))
                 continue
             if file_category is None:
                 raise DiscoveryError(
-                    f"{path}: cannot tell its category; put it under a performance/, compatibility/ or "
-                    "integration/ directory or pass --type"
+                    f"{path}: cannot tell its category: no LLM benchmark format recognises it; put it under a "
+                    "performance/, compatibility/ or integration/ directory or pass --type"
                 )
-            if max_file_bytes is not None and stat.st_size > max_file_bytes:
-                skipped.append((shown, too_large(stat.st_size, max_file_bytes)))
-                continue
             rows.append({"source_path": shown, "category": file_category,
                          "size_bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
     files = pd.DataFrame(rows, columns=["source_path", "category", "size_bytes", "mtime_ns"])
@@ -241,7 +283,17 @@ def _category_from_path(path: Path) -> str | None:
     for parent in path.parents:
         if parent.name in CATEGORIES or parent.name == LEGACY:
             return parent.name
+        if parent.name == LLM_DROP:
+            return LLM_SERVING
     return None
+
+
+def _is_llm_file(path: Path, suffix: str, max_file_bytes: int | None) -> bool:
+    """Whether an LLM tool wrote this file: a text log by its head, anything else by parsing it."""
+    if suffix == ".txt":
+        head = read_regular_file(path, head_bytes=_LOG_HEAD_BYTES)
+        return mlperf.matches(head.decode("utf-8-sig", errors="replace"))
+    return looks_like_llm(read_regular_file(path, max_file_bytes), str(path))
 
 
 class NotRegularFile(OSError):
@@ -252,7 +304,8 @@ class FileTooLarge(OSError):
     """A file grew past the size limit after it was listed."""
 
 
-def read_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
+def read_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None,
+                      head_bytes: int | None = None) -> bytes:
     """The bytes of a regular file, refusing anything else without blocking on it.
 
     ``O_NONBLOCK`` lets the open of a FIFO return at once (a plain open waits for a writer), and the
@@ -268,6 +321,8 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None
         stat = os.fstat(handle.fileno())
         if not S_ISREG(stat.st_mode):
             raise NotRegularFile(errno.EINVAL, f"{NOT_REGULAR}: {_file_kind(stat.st_mode)}, not read")
+        if head_bytes is not None:  # only the start, to tell what the file is
+            return handle.read(head_bytes)
         if max_bytes is None:
             return handle.read()
         if stat.st_size > max_bytes:
@@ -307,6 +362,7 @@ CHUNK_RECORDS = 100_000
 def read_and_validate(
     files: pd.DataFrame, seen_at: datetime | None = None, progress: Callable[[int, int], None] | None = None,
     payloads: dict[str, bytes] | None = None, max_file_bytes: int | None = None,
+    llm_defaults: LlmDefaults | None = None,
 ) -> ValidatedBatch:
     """Parse and validate the given files (``source_path``, ``category``); never raises for bad content.
 
@@ -319,6 +375,9 @@ def read_and_validate(
     reported and never ledgered; a file whose content breaks parsing, conversion or validation in a
     way not foreseen is quarantined whole with what went wrong, and the rest of its chunk validated
     without it.
+
+    Whatever its folder, a file an LLM tool wrote becomes ``llm_serving`` records (``lib/ingest/llm.py``);
+    ``llm_defaults`` (the ingest's --gpu, --framework, ...) fill what such a file does not say.
     """
     seen_at = seen_at or datetime.now(timezone.utc)
     batches = {c: CategoryRecords() for c in CATEGORIES}
@@ -335,17 +394,17 @@ def read_and_validate(
         except OSError as exc:
             file_rows.append(_unread_row(file_id, path, category, seen_at, _unread_reason(exc)))
             continue
-        content = _read_content(data, path, category)
+        content = _read_content(data, path, category, llm_defaults, max_file_bytes)
         for record_category, records in content.records.items():
             batches[record_category].extend(file_id, records)
         failures.extend(file_id, content.failures)
         digest = hashlib.sha256(data).digest()
         file_rows.append({
-            "file_id": file_id, "source_path": path, "category": category, "size_bytes": len(data),
-            "sha256": digest.hex(), "cid": cid_of_bytes(data, digest), "seen_at": seen_at,
+            "file_id": file_id, "source_path": path, "category": content.category or category,
+            "size_bytes": len(data), "sha256": digest.hex(), "cid": cid_of_bytes(data, digest), "seen_at": seen_at,
             "file_name_time": timestamp_from_file_name(path), "problem": content.problem,
             "detail": content.detail, "records_total": content.records_total, "detected_type": content.detected,
-            "is_result": content.is_result, "note": content.note,
+            "is_result": content.is_result, "note": content.note, CONTEXT_COLUMN: content.context,
         })
         del content, data
         chunk_records += file_rows[-1]["records_total"]
@@ -375,12 +434,33 @@ class _Content:
     note: str | None = None
     problem: str | None = None
     detail: str | None = None
+    category: str | None = None  # what the content turned out to be, when not the category it was listed under
+    context: str | None = None  # what filled its gaps (CONTEXT_COLUMN)
 
 
-def _read_content(data: bytes, path: str, category: str) -> _Content:
-    """Parse (and for the original system's files, convert) one file; whatever it holds, never raises."""
+# A file in the LLM drop folder (or ingested --type llm_serving) that no LLM tool wrote.
+NOT_LLM = "no LLM benchmark format recognises this content"
+
+
+def _read_content(data: bytes, path: str, category: str, llm_defaults: LlmDefaults | None = None,
+                  max_file_bytes: int | None = None) -> _Content:
+    """Parse (and for the original system's files, convert) one file; whatever it holds, never raises.
+
+    An LLM tool's file is recognised by content first, in any category: its shape says what it is better
+    than the folder it was dropped in.
+    """
     try:
         parsed = parse_json_bytes(data)
+        if parsed.problem is not None or recognised_document(parsed.document):
+            llm = read_llm_content(data, path, llm_defaults, lambda sibling: read_regular_file(sibling, max_file_bytes))
+            if llm is not None:
+                records = {LLM_SERVING: llm.records} if llm.records else {}
+                return _Content(records=records, failures=llm.failures,
+                                records_total=len(llm.records) + len(llm.failures), detected=llm.detected,
+                                is_result=llm.is_result, note=llm.note, problem=llm.problem, detail=llm.detail,
+                                category=LLM_SERVING, context=llm.context)
+        if category == LLM_SERVING and (parsed.problem is None or not path.lower().endswith(".json")):
+            return _Content(detected=LLM_SERVING, is_result=False, note=NOT_LLM)
         if parsed.problem is not None:
             return _Content(detected="unreadable", problem=parsed.problem, detail=parsed.detail)
         if category == LEGACY:
@@ -409,7 +489,7 @@ def _unread_row(file_id: int, path: str, category: str, seen_at: datetime, why: 
     return {
         "file_id": file_id, "source_path": path, "category": category, "size_bytes": 0, "sha256": None,
         "cid": None, "seen_at": seen_at, "file_name_time": None, "problem": CANNOT_READ, "detail": why,
-        "records_total": 0, "detected_type": "unreadable", "is_result": False, "note": None,
+        "records_total": 0, "detected_type": "unreadable", "is_result": False, "note": None, CONTEXT_COLUMN: None,
     }
 
 
@@ -437,7 +517,7 @@ def _validate_isolating(rows: list[dict], batches: dict[str, CategoryRecords],
 
 
 def _file_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=FILE_COLUMNS + [CID_COLUMN])
+    frame = pd.DataFrame(rows, columns=FILE_COLUMNS + [CID_COLUMN, CONTEXT_COLUMN])
     for column in ("seen_at", "file_name_time"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
     return frame
@@ -478,6 +558,7 @@ def validate_records(files: pd.DataFrame, batches: dict[str, CategoryRecords],
         assertions=integ.children["assertions"],
         quarantine=quarantine,
         failures=normalize_failures(failures or CategoryRecords(), by_id),
+        llm_serving=results[LLM_SERVING].frame,
         duplicates_dropped=sum(r.duplicates_dropped for r in results.values()),
     )
 

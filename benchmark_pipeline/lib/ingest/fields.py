@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmark_pipeline.lib.llm.metrics import LLM_METRICS, metric_columns
+from benchmark_pipeline.lib.vocabulary import LLM_SERVING
+
 STR, FLOAT, INT, BOOL, JSON, TIME = "str", "float", "int", "bool", "json", "time"
 
 # Warehouse integer columns (batch sizes, iterations, compute units, indexes) are 32-bit.
@@ -153,10 +156,61 @@ FAILURE_FIELDS = (
     _f("simulation_reason", STR),
 )
 
+def _llm_metric_fields() -> tuple[FieldSpec, ...]:
+    return tuple(_f(column, FLOAT, unit=LLM_METRICS[metric].unit) for column, (metric, _) in metric_columns().items())
+
+
+# An LLM result as ``lib/ingest/llm.py`` writes it from an ``LlmResult`` and the ingest's defaults: already in
+# canonical units, so no aliases beyond the shared model/hardware/time fields. The hardware fields describe one
+# device (memory_gb is the VRAM of one GPU); how many, at what price, come with the configuration fields.
+LLM_SERVING_FIELDS = MODEL_FIELDS + HARDWARE_FIELDS + COMMON_FIELDS + (
+    _f("tool", STR),
+    _f("tool_version", STR),
+    _f("source_record", STR),  # where in the file: "line 3" of JSON lines, "item 2" of a JSON list
+    _f("workload_type", STR),
+    _f("dataset", STR),
+    _f("input_tokens_mean", FLOAT, unit="tokens"),
+    _f("output_tokens_mean", FLOAT, unit="tokens"),
+    _f("input_tokens_configured", FLOAT, unit="tokens"),
+    _f("output_tokens_configured", FLOAT, unit="tokens"),
+    _f("batch_size", INT),
+    _f("concurrency", INT),
+    _f("concurrency_unbounded", BOOL),
+    _f("request_rate", FLOAT, unit="requests/s"),
+    _f("request_rate_unbounded", BOOL),
+    _f("num_prompts", INT),
+    _f("completed", INT),
+    _f("failed", INT),
+    _f("duration_s", FLOAT, unit="s"),
+    _f("gpu_count", INT),
+    _f("hosted_provider", STR),
+    _f("cpu_name", STR),
+    _f("system_name", STR),
+    _f("cost_per_hour_usd", FLOAT, unit="USD/h"),
+    _f("provider", STR),
+    _f("instance_type", STR),
+    _f("spot", BOOL),
+    _f("framework", STR),
+    _f("framework_version", STR),
+    _f("framework_capabilities", JSON),
+    _f("quantization", STR),
+    _f("quantization_bits", INT),
+    _f("precision", STR),
+    _f("weights_format", STR),
+    _f("energy_joules", FLOAT, unit="J"),
+    _f("power_watts", FLOAT, unit="W"),
+    _f("memory_peak_mb", FLOAT, unit="MB"),
+    _f("metrics", JSON),
+    _f("notes", STR),
+    _f("filled_from", JSON),
+    _f("tool_extra", JSON),
+) + _llm_metric_fields()
+
 FIELDS = {
     "performance": PERFORMANCE_FIELDS,
     "compatibility": COMPATIBILITY_FIELDS,
     "integration": INTEGRATION_FIELDS,
+    LLM_SERVING: LLM_SERVING_FIELDS,
 }
 
 # Nested lists/objects turned into child rows: category -> (raw key, child fields).
@@ -170,6 +224,7 @@ CONSUMED = {
     "performance": {"batch_results", "power_metrics"},
     "compatibility": set(),
     "integration": {"assertions"},
+    LLM_SERVING: set(),
 }
 
 POSITIVE_METRICS = tuple(s.name for s in PERFORMANCE_METRICS)

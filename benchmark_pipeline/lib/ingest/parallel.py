@@ -31,6 +31,7 @@ from typing import Callable, Iterator
 import pandas as pd
 
 from benchmark_pipeline.lib.batch_contract import ValidatedBatch
+from benchmark_pipeline.lib.llm.defaults import LlmDefaults
 
 from .batch import read_and_validate
 
@@ -67,9 +68,10 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _validate_chunk(files: pd.DataFrame, seen_at: datetime, max_file_bytes: int | None = None) -> ValidatedBatch:
+def _validate_chunk(files: pd.DataFrame, seen_at: datetime, max_file_bytes: int | None = None,
+                    llm_defaults: LlmDefaults | None = None) -> ValidatedBatch:
     with paused_gc():
-        return read_and_validate(files, seen_at=seen_at, max_file_bytes=max_file_bytes)
+        return read_and_validate(files, seen_at=seen_at, max_file_bytes=max_file_bytes, llm_defaults=llm_defaults)
 
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -105,15 +107,17 @@ class ValidatedChunks:
 
     Use as a context manager: entering forks the workers (before the caller opens the warehouse, so
     no child inherits a DuckDB handle) and leaving stops them, also when the caller gives up midway.
-    ``max_file_bytes``: files larger than this are not read (see ``read_and_validate``).
+    ``max_file_bytes``: files larger than this are not read (see ``read_and_validate``); ``llm_defaults``: what
+    fills the gaps of LLM result files (the ingest's --gpu, --framework, ...).
     """
 
     def __init__(self, files: pd.DataFrame, seen_at: datetime, workers: int | None = None,
                  chunk_bytes: int = CHUNK_BYTES, progress: Callable[[int, int], None] | None = None,
-                 max_file_bytes: int | None = None) -> None:
+                 max_file_bytes: int | None = None, llm_defaults: LlmDefaults | None = None) -> None:
         self.chunks = chunk_files(files, chunk_bytes)
         self.seen_at = seen_at
         self.max_file_bytes = max_file_bytes
+        self.llm_defaults = llm_defaults
         self.total = len(files)
         self.progress = progress
         self.workers = min(workers or os.cpu_count() or 1, len(self.chunks))
@@ -137,14 +141,14 @@ class ValidatedChunks:
     def _submit(self) -> None:
         if self._next < len(self.chunks):
             self._pending.append(self._pool.submit(_validate_chunk, self.chunks[self._next], self.seen_at,
-                                                   self.max_file_bytes))
+                                                   self.max_file_bytes, self.llm_defaults))
             self._next += 1
 
     def __iter__(self) -> Iterator[ValidatedBatch]:
         done = 0
         for chunk in self.chunks:
             if self._pool is None:
-                batch = _validate_chunk(chunk, self.seen_at, self.max_file_bytes)
+                batch = _validate_chunk(chunk, self.seen_at, self.max_file_bytes, self.llm_defaults)
             else:
                 batch = self._pending.popleft().result()
                 self._submit()

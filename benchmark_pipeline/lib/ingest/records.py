@@ -18,6 +18,7 @@ import orjson
 import pandas as pd
 
 from benchmark_pipeline.lib.normalize import canonical_hardware_type
+from benchmark_pipeline.lib.vocabulary import LLM_SERVING
 
 from .coerce import coerce, unstorable_json
 from .columns import RawColumns, fast_coerce, missing_column
@@ -65,7 +66,8 @@ def normalize_category(
                          "record_index": record_indexes[keep].astype("int64")})
 
     frame, bad = _canonical_columns(raw, FIELDS[category], keys, problems)
-    if "hardware_type" in frame:
+    if "hardware_type" in frame and category != LLM_SERVING:
+        # LLM results arrive typed (lib/llm/hardware.py, which adds "hosted"); the schema checks the type.
         frame["hardware_type"] = _canonical_hardware(frame["hardware_type"], keys, problems, bad)
     known = known_raw_keys(category)
     frame["extra"] = _extra_json(dict_records, known, keys, problems, bad) if not raw.keys <= known \

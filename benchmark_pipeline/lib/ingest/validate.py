@@ -21,7 +21,7 @@ from pandera.engines import pandas_engine
 
 from benchmark_pipeline.lib.batch_contract import QUARANTINE_COLUMNS
 from benchmark_pipeline.lib.normalize import TIME_SOURCE_FILE_NAME, TIME_SOURCE_LEDGER, TIME_SOURCE_RECORD
-from benchmark_pipeline.lib.schemas import CATEGORY_SCHEMAS, CHILD_SCHEMAS
+from benchmark_pipeline.lib.schemas import CATEGORY_SCHEMAS, CHILD_SCHEMAS, MISSING_REASONS
 
 from .fields import FIELDS
 from .records import KEY_COLUMNS, NormalizedCategory, Problems, normalize_category
@@ -148,7 +148,16 @@ _CHECK_REASONS = {
     "str_length(1, None)": "must not be empty",
     "latency or throughput": "needs average_latency_ms, latency_p50_ms or throughput_items_per_second > 0",
     "model or family": "needs model_name (or model_family for a family-level result)",
+    "llm hardware type": "cannot tell the hardware type (cuda, rocm, npu, tpu, hpu, cpu or hosted) of the hardware named "
+                         "in device_name; name the GPU with its vendor (--gpu \"NVIDIA ...\", \"AMD ...\") or as "
+                         "hosted:<provider>",
+    "llm measurement": "no measurement: no latency or throughput value (a run where every request failed is "
+                       "stored as a benchmark failure, not as a result)",
 }
+
+
+# Record-level checks that are about one field all the same: the quarantine row names it, with its value.
+_FRAME_CHECK_FIELDS = {"llm hardware type": "device_name"}
 
 
 def _reason(check: str) -> str:
@@ -186,17 +195,20 @@ def _pandera_failures(
             if pos in seen_frame_failures:
                 continue
             seen_frame_failures.add(pos)
-            column = None
+            column = _FRAME_CHECK_FIELDS.get(check)
         else:
             column = case.column
         if check == "not_nullable" and _coercion_failed(already, frame, pos, column):
             continue
+        reason = _reason(check)
+        if check == "not_nullable":
+            reason = MISSING_REASONS.get(model, {}).get(column, reason)
         field_name = column
         if child and column:
             field_name = f"{child}[{int(frame['child_index'].iat[pos])}].{column}"
         value = frame[column].iat[pos] if column else None
         problems.add(int(frame["file_id"].iat[pos]), int(frame["record_index"].iat[pos]), field_name,
-                     None if column is None or pd.isna(value) else value, _reason(check))
+                     None if column is None or pd.isna(value) else value, reason)
     return bad
 
 

@@ -10,6 +10,11 @@ in the ledger. Each tick also compares the listing with the ledger (path and siz
 watermark would miss (a filesystem without ctime updates, a lost cursor, a failed run) is found on
 the next tick; when the ledger cannot be read the watermark alone decides and nothing is lost,
 only delayed. A retracted file stays in the ledger, so it is not ingested again unless it changes.
+
+The LLM drop folder (``incoming/llm/``) also holds the ``*.jsonl`` and ``*.txt`` files LLM tools write, and
+``<file>.meta.json`` sidecars; a sidecar is never a file of its own, but a new or changed one counts as a
+change of its file (its times are folded into the file's), so a result refused for missing hardware is
+taken again once its sidecar says what it ran on.
 """
 
 from __future__ import annotations
@@ -22,10 +27,14 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Iterable, Mapping
 
-from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY
+from benchmark_pipeline.lib.llm.defaults import SIDECAR_SUFFIX
+from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY, LLM_DROP, LLM_SERVING
 
 IGNORED_SUFFIXES = (".tmp", ".partial", ".part", ".crdownload")
-CATEGORY_DIRS = frozenset(CATEGORIES) | {LEGACY}
+CATEGORY_DIRS = frozenset(CATEGORIES) | {LEGACY, LLM_DROP}
+LLM_DIRS = frozenset({LLM_DROP, LLM_SERVING})
+# What an LLM tool writes besides JSON: JSON lines (SGLang) and text logs (MLPerf loadgen).
+LLM_SUFFIXES = (".json", ".jsonl", ".txt")
 
 
 @dataclass(frozen=True)
@@ -41,21 +50,24 @@ class Entry:
 
 
 def scan(roots: Iterable[os.PathLike[str] | str]) -> list[Entry]:
-    """``*.json`` files under the roots that the ingest can categorise; temp names and dotfiles left out, and
-    so are symbolic links and anything but regular files, which an ingest of the file alone never reads."""
+    """``*.json`` files under the roots that the ingest can categorise (and ``*.jsonl`` / ``*.txt`` under an
+    LLM drop folder); temp names, dotfiles and sidecars left out, and so are symbolic links and anything but
+    regular files, which an ingest of the file alone never reads."""
     found: list[Entry] = []
     for root in roots:
         root_path = Path(root).resolve()
         if root_path.is_dir():
-            _walk(str(root_path), root_path.name in CATEGORY_DIRS, found)
+            _walk(str(root_path), root_path.name in CATEGORY_DIRS, root_path.name in LLM_DIRS, found)
     return found
 
 
-def _walk(directory: str, categorised: bool, found: list[Entry]) -> None:
+def _walk(directory: str, categorised: bool, llm: bool, found: list[Entry]) -> None:
     try:
         iterator = os.scandir(directory)
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return  # vanished or unreadable between listings: the next tick sees it again
+    here: list[Entry] = []
+    sidecars: dict[str, int] = {}  # the name a sidecar describes -> its last change
     with iterator:
         for item in iterator:
             name = item.name
@@ -63,9 +75,11 @@ def _walk(directory: str, categorised: bool, found: list[Entry]) -> None:
                 continue
             try:
                 if item.is_dir(follow_symlinks=False):
-                    _walk(item.path, categorised or name in CATEGORY_DIRS, found)
+                    _walk(item.path, categorised or name in CATEGORY_DIRS, llm or name in LLM_DIRS, found)
                     continue
-                if not categorised or not name.lower().endswith(".json") or name.endswith(IGNORED_SUFFIXES):
+                lowered = name.lower()
+                if not categorised or not lowered.endswith(LLM_SUFFIXES if llm else ".json") \
+                        or name.endswith(IGNORED_SUFFIXES):
                     continue
                 if item.is_symlink():
                     continue  # an ingest of the file by itself would refuse it (it may lead anywhere)
@@ -74,7 +88,36 @@ def _walk(directory: str, categorised: bool, found: list[Entry]) -> None:
                 continue
             if not S_ISREG(stat.st_mode):
                 continue  # a FIFO or a device: never read
-            found.append(Entry(item.path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
+            if lowered.endswith(SIDECAR_SUFFIX):
+                sidecars[name[:-len(SIDECAR_SUFFIX)]] = max(stat.st_mtime_ns, stat.st_ctime_ns)
+            here.append(Entry(item.path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
+    entries, described = _with_sidecars(here, sidecars)
+    sidecar_paths = {entry.path for entry in described}
+    found.extend(entry for entry in entries if entry.path not in sidecar_paths)
+
+
+def _with_sidecars(entries: list[Entry], sidecars: dict[str, int]) -> tuple[list[Entry], list[Entry]]:
+    """(the entries with each sidecar's change folded into its file's ctime, the sidecars that describe a file).
+
+    A sidecar ``run.json.meta.json`` or ``run.meta.json`` describes ``run.json``; one without its file is an
+    ordinary candidate (the ingest decides what it is).
+    """
+    if not sidecars:
+        return entries, []
+    names = {os.path.basename(e.path): e for e in entries}
+    out, used = [], []
+    for entry in entries:
+        name = os.path.basename(entry.path)
+        stem = name.rsplit(".", 1)[0]
+        changed = max(sidecars.get(name, -1), sidecars.get(stem, -1) if stem != name else -1)
+        if name.lower().endswith(SIDECAR_SUFFIX):
+            base = name[:-len(SIDECAR_SUFFIX)]
+            if base in names or any(other.rsplit(".", 1)[0] == base and not other.lower().endswith(SIDECAR_SUFFIX)
+                                    for other in names):
+                used.append(entry)
+        out.append(Entry(entry.path, entry.size, entry.mtime_ns, max(entry.ctime_ns, changed)) if changed > 0
+                   else entry)
+    return out, used
 
 
 @dataclass

@@ -302,6 +302,34 @@ def is_unbounded(value: object) -> bool:
     return math.isinf(value) or value >= UNBOUNDED_SENTINEL
 
 
+# -- warehouse columns ---------------------------------------------------------------------------------
+
+# The stats of a distribution that get a column of their own in llm_serving_results: what SLAs and
+# rankings ask for. Every other stat a file reports (p1, p25, p99.9, ...) is kept in the row's metrics JSON.
+COLUMN_STATS = ("mean", "std", "min", "max", "p50", "p90", "p95", "p99")
+
+
+def column_name(metric: str, stat: str) -> str:
+    """The warehouse column of one metric and stat: the metric's name for a run-level figure, else
+    ``<metric>_<stat>`` (``ttft_ms_p90``, ``output_tokens_per_s_per_user_mean``)."""
+    if LLM_METRICS[metric].kind == RUN:
+        return metric
+    return f"{metric}_{stat}".replace(".", "_")
+
+
+def metric_columns() -> dict[str, tuple[str, str]]:
+    """Every metric column of llm_serving_results, in vocabulary order: column -> (metric, stat).
+
+    The migration that creates the table is static SQL; a test holds its columns to this list, so a
+    metric added here without a migration (or the other way round) fails at once.
+    """
+    columns: dict[str, tuple[str, str]] = {}
+    for name, metric in LLM_METRICS.items():
+        for stat in ((VALUE,) if metric.kind == RUN else COLUMN_STATS):
+            columns[column_name(name, stat)] = (name, stat)
+    return columns
+
+
 def describe() -> str:
     """The vocabulary as text (name, unit, direction, definition, tool mapping), for docs and ``--help``."""
     lines = []

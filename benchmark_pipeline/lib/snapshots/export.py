@@ -47,6 +47,10 @@ SURROGATE_KEYS = {
     "quarantine": "quarantine_id",
     "benchmark_failures": "failure_id",
     "ingestion_ledger": "ledger_id",
+    "llm_serving_results": "result_id",
+    "model_versions": "model_version_id",
+    "hardware_configurations": "hardware_config_id",
+    "inference_frameworks": "framework_id",
 }
 # Foreign surrogate keys -> (table, key, ((natural-key column, exported as), ...)).
 FOREIGN_KEYS = {
@@ -56,6 +60,9 @@ FOREIGN_KEYS = {
                                        ("source_sha256", "run_source_sha256"))),
     "result_id": ("performance_results", "result_id", (("record_index", "result_record_index"),)),
     "test_result_id": ("integration_test_results", "test_result_id", (("record_index", "test_result_record_index"),)),
+    "model_version_id": ("model_versions", "model_version_id", (("version_key", "model_version_key"),)),
+    "hardware_config_id": ("hardware_configurations", "hardware_config_id", (("config_key", "hardware_config_key"),)),
+    "framework_id": ("inference_frameworks", "framework_id", (("framework_key", "framework_key"),)),
 }
 
 # UnixFS Data{Type: Directory}, exactly as kubo encodes a plain directory.

@@ -7,6 +7,7 @@ column that is not documented here (or this lists one that no longer exists).
 from __future__ import annotations
 
 from benchmark_pipeline.lib import vocabulary
+from benchmark_pipeline.lib.llm.metrics import LLM_METRICS, RUN, metric_columns
 
 _PROVENANCE = {
     "source_path": ("", "result file the row came from (relative to the working directory when inside it)"),
@@ -22,6 +23,24 @@ _TIMED = {
     "record_index": ("", "position of the record in its file (0-based)"),
     "extra": ("JSON", "keys of the input record this schema does not know, kept verbatim"),
 }
+
+_STAT_WORDS = {"mean": "mean", "std": "standard deviation", "min": "minimum", "max": "maximum"}
+
+
+def _llm_metric_columns() -> dict[str, tuple[str, str]]:
+    """One entry per metric column, its meaning and tool mapping read from the vocabulary (lib/llm/metrics.py),
+    so the dictionary says what TTFT, TPOT and ITL are exactly where the code defines them."""
+    out = {}
+    for column, (name, stat) in metric_columns().items():
+        metric = LLM_METRICS[name]
+        if metric.kind == RUN:
+            what = metric.label
+        else:
+            what = f"{_STAT_WORDS.get(stat, stat[1:] + 'th percentile')} of the {metric.label}"
+        out[column] = (metric.unit, f"{what} ({metric.direction.replace('_', ' ')}). {metric.definition} "
+                                    f"From: {metric.tools}")
+    return out
+
 
 COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "schema_version": {
@@ -43,7 +62,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "hardware_platforms": {
         "hardware_id": ("", "surrogate key (sequence)"),
         "fingerprint": ("", "label: type | device | memory | compute units | driver, as declared"),
-        "hardware_type": ("", "cpu, cuda, rocm, mps, openvino, qualcomm, webnn, webgpu, tpu or npu"),
+        "hardware_type": ("", "cpu, cuda, rocm, mps, openvino, qualcomm, webnn, webgpu, tpu or npu; LLM results add "
+                              "hpu (Intel Gaudi) and hosted (a provider's API, device hosted:<provider>)"),
         "device_name": ("", "device model name"),
         "platform": ("", "operating system or browser platform"),
         "platform_version": ("", "its version"),
@@ -58,7 +78,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "test_runs": {
         "run_id": ("", "surrogate key (sequence): one benchmark run = one file version and category"),
         "test_name": ("", "the records' test_name, else the file name"),
-        "test_type": ("", "performance, compatibility or integration"),
+        "test_type": ("", "performance, compatibility, integration or llm_serving"),
         "started_at": ("UTC", "earliest run_time of its records"),
         "completed_at": ("UTC", "latest run_time of its records"),
         "time_source": ("", "time_source of its first record"),
@@ -165,6 +185,84 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "message": ("", "message"),
         **_PROVENANCE,
     },
+    "llm_serving_results": {
+        "result_id": ("", "surrogate key (sequence seq_llm_result_id)"),
+        "run_id": ("", "test_runs.run_id (one run per file version, test_type llm_serving)"),
+        "model_id": ("", "models.model_id: the same model dimension as performance results"),
+        "hardware_id": ("", "hardware_platforms.hardware_id: the GPU (or system, CPU, hosted:<provider>) it ran on"),
+        "model_version_id": ("", "model_versions.model_version_id: the model as served (quantization, bits)"),
+        "hardware_config_id": ("", "hardware_configurations.hardware_config_id: GPU count, price, provider"),
+        "framework_id": ("", "inference_frameworks.framework_id; NULL when neither the file nor the ingest named one"),
+        "run_time": _TIMED["run_time"],
+        "time_source": _TIMED["time_source"],
+        "tool": ("", "benchmark tool and script: vllm_bench_serve, vllm_bench_latency, vllm_bench_throughput, "
+                     "sglang_bench_serving, genai_perf, aiperf, llmperf, optimum_benchmark, mlperf_loadgen"),
+        "tool_version": ("", "the tool's version, when the file says it"),
+        "source_record": ("", "where in the file: 'line N' of JSON lines, 'item N' of a JSON list; NULL for a whole file"),
+        "workload_type": ("", "online (requests arrive over time, bounded by a rate or a concurrency) or offline "
+                              "(all work submitted at once)"),
+        "dataset": ("", "dataset the prompts came from (sharegpt, random, ...)"),
+        "input_tokens_mean": ("tokens", "measured mean prompt length per request"),
+        "output_tokens_mean": ("tokens", "measured mean output length per request"),
+        "input_tokens_configured": ("tokens", "prompt length the run asked for"),
+        "output_tokens_configured": ("tokens", "output length the run asked for"),
+        "batch_size": ("items", "offline batch size, when the tool has one"),
+        "concurrency": ("requests", "configured limit of requests in flight; NULL when unlimited or not given"),
+        "concurrency_unbounded": ("", "true when the file said concurrency was unlimited (null limit, 1e9 sentinel)"),
+        "request_rate": ("requests/s", "configured request arrival rate; NULL when unlimited or not given"),
+        "request_rate_unbounded": ("", "true when the file said the rate was unlimited ('inf', Infinity, 1e9)"),
+        "num_prompts": ("requests", "requests the run issued (or planned to)"),
+        "completed": ("requests", "requests that completed"),
+        "failed": ("requests", "requests that failed (inferred as num_prompts - completed where the file has no count)"),
+        "duration_s": ("s", "wall time of the run"),
+        **_llm_metric_columns(),
+        "energy_joules": ("J", "energy of the GPUs the run used over the run (DCGM counter rise, or optimum-benchmark's)"),
+        "power_watts": ("W", "mean power over the run, summed over the GPUs used"),
+        "memory_peak_mb": ("MB", "peak GPU memory, summed over the GPUs used (MB = 2^20 bytes)"),
+        "metrics": ("JSON", "every metric and stat the file reported, canonical names and units "
+                            "({metric: {stat: value}}), percentiles without a column (p1, p25, p99.9, ...) included"),
+        "notes": ("", "what the ingest inferred, converted, dropped or filled, in order"),
+        "filled_from": ("JSON", "columns the file did not give: {column: option | sidecar | name} (ingest option, "
+                                "<file>.meta.json, or read from a name such as a GPU's '80GB' or a model's '70B')"),
+        "extra": ("JSON", "tool-specific context kept verbatim (backend, label, scenario, errors, ...)"),
+        "record_index": ("", "position of the run among the file's runs (0-based)"),
+        **_PROVENANCE,
+    },
+    "model_versions": {
+        "model_version_id": ("", "surrogate key (sequence)"),
+        "version_key": ("", "identity: model_version_key() macro over model, quantization, bits, format, precision"),
+        "model_id": ("", "models.model_id (its parameter count is models.parameters_million)"),
+        "quantization": ("", "scheme: awq, gptq, fp8, q4_k_m, ...; NULL for the unquantized model"),
+        "bits": ("bits", "weight bits: given, else read from the scheme (awq 4, fp8 8) or the dtype (bfloat16 16)"),
+        "weights_format": ("", "gguf, gptq, awq, exl2, bitsandbytes, safetensors, ... when the scheme, model name or "
+                               "sidecar says"),
+        "precision": ("", "compute dtype the run used (bfloat16, float16, ...)"),
+        "vram_required_gb": ("GB", "parameters x bits / 8 x 1.2 (weights plus 20% for activations and KV cache), "
+                                   "GB of 2^30 bytes; NULL until the parameter count and bits are known"),
+        "created_at": ("UTC", "when the version was first seen"),
+    },
+    "hardware_configurations": {
+        "hardware_config_id": ("", "surrogate key (sequence)"),
+        "config_key": ("", "identity: hardware_config_key() macro over platform, GPU count, provider, instance, spot, "
+                           "price"),
+        "hardware_id": ("", "hardware_platforms.hardware_id: the GPU type (device_name) and VRAM per GPU (memory_gb) "
+                            "are kept there, once; hosted APIs as device hosted:<provider>"),
+        "gpu_count": ("GPUs", "GPUs of the configuration; NULL when unknown (and for hosted APIs)"),
+        "vram_total_gb": ("GB", "gpu_count x the platform's memory_gb"),
+        "cost_per_hour_usd": ("USD/h", "price of the whole configuration per hour (--cost-per-hour or sidecar)"),
+        "provider": ("", "cloud or API provider"),
+        "instance_type": ("", "cloud instance type"),
+        "spot": ("", "true for spot / preemptible capacity"),
+        "created_at": ("UTC", "when the configuration was first seen"),
+    },
+    "inference_frameworks": {
+        "framework_id": ("", "surrogate key (sequence)"),
+        "framework_key": ("", "identity: framework_key() macro over name and version"),
+        "name": ("", "framework, lower case: vllm, sglang, tensorrt-llm, pytorch, ..."),
+        "version": ("", "its version, when the file or --framework NAME==VERSION says"),
+        "capabilities": ("JSON", "what it can do, as the sidecar's capabilities describe it"),
+        "created_at": ("UTC", "when the framework was first seen"),
+    },
     "benchmark_failures": {
         "failure_id": ("", "surrogate key (sequence)"),
         "run_id": ("", "test_runs.run_id, when the failure belongs to an ingested run"),
@@ -173,7 +271,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "error_type": ("", "error class"),
         "error_message": ("", "first line / summary of the error"),
         "error_traceback": ("", "full traceback when given"),
-        "stage": ("", "what failed: benchmark, batch, initialization, ..."),
+        "stage": ("", "what failed: benchmark, batch, initialization, ...; llm_serving for an LLM run where every "
+                      "request failed"),
         "batch_size": ("items", "batch size of a failed batch"),
         "run_time": _TIMED["run_time"],
         "time_source": _TIMED["time_source"],
@@ -184,7 +283,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "quarantine_id": ("", "surrogate key (sequence)"),
         "source_path": _PROVENANCE["source_path"],
         "source_sha256": _PROVENANCE["source_sha256"],
-        "category": ("", "performance, compatibility or integration"),
+        "category": ("", "performance, compatibility, integration or llm_serving"),
         "record_index": ("", "record position in the file; NULL when the whole file is unusable"),
         "field": ("", "the field as written in the file (batch_results[2].latency_ms for nested ones)"),
         "value": ("", "the offending value, as text"),
@@ -204,13 +303,15 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "reason": ("", "why the file has this status"),
         "records_total": ("", "records found in the file"),
         "records_quarantined": ("", "records that went to quarantine"),
-        "rows_written": ("", "fact rows written (performance, compatibility, integration, failures)"),
+        "rows_written": ("", "fact rows written (performance, compatibility, integration, llm_serving, failures)"),
         "duplicate_of": ("", "first path with the same content, for duplicates"),
         "first_seen_at": ("UTC", "when the ledger first saw this version"),
         "status_changed_at": ("UTC", "last status change"),
         "ingestion_run_id": ("", "run that last changed the row"),
         "history": ("", "earlier statuses of this version, oldest first"),
         "cid": ("", "IPFS CID of the file version (kubo-v1, as `ipfs add --cid-version=1`); NULL until computed"),
+        "ingest_context": ("JSON", "the ingest options and sidecar that filled what an LLM file lacked (--gpu, ...); "
+                                   "a refused version ingested again with other ones is processed again"),
     },
     "regression_flags": {
         "flag_id": ("", "stable id: hash of series_id, run_id and kind, so acks survive re-detection"),

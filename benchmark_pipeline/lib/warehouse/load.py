@@ -16,10 +16,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from benchmark_pipeline.lib.batch_contract import ValidatedBatch
+from benchmark_pipeline.lib.batch_contract import CONTEXT_COLUMN, ValidatedBatch
+from benchmark_pipeline.lib.llm.hardware import VRAM_OVERHEAD
+from benchmark_pipeline.lib.llm.metrics import metric_columns
 from benchmark_pipeline.lib.normalize import infer_model_family
 from benchmark_pipeline.lib.scope import Scope
-from benchmark_pipeline.lib.vocabulary import FACT_TABLES
+from benchmark_pipeline.lib.vocabulary import FACT_TABLES, LLM_SERVING
 
 from .plan import DUPLICATE, INGEST, UNCHANGED, FilePlanner, file_status
 from .transaction import registered, transaction
@@ -49,7 +51,13 @@ class LoadResult:
 
 
 def read_ledger(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return conn.execute("SELECT source_path, sha256, status FROM ingestion_ledger").df()
+    """source_path, sha256, status and ingest_context of every ledger row (a warehouse older than version 8,
+    read by a dry run, has no ingest_context: none)."""
+    has_context = conn.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'ingestion_ledger' "
+        "AND column_name = 'ingest_context'").fetchall()[0][0]
+    context = "ingest_context" if has_context else "NULL::VARCHAR AS ingest_context"
+    return conn.execute(f"SELECT source_path, sha256, status, {context} FROM ingestion_ledger").df()
 
 
 def outcomes_for(batch: ValidatedBatch, plan: pd.DataFrame) -> pd.DataFrame:
@@ -98,7 +106,8 @@ def _reason(problem: object, detail: object, total: int, bad: int, note: object 
 
 def _rows_per_file(batch: ValidatedBatch) -> pd.Series:
     counts = [f["file_id"].value_counts()
-              for f in (batch.performance, batch.compatibility, batch.integration, batch.failures) if not f.empty]
+              for f in (batch.performance, batch.compatibility, batch.integration, batch.llm_serving, batch.failures)
+              if not f.empty]
     return pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype="int64")
 
 
@@ -357,12 +366,13 @@ def write_facts(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: 
     perf = _with_fingerprint(batch.performance)
     compat = _with_fingerprint(batch.compatibility)
     integ = _with_fingerprint(batch.integration)
-    _upsert_models(conn, [perf, compat, integ])
-    _upsert_hardware(conn, [perf, compat, integ])
+    llm = _with_fingerprint(batch.llm_serving)
+    _upsert_models(conn, [perf, compat, integ, llm])
+    _upsert_hardware(conn, [perf, compat, integ, llm])
     try:
         with registered(conn, "stage_files", batch.files[["file_id", "source_path", "sha256"]]):
-            runs = _write_test_runs(conn, {"performance": perf, "compatibility": compat, "integration": integ},
-                                    run_id, now)
+            runs = _write_test_runs(conn, {"performance": perf, "compatibility": compat, "integration": integ,
+                                           LLM_SERVING: llm}, run_id, now)
             with registered(conn, "stage_runs", runs):
                 params = [run_id, now]
                 if not perf.empty:
@@ -371,6 +381,8 @@ def write_facts(conn: duckdb.DuckDBPyConnection, batch: ValidatedBatch, run_id: 
                     _insert_compatibility(conn, compat, params)
                 if not integ.empty:
                     _insert_integration(conn, integ, batch, params)
+                if not llm.empty:
+                    _insert_llm_serving(conn, llm, params)
                 if not batch.failures.empty:
                     _insert_failures(conn, batch.failures, params)
     finally:
@@ -548,12 +560,105 @@ def _insert_integration(conn: duckdb.DuckDBPyConnection, integ: pd.DataFrame, ba
     conn.execute("DROP TABLE stage_integ")
 
 
+# What the LLM inserts read from the staged frame, besides the metric columns.
+_LLM_COLUMNS = [
+    "tool", "tool_version", "source_record", "workload_type", "dataset", "input_tokens_mean", "output_tokens_mean",
+    "input_tokens_configured", "output_tokens_configured", "batch_size", "concurrency", "request_rate",
+    "num_prompts", "completed", "failed", "duration_s",
+]
+_LLM_STAGE_COLUMNS = [
+    "file_id", "record_index", "model_name", "fingerprint", "run_time", "time_source", *_LLM_COLUMNS,
+    "concurrency_unbounded", "request_rate_unbounded", "gpu_count", "memory_gb", "cost_per_hour_usd", "provider",
+    "instance_type", "spot", "framework", "framework_version", "framework_capabilities", "quantization",
+    "quantization_bits", "precision", "weights_format", *metric_columns(), "energy_joules", "power_watts",
+    "memory_peak_mb", "metrics", "notes", "filled_from", "tool_extra", "extra", "is_simulated", "simulation_reason",
+]
+# VRAM a model version needs, GB of 2**30 bytes: lib/llm/hardware.py vram_required_gb over the models table.
+_VRAM_SQL = f"m.parameters_million * 1e6 * {{bits}} / 8 * {VRAM_OVERHEAD!r} / {2 ** 30}"
+
+
+def _insert_llm_serving(conn: duckdb.DuckDBPyConnection, llm: pd.DataFrame, params: list) -> None:
+    """LLM runs with their dimensions: the model as served, the hardware as configured, the framework.
+
+    Each dimension row is found by its key macro (migration 0008) over typed values, so the same version,
+    configuration or framework named by any later file is the same row.
+    """
+    with registered(conn, "s", llm[_LLM_STAGE_COLUMNS]):
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE stage_llm AS SELECT nextval('seq_llm_result_id') AS result_id, r.run_id, "
+            "m.model_id, h.hardware_id, s.*, f.source_path, f.sha256, "
+            "model_version_key(m.model_id, s.quantization, s.quantization_bits, s.weights_format, s.precision) "
+            "AS version_key, hardware_config_key(h.hardware_id, s.gpu_count, s.provider, s.instance_type, s.spot, "
+            "s.cost_per_hour_usd) AS config_key, CASE WHEN s.framework IS NOT NULL THEN "
+            "framework_key(s.framework, s.framework_version) END AS framework_key "
+            "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "
+            f"AND r.test_type = '{LLM_SERVING}' JOIN models m ON m.model_name = s.model_name "
+            "JOIN stage_hardware_ids h ON h.fingerprint = s.fingerprint ORDER BY s.file_id, s.record_index"
+        )
+    conn.execute(
+        "INSERT INTO inference_frameworks (framework_key, name, version, capabilities) "
+        "SELECT framework_key, any_value(framework), any_value(framework_version), "
+        "first(framework_capabilities ORDER BY result_id) FILTER (WHERE framework_capabilities IS NOT NULL) "
+        "FROM stage_llm WHERE framework_key IS NOT NULL AND framework_key NOT IN "
+        "(SELECT framework_key FROM inference_frameworks) GROUP BY framework_key ORDER BY min(result_id)"
+    )
+    conn.execute(
+        "UPDATE inference_frameworks SET capabilities = s.capabilities FROM (SELECT framework_key, "
+        "first(framework_capabilities ORDER BY result_id) AS capabilities FROM stage_llm WHERE "
+        "framework_capabilities IS NOT NULL GROUP BY framework_key) s "
+        "WHERE inference_frameworks.framework_key = s.framework_key AND inference_frameworks.capabilities IS NULL"
+    )
+    conn.execute(
+        "INSERT INTO model_versions (version_key, model_id, quantization, bits, weights_format, precision, "
+        "vram_required_gb) SELECT l.version_key, any_value(l.model_id), any_value(l.quantization), "
+        f"any_value(l.quantization_bits), any_value(l.weights_format), any_value(l.precision), "
+        f"any_value({_VRAM_SQL.format(bits='l.quantization_bits')}) "
+        "FROM stage_llm l JOIN models m USING (model_id) WHERE l.version_key NOT IN "
+        "(SELECT version_key FROM model_versions) GROUP BY l.version_key ORDER BY min(l.result_id)"
+    )
+    # A version stored before its model's size was known gets its VRAM once the size is.
+    conn.execute(
+        f"UPDATE model_versions SET vram_required_gb = {_VRAM_SQL.format(bits='model_versions.bits')} FROM models m "
+        "WHERE m.model_id = model_versions.model_id AND model_versions.vram_required_gb IS NULL "
+        "AND model_versions.bits IS NOT NULL AND m.parameters_million IS NOT NULL"
+    )
+    conn.execute(
+        "INSERT INTO hardware_configurations (config_key, hardware_id, gpu_count, vram_total_gb, cost_per_hour_usd, "
+        "provider, instance_type, spot) SELECT config_key, any_value(hardware_id), any_value(gpu_count), "
+        "any_value(memory_gb * gpu_count), any_value(cost_per_hour_usd), any_value(provider), "
+        "any_value(instance_type), any_value(spot) FROM stage_llm WHERE config_key NOT IN "
+        "(SELECT config_key FROM hardware_configurations) GROUP BY config_key ORDER BY min(result_id)"
+    )
+    columns = ", ".join(_LLM_COLUMNS + list(metric_columns()))
+    picked = ", ".join(f"l.{c}" for c in _LLM_COLUMNS + list(metric_columns()))
+    conn.execute(
+        "INSERT INTO llm_serving_results (result_id, run_id, model_id, hardware_id, model_version_id, "
+        f"hardware_config_id, framework_id, run_time, time_source, {columns}, concurrency_unbounded, "
+        "request_rate_unbounded, energy_joules, power_watts, memory_peak_mb, metrics, notes, filled_from, extra, "
+        f"record_index, {_PROVENANCE_COLUMNS}) "
+        "SELECT l.result_id, l.run_id, l.model_id, l.hardware_id, v.model_version_id, c.hardware_config_id, "
+        f"fw.framework_id, l.run_time, l.time_source, {picked}, coalesce(l.concurrency_unbounded, false), "
+        "coalesce(l.request_rate_unbounded, false), l.energy_joules, l.power_watts, l.memory_peak_mb, "
+        "coalesce(l.metrics, '{}'), l.notes, l.filled_from, CASE WHEN l.extra IS NULL THEN l.tool_extra "
+        "WHEN l.tool_extra IS NULL THEN l.extra ELSE json_merge_patch(l.tool_extra, l.extra) END, l.record_index, "
+        "l.source_path, l.sha256, ?, ?, coalesce(l.is_simulated, false), l.simulation_reason "
+        "FROM stage_llm l JOIN model_versions v ON v.version_key = l.version_key "
+        "JOIN hardware_configurations c ON c.config_key = l.config_key "
+        "LEFT JOIN inference_frameworks fw ON fw.framework_key = l.framework_key ORDER BY l.result_id",
+        params,
+    )
+    conn.execute("DROP TABLE stage_llm")
+
+
 # --- ledger and quarantine ---------------------------------------------------------------------
 
 def _write_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, plan: pd.DataFrame,
                   outcomes: pd.DataFrame, run_id: str, now: datetime) -> None:
     # The kubo-v1 CID computed from the bytes the ingest read.
-    with_cid = files[["source_path", "size_bytes", "file_id", "problem", "detail"]].assign(cid=files["cid"].astype(object))
+    with_cid = files[["source_path", "size_bytes", "file_id", "problem", "detail"]].assign(
+        cid=files["cid"].astype(object),
+        ingest_context=(files[CONTEXT_COLUMN] if CONTEXT_COLUMN in files else pd.Series(None, index=files.index))
+        .astype(object))
     unchanged = outcomes["status"] == UNCHANGED
     if unchanged.any() and with_cid["cid"].notna().any():
         # An unchanged version already has its row; fill its CID if it was ledgered before CIDs were kept.
@@ -572,6 +677,7 @@ def _write_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, plan: pd
             "UPDATE ingestion_ledger SET status = s.status, reason = s.reason, records_total = s.records_total, "
             "records_quarantined = s.records_quarantined, rows_written = s.rows_written, duplicate_of = s.duplicate_of, "
             "status_changed_at = ?, ingestion_run_id = ?, cid = coalesce(ingestion_ledger.cid, s.cid), "
+            "ingest_context = s.ingest_context, "
             "history = coalesce(history || '; ', '') || ingestion_ledger.status || ' -> ' || s.status || ' by run ' || ? "
             "FROM stage_ledger s WHERE ingestion_ledger.source_path = s.source_path "
             "AND ingestion_ledger.sha256 = s.sha256",
@@ -580,8 +686,9 @@ def _write_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, plan: pd
         conn.execute(
             "INSERT INTO ingestion_ledger (source_path, sha256, size_bytes, detected_type, status, reason, "
             "records_total, records_quarantined, rows_written, duplicate_of, first_seen_at, status_changed_at, "
-            "ingestion_run_id, cid) SELECT s.source_path, s.sha256, s.size_bytes, s.detected_type, s.status, s.reason, "
-            "s.records_total, s.records_quarantined, s.rows_written, s.duplicate_of, ?, ?, ?, s.cid "
+            "ingestion_run_id, cid, ingest_context) SELECT s.source_path, s.sha256, s.size_bytes, s.detected_type, "
+            "s.status, s.reason, s.records_total, s.records_quarantined, s.rows_written, s.duplicate_of, ?, ?, ?, s.cid, "
+            "s.ingest_context "
             "FROM stage_ledger s ANTI JOIN ingestion_ledger l USING (source_path, sha256) ORDER BY s.file_id",
             [now, now, run_id],
         )

@@ -201,9 +201,12 @@ CHILD_LINKS = (
     ("hardware_compatibility", "compatibility_id", "run_id", "test_runs", "run_id"),
     ("integration_test_results", "test_result_id", "run_id", "test_runs", "run_id"),
     ("power_metrics", "metric_id", "run_id", "test_runs", "run_id"),
+    ("llm_serving_results", "result_id", "run_id", "test_runs", "run_id"),
+    ("llm_serving_results", "result_id", "model_version_id", "model_versions", "model_version_id"),
+    ("llm_serving_results", "result_id", "hardware_config_id", "hardware_configurations", "hardware_config_id"),
 )
 # The tables a run's rows are in (test_runs.record_count counts them; benchmark failures have no run).
-RUN_FACT_TABLES = ("performance_results", "hardware_compatibility", "integration_test_results")
+RUN_FACT_TABLES = ("performance_results", "hardware_compatibility", "integration_test_results", "llm_serving_results")
 
 
 def _counted_rows_sql(tables: Sequence[str]) -> str:

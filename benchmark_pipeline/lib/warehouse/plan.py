@@ -10,12 +10,16 @@ from typing import Iterable
 
 import pandas as pd
 
+from benchmark_pipeline.lib.batch_contract import CONTEXT_COLUMN
 from benchmark_pipeline.lib.vocabulary import ACTIVE_LEDGER_STATUSES as ACTIVE_STATUSES
 
 # Actions
 UNCHANGED = "unchanged"  # this exact (path, sha256) is already in the ledger
 DUPLICATE = "duplicate"  # the same bytes are already ledgered (or earlier in this batch) at another path
 INGEST = "ingest"  # new file, new version of a known path, or a retracted version coming back
+# Ledger statuses whose version is taken again when an ingest brings other options (or another sidecar) for
+# what the file lacks: something of it was refused, and the options may be what it needed (--gpu, ...).
+REFILLABLE = ("quarantined", "partial")
 
 
 def plan_files(files: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
@@ -29,11 +33,23 @@ def plan_files(files: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
 
 class FilePlanner:
     """``plan_files`` over a batch that arrives in chunks: each chunk is planned as if the earlier chunks
-    of the same batch were already in the ledger, so chunked and whole-batch plans are the same."""
+    of the same batch were already in the ledger, so chunked and whole-batch plans are the same.
+
+    A known version is unchanged, except one that was (partly) refused and now comes with an
+    ``ingest_context`` (the options and sidecar that fill an LLM file's gaps) other than the one it was
+    ledgered with: that is ingested again, replacing its rows, since the refusal may be what the new
+    options fix. An ingest without options never disturbs what an earlier one stored with them.
+    """
 
     def __init__(self, ledger: pd.DataFrame) -> None:
         active = ledger[ledger["status"].isin(ACTIVE_STATUSES)]
         self.known_versions = set(zip(active["source_path"], active["sha256"]))
+        contexts = active[CONTEXT_COLUMN] if CONTEXT_COLUMN in active else pd.Series(None, index=active.index)
+        self.refillable = {
+            (path, sha): (None if pd.isna(context) else context)
+            for path, sha, status, context in zip(active["source_path"], active["sha256"], active["status"], contexts)
+            if status in REFILLABLE
+        }
         self.first_path_by_sha = (
             active[active["status"] != DUPLICATE].drop_duplicates("sha256").set_index("sha256")["source_path"]
             .to_dict()
@@ -42,9 +58,14 @@ class FilePlanner:
 
     def plan(self, files: pd.DataFrame) -> pd.DataFrame:
         rows = []
-        for file_id, path, sha in zip(files["file_id"], files["source_path"], files["sha256"]):
+        contexts = files[CONTEXT_COLUMN] if CONTEXT_COLUMN in files else [None] * len(files)
+        for file_id, path, sha, context in zip(files["file_id"], files["source_path"], files["sha256"], contexts):
             duplicate_of = None
-            if (path, sha) in self.known_versions:
+            context = None if not isinstance(context, str) else context
+            if (path, sha) in self.refillable and context is not None and context != self.refillable[(path, sha)]:
+                action = INGEST
+                del self.refillable[(path, sha)]
+            elif (path, sha) in self.known_versions:
                 action = UNCHANGED
             elif sha in self.first_path_by_sha and self.first_path_by_sha[sha] != path:
                 action, duplicate_of = DUPLICATE, self.first_path_by_sha[sha]

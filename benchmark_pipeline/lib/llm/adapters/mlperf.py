@@ -38,6 +38,8 @@ from ._common import run_time
 
 NAME = "mlperf_loadgen"
 SUMMARY_MARK = "MLPerf Results Summary"
+# Every file loadgen writes is named so (summary, detail, accuracy, trace).
+LOG_PREFIX = "mlperf_log_"
 DETAIL_PREFIX = ":::MLLOG"
 SCENARIOS = ("Offline", "Server", "SingleStream", "MultiStream", "Interactive")
 _RUN_DIRS = ("performance", "accuracy")
