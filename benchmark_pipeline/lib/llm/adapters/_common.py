@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timezone
+from typing import Callable
 
 from benchmark_pipeline.lib.normalize import parse_timestamp
 
 from ..fields import Record
-from ..metrics import is_unbounded
+from ..metrics import VALUE, is_unbounded, stat_name
+from ..result import MetricsBuilder
 
 # Inference servers a benchmark client may name; anything else a hosted-API client names is a provider.
 SELF_HOSTED_FRAMEWORKS = frozenset({
@@ -86,3 +88,21 @@ def finite(value: float | None) -> float | None:
 def positive(value: float | None) -> float | None:
     """Configured lengths: tools write -1 or 0 for "not set"."""
     return value if value is not None and value > 0 else None
+
+
+def summary_metrics(record: Record, summary_key: re.Pattern[str], metric_of: Callable[[str], str],
+                    run_metrics: dict[str, str]) -> MetricsBuilder:
+    """The metrics of a vLLM-family summary (vLLM ``bench serve`` and SGLang ``bench_serving`` share the layout):
+    ``<stat>_<metric>`` keys matched by ``summary_key`` (group 1 the statistic, group 2 the tool's metric, named
+    ours by ``metric_of``) and one key per run-level figure."""
+    built = MetricsBuilder()
+    for key in record.keys():
+        match = summary_key.match(key)
+        if match:
+            stat = stat_name(match.group(1))
+            if stat is None:
+                raise record.error(key, f"{match.group(1)!r} is not a statistic")
+            built.put(metric_of(match.group(2)), stat, record.number(key), origin=key)
+    for key, metric in run_metrics.items():
+        built.put(metric, VALUE, record.number(key), origin=key)
+    return built

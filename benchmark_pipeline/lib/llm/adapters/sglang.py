@@ -20,9 +20,8 @@ from typing import Any
 
 from ..errors import LlmFormatError
 from ..fields import Record
-from ..metrics import VALUE, stat_name
-from ..result import ONLINE, LlmResult, MetricsBuilder
-from ._common import limit_or_unbounded, mean_per, positive, rate_or_unbounded
+from ..result import ONLINE, LlmResult
+from ._common import limit_or_unbounded, mean_per, positive, rate_or_unbounded, summary_metrics
 from .vllm_serve import looks_like_sglang
 
 NAME = "sglang_bench_serving"
@@ -137,16 +136,7 @@ def parse(document: Any, source: str, record: str | None = None) -> list[LlmResu
     request_rate, rate_unbounded = rate_or_unbounded(r, "request_rate")
     concurrency, concurrency_unbounded = limit_or_unbounded(r, "max_concurrency")
 
-    built = MetricsBuilder()
-    for key in r.keys():
-        match = _SUMMARY_KEY.match(key)
-        if match:
-            stat = stat_name(match.group(1))
-            if stat is None:
-                raise r.error(key, f"{match.group(1)!r} is not a statistic")
-            built.put(_METRIC[match.group(2)], stat, r.number(key), origin=key)
-    for key, metric in _RUN_METRICS.items():
-        built.put(metric, VALUE, r.number(key), origin=key)
+    built = summary_metrics(r, _SUMMARY_KEY, _METRIC.__getitem__, _RUN_METRICS)
     dropped = [key for key in _PER_REQUEST if key in document]
     if dropped:
         notes.append(f"per-request arrays not stored: {', '.join(dropped)}")

@@ -22,9 +22,8 @@ from typing import Any
 
 from ..errors import LlmFormatError
 from ..fields import Record
-from ..metrics import VALUE, stat_name
-from ..result import ONLINE, LlmResult, MetricsBuilder
-from ._common import limit_or_unbounded, mean_per, rate_or_unbounded, run_time
+from ..result import ONLINE, LlmResult
+from ._common import limit_or_unbounded, mean_per, rate_or_unbounded, run_time, summary_metrics
 
 NAME = "vllm_bench_serve"
 
@@ -79,16 +78,7 @@ def parse(document: Any, source: str, record: str | None = None) -> list[LlmResu
     request_rate, rate_unbounded = rate_or_unbounded(r, "request_rate")
     concurrency, concurrency_unbounded = limit_or_unbounded(r, "max_concurrency")
 
-    built = MetricsBuilder()
-    for key in r.keys():
-        match = _SUMMARY_KEY.match(key)
-        if match:
-            stat = stat_name(match.group(1))
-            if stat is None:
-                raise r.error(key, f"{match.group(1)!r} is not a statistic")
-            built.put(f"{match.group(2)}_ms", stat, r.number(key), origin=key)
-    for key, metric in _RUN_METRICS.items():
-        built.put(metric, VALUE, r.number(key), origin=key)
+    built = summary_metrics(r, _SUMMARY_KEY, lambda metric: f"{metric}_ms", _RUN_METRICS)
     dropped = [key for key in _PER_REQUEST if key in document]
     if dropped:
         notes.append(f"per-request arrays not stored: {', '.join(dropped)}")
