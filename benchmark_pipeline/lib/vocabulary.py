@@ -66,6 +66,16 @@ FACT_TABLES = ("performance_results", "performance_batch_results", "power_metric
                "test_runs")
 # Dimensions of LLM results beside models and hardware_platforms: kept when the facts that named them go.
 LLM_DIMENSION_TABLES = ("model_versions", "hardware_configurations", "inference_frameworks")
+# What the LLM-serving results answer (lib/analytics/serving.py): the use-case taxonomy (seeded by its
+# migration, the one place its SLAs and weights are written) and the tables computed from the facts, rewritten
+# whole in the transaction of a write that changed their inputs, or by the llm_answers asset once they expire.
+LLM_ANSWER_TABLES: dict[str, str] = {
+    "use_case_taxonomy": "Use cases (chatbot, code completion, RAG, summarization, ...): workload, SLA, TOPSIS weights.",
+    "model_use_cases": "Per model and use case: share of its configurations that meet the SLA, best figures, rank.",
+    "llm_daily_stats": "Per model and UTC day: LLM results, TTFT/TPOT p90 medians, best throughput, $ and tokens/J.",
+    "model_rankings": "TOPSIS ranking of serving configurations per use case, with breakdown and expiry.",
+    "llm_answers_state": "When the LLM answer tables were computed, from which inputs, and when they expire.",
+}
 # Written by regression detection, not by an ingest.
 REGRESSION_TABLES = ("regression_flags", "regression_acks", "regression_series_state")
 # Computed from the facts and recomputed in the transaction of every write, for what it touched

@@ -230,7 +230,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "model_versions": {
         "model_version_id": ("", "surrogate key (sequence)"),
-        "version_key": ("", "identity: model_version_key() macro over model, quantization, bits, format, precision"),
+        "version_key": ("", "identity: model_version_key() macro over model name, quantization, bits, format, precision"),
         "model_id": ("", "models.model_id (its parameter count is models.parameters_million)"),
         "quantization": ("", "scheme: awq, gptq, fp8, q4_k_m, ...; NULL for the unquantized model"),
         "bits": ("bits", "weight bits: given, else read from the scheme (awq 4, fp8 8) or the dtype (bfloat16 16)"),
@@ -243,8 +243,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "hardware_configurations": {
         "hardware_config_id": ("", "surrogate key (sequence)"),
-        "config_key": ("", "identity: hardware_config_key() macro over platform, GPU count, provider, instance, spot, "
-                           "price"),
+        "config_key": ("", "identity: hardware_config_key() macro over the platform's hardware_key, GPU count, "
+                           "provider, instance, spot, price"),
         "hardware_id": ("", "hardware_platforms.hardware_id: the GPU type (device_name) and VRAM per GPU (memory_gb) "
                             "are kept there, once; hosted APIs as device hosted:<provider>"),
         "gpu_count": ("GPUs", "GPUs of the configuration; NULL when unknown (and for hosted APIs)"),
@@ -262,6 +262,72 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "version": ("", "its version, when the file or --framework NAME==VERSION says"),
         "capabilities": ("JSON", "what it can do, as the sidecar's capabilities describe it"),
         "created_at": ("UTC", "when the framework was first seen"),
+    },
+    "use_case_taxonomy": {
+        "use_case": ("", "name of the use case: chatbot, code-completion, rag-qa, summarization, ..."),
+        "category": ("", "task category (text-generation, question-answering, summarization)"),
+        "subcategory": ("", "what kind of that task (chatbot, retrieval-augmented, long-document, ...)"),
+        "pipeline_tag": ("", "the Hugging Face pipeline tag of models that serve it"),
+        "description": ("", "what the use case is, in a sentence"),
+        "characteristics": ("JSON", "its workload: input_tokens and output_tokens per request as [min, max] (tokens), "
+                                    "interactive (a person waits)"),
+        "sla": ("JSON", "limits a configuration must meet to serve it: {criterion: {max|min: limit}} in the "
+                        "criterion's unit (ttft_ms_p90 in ms, user_tokens_per_s in tokens/s)"),
+        "default_weights": ("JSON", "TOPSIS weight per criterion (normalised when ranking)"),
+        "ranking_ttl_s": ("s", "how long a computed ranking stays valid when no result changed"),
+        "created_at": ("UTC", "when the use case was added"),
+    },
+    "model_use_cases": {
+        "model_id": ("", "models.model_id"),
+        "use_case": ("", "use_case_taxonomy.use_case"),
+        "suitability_score": ("0-1", "share of the model's tested configurations (version x hardware x framework) "
+                                     "with a load point in the use case's workload that meets its SLA"),
+        "recommended": ("", "some configuration meets the SLA and the model's best one ranks in the top 3"),
+        "priority": ("", "rank of the model's best configuration in the use case's ranking; NULL when none meets it"),
+        "configurations_tested": ("configurations", "configurations with a result in the use case's workload"),
+        "configurations_meeting_sla": ("configurations", "of those, the ones with a load point meeting the SLA"),
+        "performance_summary": ("JSON", "best TTFT p90 (ms), tokens/s per user, $ per million output tokens among "
+                                        "the points meeting the SLA"),
+        "calculated_at": ("UTC", "when it was computed"),
+    },
+    "llm_daily_stats": {
+        "model_id": ("", "models.model_id"),
+        "stats_date": ("UTC date", "day the results ran"),
+        "results": ("results", "LLM-serving results of the model that day (simulated ones excluded)"),
+        "configurations": ("configurations", "distinct version x hardware configuration x framework among them"),
+        "median_ttft_ms_p90": ("ms", "median over the day's results of their TTFT p90"),
+        "median_tpot_ms_p90": ("ms", "median over the day's results of their TPOT p90"),
+        "max_output_tokens_per_s": ("tokens/s", "highest output throughput of the day"),
+        "min_usd_per_million_output_tokens": ("USD", "lowest cost of a million output tokens of the day "
+                                                     "(priced configurations only)"),
+        "max_output_tokens_per_joule": ("tokens/J", "best energy efficiency of the day (where energy or power is known)"),
+        "calculated_at": ("UTC", "when it was computed"),
+    },
+    "model_rankings": {
+        "use_case": ("", "use_case_taxonomy.use_case ranked within"),
+        "rank_position": ("", "1 = best; ties share the better rank"),
+        "composite_score": ("0-1", "TOPSIS closeness to the ideal over the use case's default weights"),
+        "model_id": ("", "models.model_id"),
+        "model_version_id": ("", "model_versions.model_version_id"),
+        "hardware_config_id": ("", "hardware_configurations.hardware_config_id"),
+        "framework_id": ("", "inference_frameworks.framework_id"),
+        "result_id": ("", "llm_serving_results.result_id of the load point ranked: the configuration's highest "
+                          "throughput per GPU that meets the SLA, latest result per point"),
+        "concurrency": ("requests", "that point's concurrency"),
+        "request_rate": ("requests/s", "that point's request rate"),
+        "score_breakdown": ("JSON", "per criterion: value (its unit), direction, weight used"),
+        "criteria_dropped": ("JSON", "criteria left out because a candidate lacks them (energy, price)"),
+        "candidates": ("configurations", "configurations ranked for the use case"),
+        "calculated_at": ("UTC", "when the ranking was computed"),
+        "expires_at": ("UTC", "when it is recomputed even if no result changed (calculated_at + ranking_ttl_s)"),
+        "inputs_fingerprint": ("", "hash of the results and taxonomy it was computed from: a reader that sees "
+                                   "another one computes the answer afresh"),
+    },
+    "llm_answers_state": {
+        "id": ("", "always 1: one row"),
+        "inputs_fingerprint": ("", "inputs the LLM answer tables were last computed from"),
+        "calculated_at": ("UTC", "when they were last computed"),
+        "expires_at": ("UTC", "the earliest expiry among the use cases' rankings"),
     },
     "benchmark_failures": {
         "failure_id": ("", "surrogate key (sequence)"),

@@ -349,7 +349,7 @@ def _upsert_hardware(conn: duckdb.DuckDBPyConnection, frames: list[pd.DataFrame]
         "memory_gb, compute_units, metadata FROM stage_platforms s ANTI JOIN hardware_platforms h USING (hardware_key)"
     )
     conn.execute(
-        "CREATE OR REPLACE TEMP TABLE stage_hardware_ids AS SELECT s.fingerprint, h.hardware_id "
+        "CREATE OR REPLACE TEMP TABLE stage_hardware_ids AS SELECT s.fingerprint, h.hardware_id, h.hardware_key "
         "FROM stage_platforms s JOIN hardware_platforms h USING (hardware_key)"
     )
     conn.execute("DROP TABLE stage_platforms")
@@ -580,15 +580,15 @@ _VRAM_SQL = f"m.parameters_million * 1e6 * {{bits}} / 8 * {VRAM_OVERHEAD!r} / {2
 def _insert_llm_serving(conn: duckdb.DuckDBPyConnection, llm: pd.DataFrame, params: list) -> None:
     """LLM runs with their dimensions: the model as served, the hardware as configured, the framework.
 
-    Each dimension row is found by its key macro (migration 0008) over typed values, so the same version,
+    Each dimension row is found by its key macro (migrations 0008, 0009) over typed values and names, never surrogate ids, so the same version,
     configuration or framework named by any later file is the same row.
     """
     with registered(conn, "s", llm[_LLM_STAGE_COLUMNS]):
         conn.execute(
             "CREATE OR REPLACE TEMP TABLE stage_llm AS SELECT nextval('seq_llm_result_id') AS result_id, r.run_id, "
             "m.model_id, h.hardware_id, s.*, f.source_path, f.sha256, "
-            "model_version_key(m.model_id, s.quantization, s.quantization_bits, s.weights_format, s.precision) "
-            "AS version_key, hardware_config_key(h.hardware_id, s.gpu_count, s.provider, s.instance_type, s.spot, "
+            "model_version_key(m.model_name, s.quantization, s.quantization_bits, s.weights_format, s.precision) "
+            "AS version_key, hardware_config_key(h.hardware_key, s.gpu_count, s.provider, s.instance_type, s.spot, "
             "s.cost_per_hour_usd) AS config_key, CASE WHEN s.framework IS NOT NULL THEN "
             "framework_key(s.framework, s.framework_version) END AS framework_key "
             "FROM s JOIN stage_files f USING (file_id) JOIN stage_runs r ON r.file_id = s.file_id "

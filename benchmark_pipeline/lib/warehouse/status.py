@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from benchmark_pipeline.lib.vocabulary import REGRESSION_TABLES
+from benchmark_pipeline.lib.vocabulary import LLM_ANSWER_TABLES, REGRESSION_TABLES
 
 from . import scalar
 from .connection import open_reader
@@ -21,8 +21,8 @@ from .dictionary import DERIVED_TABLES as ANALYTICS_TABLES
 from .regressions import FLAGS_SCHEMA_VERSION
 from .schema import current_version
 
-# Tables computed from the facts (analytics assets and regression detection), shown apart from the stored data.
-DERIVED_TABLES = (*ANALYTICS_TABLES, *REGRESSION_TABLES)
+# Tables computed from the facts (analytics, LLM answers, regression detection), shown apart from the stored data.
+DERIVED_TABLES = (*ANALYTICS_TABLES, *(t for t in LLM_ANSWER_TABLES if t != "use_case_taxonomy"), *REGRESSION_TABLES)
 # Bookkeeping nobody needs a row count of.
 HIDDEN_TABLES = ("schema_version",)
 

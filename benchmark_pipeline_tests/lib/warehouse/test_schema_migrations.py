@@ -156,3 +156,33 @@ def test_hardware_key_reads_typed_values_not_their_spelling():
         ["cuda", "A100", 80, 108, None], ["cuda", "A100", 40, 108, "550"], ["cuda", None, 80, 108, "550"],
         ["rocm", "A100", 80, 108, "550"])}
     assert len(others) == 4 and not others & same
+
+
+def _with_llm_dimensions(conn, model_id: int, hardware_id: int) -> None:
+    """One model version and one hardware configuration under the given surrogate ids, keyed as version 8 did."""
+    conn.execute("INSERT INTO models (model_id, model_name) VALUES (?, 'llama-3.1-8b')", [model_id])
+    conn.execute("INSERT INTO hardware_platforms (hardware_id, hardware_key, fingerprint, hardware_type, device_name, "
+                 "memory_gb) VALUES (?, hardware_key('cuda', 'NVIDIA H100', 80, NULL, NULL), 'h100', 'cuda', "
+                 "'NVIDIA H100', 80)", [hardware_id])
+    conn.execute("INSERT INTO model_versions (version_key, model_id, quantization, bits) "
+                 "VALUES (model_version_key(?, 'awq', 4, NULL, NULL), ?, 'awq', 4)", [model_id, model_id])
+    conn.execute("INSERT INTO hardware_configurations (config_key, hardware_id, gpu_count, cost_per_hour_usd) "
+                 "VALUES (hardware_config_key(?, 2, NULL, NULL, NULL, 6.5), ?, 2, 6.5)", [hardware_id, hardware_id])
+
+
+def test_version_9_keys_model_versions_and_configurations_by_name_not_surrogate_id():
+    keys = []
+    for model_id, hardware_id in ((1, 1), (7, 3)):  # the same version and configuration under other ids
+        conn = duckdb.connect()
+        migrate(conn, target=8)
+        _with_llm_dimensions(conn, model_id, hardware_id)
+        migrate(conn)
+        keys.append(conn.execute("SELECT (SELECT version_key FROM model_versions), "
+                                 "(SELECT config_key FROM hardware_configurations)").fetchone())
+        assert keys[-1] == conn.execute(
+            "SELECT model_version_key('llama-3.1-8b', 'AWQ', 4, NULL, NULL), "
+            "hardware_config_key((SELECT hardware_key FROM hardware_platforms), 2, NULL, NULL, NULL, 6.5)").fetchone()
+    assert keys[0] == keys[1]
+    # The taxonomy is seeded with every use case's SLA and weights.
+    assert conn.execute("SELECT count(*) FROM use_case_taxonomy WHERE json_valid(sla) "
+                        "AND json_valid(default_weights)").fetchone()[0] >= 5

@@ -15,8 +15,9 @@ def test_stored_tables_are_the_migrated_ones():
     tables = {r[0] for r in conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
     assert set(vocabulary.WAREHOUSE_TABLES) | set(vocabulary.REGRESSION_TABLES) <= tables
-    # Besides the ingest's tables, the migrations create only bookkeeping and regression detection's tables.
-    others = tables - {"schema_version", *vocabulary.WAREHOUSE_TABLES}
+    # Besides the ingest's tables, the migrations create only bookkeeping, the LLM answers and regression detection's.
+    assert set(vocabulary.LLM_ANSWER_TABLES) <= tables
+    others = tables - {"schema_version", *vocabulary.WAREHOUSE_TABLES, *vocabulary.LLM_ANSWER_TABLES}
     assert all(t.startswith("regression_") for t in others), others
     assert set(vocabulary.FACT_TABLES) <= set(vocabulary.WAREHOUSE_TABLES)
     assert sorted(vocabulary.RESULT_TABLES + vocabulary.CHILD_TABLES + vocabulary.RUN_TABLES) \
