@@ -40,6 +40,7 @@ from .analytics import AnalyticsMixin
 from .maintenance import MaintenanceMixin
 from .regressions import RegressionsMixin
 from .replay import ReplayResult, list_quarantine, replay
+from .serving import ServingMixin
 from .snapshots import SnapshotsMixin
 from .web import WebMixin
 
@@ -91,7 +92,7 @@ def canonical_json(records: Any) -> bytes:
     return orjson.dumps(records, option=orjson.OPT_SORT_KEYS)
 
 
-class BenchmarkService(AnalyticsMixin, RegressionsMixin, SnapshotsMixin, MaintenanceMixin, WebMixin):
+class BenchmarkService(AnalyticsMixin, RegressionsMixin, ServingMixin, SnapshotsMixin, MaintenanceMixin, WebMixin):
     """One warehouse file and the rules for reaching it.
 
     ``connect_writer(db_path, timeout_s)`` opens the writer's read-write connection once the lock is

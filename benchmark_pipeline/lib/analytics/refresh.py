@@ -9,6 +9,7 @@ transaction that changed the facts, so a reader sees facts and derived tables of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 import duckdb
@@ -20,6 +21,7 @@ from benchmark_pipeline.lib.warehouse.transaction import registered
 
 from . import queries as q
 from .recommend import hardware_recommendations
+from .serving_tables import LlmRefresh, has_llm_tables, refresh_llm_answers
 
 # A scope touching more models than this is rebuilt whole: one pass over the facts beats many per-model ones.
 MAX_SCOPED_MODELS = 50
@@ -39,10 +41,16 @@ class RefreshReport:
     updated: dict[str, int] = field(default_factory=dict)  # table -> rows recomputed
     skipped: list[str] = field(default_factory=list)  # nothing they depend on changed
     scope: Scope = field(default_factory=Scope.everything)  # what the write touched (what was refreshed for)
+    llm: LlmRefresh | None = None  # the LLM answer tables: recomputed when their inputs changed or expired
 
 
-def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everything()) -> RefreshReport:
-    """Bring every derived table up to date with the facts for ``scope`` (everything by default)."""
+def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everything(),
+                    now: datetime | None = None) -> RefreshReport:
+    """Bring every derived table up to date with the facts for ``scope`` (everything by default).
+
+    The LLM answer tables are not partitioned by scope: they are recomputed whole whenever the LLM facts
+    or the taxonomy differ from what they were computed from (a fingerprint check, cheap when nothing did).
+    """
     report = RefreshReport(scope=scope)
     whole = (scope.is_everything or len(scope.models or ()) > MAX_SCOPED_MODELS
              or len(scope.platforms or ()) > MAX_SCOPED_PLATFORMS)
@@ -80,6 +88,8 @@ def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everyt
         report.updated["hardware_recommendations"] = _insert_frame(conn, "hardware_recommendations", ranked)
     else:
         report.skipped.append("hardware_recommendations")
+    if has_llm_tables(conn):
+        report.llm = refresh_llm_answers(conn, now or datetime.now(timezone.utc))
     return report
 
 
