@@ -57,9 +57,17 @@ class BenchmarkDB:
     def store_integration_test_result(self, record: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
         return self.store("integration", {**(record or {}), **fields})
 
-    def ingest_files(self, *paths: str | Path, category: str | None = None) -> dict[str, Any]:
-        """Ingest result files or folders, as ``benchmark-db ingest`` does; per-file outcomes."""
-        report = self.service.ingest_paths([str(p) for p in paths], category)
+    def ingest_files(self, *paths: str | Path, category: str | None = None, **llm: Any) -> dict[str, Any]:
+        """Ingest result files or folders, as ``benchmark-db ingest`` does; per-file outcomes.
+
+        ``llm``: what LLM-serving result files may lack, as ``benchmark-db ingest``'s options (``gpu``,
+        ``gpu_count``, ``framework`` as NAME[==VERSION], ``quantization``, ``cost_per_hour``, ``model``, and
+        the sidecar's ``provider``, ``instance_type``, ``spot``, ...): they fill only what a file does not say.
+        """
+        from benchmark_pipeline.lib.llm.defaults import LlmDefaults
+
+        defaults = LlmDefaults.from_options(**llm) if llm else None
+        report = self.service.ingest_paths([str(p) for p in paths], category, llm=defaults)
         return {"run_id": report.run_id,
                 "files": report.result.outcomes.to_dict("records"),
                 "quarantined": report.result.quarantine.to_dict("records")}
@@ -116,6 +124,49 @@ class BenchmarkDB:
         """``kind``: relative (fraction of the level), absolute (metric's unit) or noise (multiples of the
         series' own run-to-run noise); for every series of ``metric`` or for one ``series_id``."""
         return self.service.set_regression_threshold(kind, value, metric=metric, series_id=series_id, note=note)
+
+    # -- LLM serving: SLA fits, costs, Pareto fronts, rankings per use case -----------------------------
+
+    def find_cheapest_under_sla(self, sla: str, model: str | None = None, workload_type: str | None = None,
+                                dataset: str | None = None, input_tokens: float | None = None,
+                                output_tokens: float | None = None, since: datetime | None = None,
+                                until: datetime | None = None, limit: int = 10) -> dict[str, Any]:
+        """The cheapest configuration per million output tokens whose latest result meets ``sla``, e.g.
+        ``"ttft_ms_p90<=300,user_tokens_per_s>=20"``; says how many load points were left out for lacking a
+        value the SLA needs, and lists the points meeting it cheapest first."""
+        from benchmark_pipeline.lib.analytics.serving import Workload
+
+        workload = Workload(model=model, workload_type=workload_type, dataset=dataset, input_tokens=input_tokens,
+                            output_tokens=output_tokens)
+        return self.service.llm_sla(sla, workload, since=since, until=until, limit=limit)
+
+    def get_llm_costs(self, model: str | None = None, since: datetime | None = None,
+                      until: datetime | None = None) -> list[dict[str, Any]]:
+        """Every load point's price, throughput, $ per million output tokens and tokens per joule, cheapest first."""
+        from benchmark_pipeline.lib.analytics.serving import Workload, point_records
+
+        costs = self.service.llm_costs(Workload(model=model), since=since, until=until)
+        return point_records(costs, tuple(costs.columns))
+
+    def get_llm_pareto(self, model: str | None = None, since: datetime | None = None,
+                       until: datetime | None = None) -> dict[str, Any]:
+        """Output tokens/s per GPU against tokens/s per user, each point marked ``on_front`` or not."""
+        from benchmark_pipeline.lib.analytics.serving import Workload
+
+        return self.service.llm_pareto(Workload(model=model), since=since, until=until)
+
+    def get_llm_rankings(self, use_case: str, limit: int = 20) -> dict[str, Any]:
+        """TOPSIS ranking of serving configurations for a use case (``get_use_cases`` lists them), with each
+        criterion's value and weight, and whether it came from the stored ranking or was computed afresh."""
+        return self.service.llm_rankings(use_case, limit=limit)
+
+    def get_use_cases(self) -> list[dict[str, Any]]:
+        """The use-case taxonomy: category, pipeline tag, workload, SLA and default weights of each."""
+        return self.service.llm_use_cases()
+
+    def get_model_suitability(self, model: str | None = None) -> list[dict[str, Any]]:
+        """Per model and use case: share of its configurations meeting the SLA, best figures, rank."""
+        return self.service.llm_suitability(model).to_dict("records")
 
     def get_status(self) -> dict[str, Any]:
         """Rows per table, files per ledger status, open quarantine and regressions, last ingest."""

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "report",
     "query",
     "compare",
+    "llm",
     "operations",
     "maintenance",
     "status",
@@ -117,13 +118,15 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message is written for the user of a command: shown as is, exit 2, no traceback."""
     from benchmark_pipeline.lib.analytics.compare import CompareError
     from benchmark_pipeline.lib.analytics.safe_query import QueryFailed, QueryRefused
+    from benchmark_pipeline.lib.analytics.serving import SlaError
     from benchmark_pipeline.lib.names import UnknownNameError
     from benchmark_pipeline.lib.warehouse.connection import WarehouseLockedError, WarehouseMissingError
     from benchmark_pipeline.lib.warehouse.regressions import FlagLookupError, NoFlagsError, ThresholdError
     from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
+    from benchmark_pipeline.service.serving import LlmAnswersUnavailable
 
     return (WarehouseLockedError, WarehouseMissingError, UnknownNameError, CompareError, QueryFailed, QueryRefused,
-            NoFlagsError, FlagLookupError, ThresholdError, NotInLedgerError)
+            NoFlagsError, FlagLookupError, ThresholdError, NotInLedgerError, SlaError, LlmAnswersUnavailable)
 
 
 def _debug() -> bool:

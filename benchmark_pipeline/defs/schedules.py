@@ -9,6 +9,8 @@ hour. ``benchmark_job`` without config (UI, CI, the daily schedule) still builds
 import dagster as dg
 
 REPORTS_AND_SNAPSHOT = dg.AssetSelection.groups("reports", "snapshots")
+# The LLM answers expire (defs/analytics/llm.py): the same sensor evaluates their condition.
+AUTOMATED = REPORTS_AND_SNAPSHOT | dg.AssetSelection.assets("llm_answers")
 # Hourly, and only after an upstream asset was materialized since the previous tick.
 OUTPUT_AUTOMATION = dg.AutomationCondition.on_cron("0 * * * *", cron_timezone="UTC")
 
@@ -23,8 +25,9 @@ daily_refresh = dg.ScheduleDefinition(
 
 outputs_automation = dg.AutomationConditionSensorDefinition(
     "reports_and_snapshot_automation",
-    target=REPORTS_AND_SNAPSHOT,
+    target=AUTOMATED,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
-    description="Reports and the snapshot: hourly, when their inputs changed since the last hour.",
+    description="Reports and the snapshot: hourly, when their inputs changed since the last hour. The LLM answers: "
+                "when their inputs change, and hourly to recompute expired rankings.",
 )

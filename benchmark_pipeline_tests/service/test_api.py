@@ -90,3 +90,32 @@ def test_snapshots_sync_list_and_restore_through_the_api(tmp_path, monkeypatch):
     assert len(db.query_performance_results()) == 1
     copy = db.restore_from_ipfs("HEAD", target=tmp_path / "copy.duckdb")
     assert BenchmarkDB(copy["target"]).get_status()["tables"]["performance_results"] == 2
+
+
+def test_llm_files_with_options_and_the_answers_through_the_api(tmp_path):
+    import json
+
+    from benchmark_pipeline_tests.service.test_serving import MODEL, _serve
+
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    (drops / "a100.json").write_text(json.dumps(_serve(16, 250.0, 45.0, 350.0)))
+    (drops / "l4.json").write_text(json.dumps(_serve(1, 120.0, 40.0, 24.0)))
+    (drops / "a100.json.meta.json").write_text(json.dumps({"gpu": "NVIDIA A100-SXM4-80GB", "cost_per_hour": 3.67}))
+    (drops / "l4.json.meta.json").write_text(json.dumps({"gpu": "NVIDIA L4", "cost_per_hour": 0.8,
+                                                         "framework": "sglang"}))
+    db = BenchmarkDB(tmp_path / "w.duckdb", data_dir=tmp_path / "data")
+    # What the files lack comes from the options first, then the sidecars (the L4's framework is the option's).
+    outcome = db.ingest_files(drops, gpu_count=1, framework="vllm==0.6.3")
+    assert [f["status"] for f in outcome["files"]] == ["ingested", "ingested"]
+    answer = db.find_cheapest_under_sla("ttft_ms_p90<=300,user_tokens_per_s>=20", model=MODEL)
+    assert answer["meeting"] == 2 and answer["cheapest"]["gpu"] == "NVIDIA A100-SXM4-80GB"
+    assert answer["cheapest"]["usd_per_million_output_tokens"] == pytest.approx(3.67 / (350 * 3600) * 1e6)
+    assert [(p["gpu"], p["framework"]) for p in answer["points"]] == [("NVIDIA A100-SXM4-80GB", "vllm"),
+                                                                       ("NVIDIA L4", "vllm")]
+    assert {c["use_case"] for c in db.get_use_cases()} >= {"chatbot", "code-completion", "summarization"}
+    ranking = db.get_llm_rankings("chatbot")
+    assert ranking["cached"] and ranking["candidates"] == 2
+    assert [p["gpu"] for p in db.get_llm_costs()] == ["NVIDIA A100-SXM4-80GB", "NVIDIA L4"]
+    with pytest.raises(ValueError, match="gpu_count"):
+        db.ingest_files(drops, gpu_count=0)

@@ -13,8 +13,10 @@ from benchmark_pipeline.lib.warehouse.connection import WarehouseBusyError, Ware
 
 JOB_NAME = "benchmark_job"
 # What a drop changes within its run: the facts, the derived tables recomputed for what it touched, the
-# regression flags of its series. Reports and the snapshot follow on their own clock (defs/schedules.py).
-DROP_ASSETS = [dg.AssetKey(k) for k in (VALIDATED, *WAREHOUSE_TABLES, *DERIVED_TABLES, "regression_flags")]
+# regression flags of its series, the LLM answers. Reports and the snapshot follow on their own clock
+# (defs/schedules.py).
+DROP_ASSETS = [dg.AssetKey(k) for k in (VALIDATED, *WAREHOUSE_TABLES, *DERIVED_TABLES, "regression_flags",
+                                        "llm_answers")]
 
 
 class DropWatch(dg.ConfigurableResource):
