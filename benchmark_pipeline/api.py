@@ -15,6 +15,7 @@ and the caller gets back what happened::
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -56,6 +57,26 @@ class BenchmarkDB:
 
     def store_integration_test_result(self, record: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
         return self.store("integration", {**(record or {}), **fields})
+
+    def store_llm_result(self, result: dict[str, Any] | list[Any] | str | bytes | Path, name: str | None = None,
+                         **llm: Any) -> dict[str, Any]:
+        """Store one LLM tool's result (a vLLM/SGLang/GenAI-Perf/... JSON document, or the text of an MLPerf log,
+        or a path to such a file) as if it had been dropped, recognised by content. ``llm``: what it lacks, as
+        ``ingest_files`` takes it (``gpu``, ``gpu_count``, ``framework``, ``cost_per_hour``, ...). Returns
+        ``{"source_path", "status", "stored_ids", "quarantined"}``; the same result with the same options sent
+        again stores nothing and answers with the first ids."""
+        from benchmark_pipeline.lib.llm.defaults import LlmDefaults
+
+        if isinstance(result, Path):
+            name, data = name or result.name, result.read_bytes()
+        elif isinstance(result, bytes):
+            data = result
+        elif isinstance(result, str):
+            data = result.encode("utf-8")
+        else:
+            data = json.dumps(result).encode("utf-8")
+        defaults = LlmDefaults.from_options(**llm) if llm else None
+        return asdict(self.service.submit_llm_result(data, name or "result.json", defaults))
 
     def ingest_files(self, *paths: str | Path, category: str | None = None, **llm: Any) -> dict[str, Any]:
         """Ingest result files or folders, as ``benchmark-db ingest`` does; per-file outcomes.

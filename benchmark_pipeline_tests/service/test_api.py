@@ -119,3 +119,23 @@ def test_llm_files_with_options_and_the_answers_through_the_api(tmp_path):
     assert [p["gpu"] for p in db.get_llm_costs()] == ["NVIDIA A100-SXM4-80GB", "NVIDIA L4"]
     with pytest.raises(ValueError, match="gpu_count"):
         db.ingest_files(drops, gpu_count=0)
+
+
+def test_an_llm_result_stored_through_the_api_is_recognised_filled_and_stored_once(tmp_path):
+    from benchmark_pipeline_tests.service.test_serving import _serve
+
+    db = BenchmarkDB(tmp_path / "w.duckdb", data_dir=tmp_path / "data")
+    document = _serve(8, 200.0, 30.0, 400.0)
+    refused = db.store_llm_result(document, name="serve c8.json")
+    assert refused["status"] == "quarantined" and refused["stored_ids"] == []
+    assert refused["quarantined"][0]["field"] == "device_name" and "no hardware" in refused["quarantined"][0]["reason"]
+
+    stored = db.store_llm_result(document, name="serve c8.json", gpu="NVIDIA L40S", gpu_count=2, cost_per_hour=2.4)
+    assert stored["status"] == "ingested" and len(stored["stored_ids"]) == 1
+    assert stored["source_path"].startswith("api://llm_serving/") and stored["source_path"].endswith("/serve_c8.json")
+    again = db.store_llm_result(document, name="serve c8.json", gpu="NVIDIA L40S", gpu_count=2, cost_per_hour=2.4)
+    assert again["stored_ids"] == stored["stored_ids"] and again["status"].startswith("unchanged")
+    assert db.store_llm_result(document, name="copy.json", gpu="NVIDIA L40S")["status"] == "duplicate"
+    costs = db.get_llm_costs()
+    assert len(costs) == 1 and costs[0]["gpu_count"] == 2
+    assert costs[0]["usd_per_million_output_tokens"] == pytest.approx(2.4 / (400 * 3600) * 1e6)
