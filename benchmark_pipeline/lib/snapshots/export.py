@@ -26,10 +26,13 @@ from benchmark_pipeline.lib.content.unixfs import BlockSink, Profile, import_pat
 VOLATILE_COLUMNS = frozenset({
     "ingestion_run_id", "ingested_at", "created_at", "first_seen_at", "status_changed_at",
     "quarantined_at", "applied_at", "history", "detected_at", "analysed_at",
+    # The LLM answers' computation time, expiry and the fingerprint of their inputs (ids, ingest times).
+    "calculated_at", "expires_at", "inputs_fingerprint",
 })
 # Caches rebuilt from other tables whose values depend on surrogate ids (regression detection's
-# per-series state keeps a max result_id): not data, so not exported.
-EXCLUDED_TABLES = frozenset({"regression_series_state"})
+# per-series state keeps a max result_id; the LLM answers' state is when and from what they were computed):
+# not data, so not exported.
+EXCLUDED_TABLES = frozenset({"regression_series_state", "llm_answers_state"})
 # Times that fall back to "first seen" (time_source = 'ledger') are ingest times in disguise.
 LEDGER_TIMED_COLUMNS = ("run_time", "started_at", "completed_at")
 
@@ -64,6 +67,13 @@ FOREIGN_KEYS = {
     "hardware_config_id": ("hardware_configurations", "hardware_config_id", (("config_key", "hardware_config_key"),)),
     "framework_id": ("inference_frameworks", "framework_id", (("framework_key", "framework_key"),)),
 }
+# A result_id in these tables points into another fact table than performance_results.
+_LLM_RESULT = ("llm_serving_results", "result_id", (("source_path", "result_source_path"),
+                                                   ("source_sha256", "result_source_sha256"),
+                                                   ("record_index", "result_record_index")))
+TABLE_FOREIGN_KEYS = {("model_rankings", "result_id"): _LLM_RESULT}
+# A table with this column says per row which fact table its result_id points into (regression flags).
+FACT_TABLE_COLUMN = "fact_table"
 
 # UnixFS Data{Type: Directory}, exactly as kubo encodes a plain directory.
 _DIRECTORY_DATA = b"\x08\x01"
@@ -114,7 +124,16 @@ def export_query(conn: duckdb.DuckDBPyConnection, table: str, tables: set[str] |
     for col in columns:
         if col in VOLATILE_COLUMNS or col == own_key:
             continue
-        fk = FOREIGN_KEYS.get(col)
+        if col == "result_id" and FACT_TABLE_COLUMN in columns:
+            # Each row's result is in the fact table it names: its record index there (its run is exported too).
+            facts = [f for f in ("performance_results", "llm_serving_results") if f in tables]
+            union = " UNION ALL ".join(f"SELECT '{f}' AS fact_table, result_id, record_index FROM {_quote(f)}"
+                                       for f in facts)
+            joins.append(f"LEFT JOIN ({union}) AS ref_result ON ref_result.fact_table = t.{_quote(FACT_TABLE_COLUMN)} "
+                         f"AND ref_result.result_id = t.result_id")
+            select.append("ref_result.record_index AS result_record_index")
+            continue
+        fk = TABLE_FOREIGN_KEYS.get((table, col), FOREIGN_KEYS.get(col))
         if fk is not None and fk[0] in tables and fk[0] != table:
             ref_table, ref_key, natural = fk
             alias = _quote(f"ref_{col}")

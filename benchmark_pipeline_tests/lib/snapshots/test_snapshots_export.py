@@ -25,7 +25,7 @@ def _export_cid(db, out):
 def test_two_fresh_warehouses_from_the_same_files_have_the_same_export_cid(sample_dir, tmp_path):
     a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
     ingest_paths([str(sample_dir)], a)
-    ingest_paths([str(sample_dir / "compatibility"), str(sample_dir / "integration")], b)
+    ingest_paths([str(sample_dir / "compatibility"), str(sample_dir / "integration"), str(sample_dir / "llm")], b)
     ingest_paths([str(sample_dir / "performance")], b)  # other runs, other order, other ids and times
     export_a = _export_cid(a, tmp_path / "ea")
     export_b = _export_cid(b, tmp_path / "eb")
@@ -77,3 +77,25 @@ def test_directory_node_is_a_sorted_plain_unixfs_directory():
     assert [link.name for link in links] == ["a.parquet", "b.parquet"]
     assert data == b"\x08\x01"
     assert cid.version == 1 and cid.verify(block)
+
+
+def test_llm_results_and_their_answers_export_the_same_from_any_ingest_order(tmp_path):
+    import json
+
+    from benchmark_pipeline_tests.service.test_serving import RUNS, _serve
+
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    for name, gpu, count, price, concurrency, ttft, tpot, tps in RUNS:
+        (drops / f"{name}.json").write_text(json.dumps(_serve(concurrency, ttft, tpot, tps)))
+        (drops / f"{name}.json.meta.json").write_text(json.dumps({"gpu": gpu, "gpu_count": count,
+                                                                  "cost_per_hour": price}))
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    ingest_paths([str(drops)], a)
+    for name, *_ in reversed(RUNS):  # one file at a time, the other way round: other ids, other times
+        ingest_paths([str(drops / f"{name}.json")], b)
+    with duckdb.connect(str(a), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM model_rankings").fetchone()[0] > 0
+    export_a, export_b = _export_cid(a, tmp_path / "ea"), _export_cid(b, tmp_path / "eb")
+    assert {f.name: f.cid for f in export_a.files} == {f.name: f.cid for f in export_b.files}
+    assert "llm_answers_state.parquet" not in {f.name for f in export_a.files}
