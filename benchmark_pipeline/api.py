@@ -60,12 +60,13 @@ class BenchmarkDB:
 
     def store_llm_result(self, result: dict[str, Any] | list[Any] | str | bytes | Path, name: str | None = None,
                          **llm: Any) -> dict[str, Any]:
-        """Store one LLM tool's result (a vLLM/SGLang/GenAI-Perf/... JSON document, or the text of an MLPerf log,
-        or a path to such a file) as if it had been dropped, recognised by content. ``llm``: what it lacks, as
-        ``ingest_files`` takes it (``gpu``, ``gpu_count``, ``framework``, ``cost_per_hour``, ...). Returns
-        ``{"source_path", "status", "stored_ids", "quarantined"}``; the same result with the same options sent
-        again stores nothing and answers with the first ids."""
+        """Store one LLM tool's result (a vLLM/SGLang/GenAI-Perf/... JSON document, the text of an MLPerf log, or
+        a path to such a file) as if it had been dropped, recognised by content. ``llm``: what it lacks, as
+        ``ingest_files`` takes it (``gpu``, ``gpu_count``, ``framework``, ``cost_per_hour``, ...). Returns what
+        ``POST /ingest`` answers: ``source_path``, ``status``, ``stored_ids`` ({"llm_serving": [...]}),
+        ``quarantined`` (field and reason each); the same file sent again stores nothing twice."""
         from benchmark_pipeline.lib.llm.defaults import LlmDefaults
+        from benchmark_pipeline.lib.vocabulary import LLM_SERVING
 
         if isinstance(result, Path):
             name, data = name or result.name, result.read_bytes()
@@ -76,7 +77,7 @@ class BenchmarkDB:
         else:
             data = json.dumps(result).encode("utf-8")
         defaults = LlmDefaults.from_options(**llm) if llm else None
-        return asdict(self.service.submit_llm_result(data, name or "result.json", defaults))
+        return asdict(self.service.ingest_upload(LLM_SERVING, name or "result.json", data, llm=defaults))
 
     def ingest_files(self, *paths: str | Path, category: str | None = None, **llm: Any) -> dict[str, Any]:
         """Ingest result files or folders, as ``benchmark-db ingest`` does; per-file outcomes.

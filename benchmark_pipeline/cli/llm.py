@@ -175,10 +175,12 @@ def run_rank(args: argparse.Namespace) -> int:
     answer = open_service(args).llm_rankings(args.use_case, limit=args.limit)
     where = (f"stored ranking, computed {answer['calculated_at']}, valid until {answer['expires_at']}"
              if answer["cached"] else f"computed now ({answer['reason']} stored ranking)")
-    dropped = f"; left out: {', '.join(answer['criteria_dropped'])} (some candidate lacks it)" \
+    dropped = f"; not scored on {', '.join(answer['criteria_dropped'])} (most candidates lack it)" \
         if answer["criteria_dropped"] else ""
-    print(f"{answer['use_case']}: {answer['candidates']} configurations meet its SLA; {where}{dropped}",
-          file=sys.stderr)
+    unranked = "".join(f"\nnot ranked: {u['model_name']} on {u['gpu_count'] or '?'}x {u['gpu']} at concurrency "
+                       f"{u['concurrency']} (no {', '.join(u['lacks'])})" for u in answer["unranked"])
+    print(f"{answer['use_case']}: {answer['candidates']} configurations meet its SLA and are ranked; "
+          f"{where}{dropped}{unranked}", file=sys.stderr)
     _emit_records(answer["rankings"], ["rank_position", "composite_score", *POINT_COLUMNS], args,
                   f"benchmark-db llm rank {args.use_case}", whole=answer)
     return EXIT_OK

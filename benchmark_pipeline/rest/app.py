@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from benchmark_pipeline.config import Settings
 
-from . import errors, pages, read, snapshots, write
+from . import errors, pages, read, serving, snapshots, write
 from .service import ServerService
 from .tokens import TokenStore
 
@@ -65,6 +65,8 @@ TAGS = [
     {"name": "catalogue", "description": "Models, hardware and runs"},
     {"name": "comparisons", "description": "Side by side, and rankings"},
     {"name": "regressions", "description": "Change-point flags; acknowledge (submit) or mute (admin)"},
+    {"name": "llm", "description": "LLM serving: the cheapest configuration under an SLA, $ per million output "
+                                   "tokens, the Pareto front, TOPSIS rankings per use case"},
     {"name": "reports", "description": "The reports of `benchmark-db report`"},
     {"name": "snapshots", "description": "Version history; take a snapshot (submit) or restore one (admin)"},
     {"name": "service", "description": "Health and read-only SQL"},
@@ -178,7 +180,7 @@ class ReadCache:
     """
 
     CACHEABLE = re.compile(r"^(?:/v1)?/(?:performance|compatibility|integration|models|hardware|runs|compare|"
-                           r"regressions|rankings|reports)(?:/|$)")
+                           r"regressions|rankings|reports|llm)(?:/|$)")
 
     def __init__(self, app, max_entries: int = 512, max_bytes: int = 64 << 20, ttl_s: float = 60.0) -> None:
         self.app, self.max_entries, self.max_bytes, self.ttl_s = app, max_entries, max_bytes, ttl_s
@@ -260,6 +262,7 @@ def create_app(settings: Settings, reads_need_token: bool = False, service: Serv
             app.add_api_route(f"{prefix}/reports/plotly.min.js", pages.plotly_bundle, include_in_schema=False)
         app.include_router(write.router, prefix=prefix, include_in_schema=not prefix)
         app.include_router(read.router, prefix=prefix, include_in_schema=not prefix)
+        app.include_router(serving.router, prefix=prefix, include_in_schema=not prefix)
         app.include_router(snapshots.router, prefix=prefix, include_in_schema=not prefix)
     app.add_middleware(ReadCache)  # inside DataAgeHeaders: a kept answer gets the age of the copy now
     app.add_middleware(DataAgeHeaders)

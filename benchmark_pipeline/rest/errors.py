@@ -25,13 +25,14 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 
 # Documented on every operation (status -> description); the body is always ErrorOut.
 ERROR_RESPONSES = {
-    400: "The request is malformed (a parameter or body field is invalid, unknown or out of range), or a /query "
-         "statement was refused or failed",
+    400: "The request is malformed (a parameter or body field is invalid, unknown or out of range), an SLA term "
+         "cannot be read (the message names it), or a /query statement was refused or failed",
     401: "No token, or a token that is unknown, expired or revoked, where one is needed",
     403: "The token's scope is too weak for this",
-    404: "A model, hardware, run, flag or report named in the request does not exist (the message names close "
-         "ones), or there is no warehouse yet",
-    409: "The answer comes from data not computed yet (regression detection never ran, a derived table missing)",
+    404: "A model, hardware, run, flag, report or use case named in the request does not exist (the message names "
+         "close ones), or there is no warehouse yet",
+    409: "The answer comes from data not computed yet (regression detection never ran, a derived table missing, "
+         "a warehouse older than the LLM-serving answers)",
     413: "The request body is larger than the server accepts",
     503: "The warehouse stayed busy with writers (or other requests) past the server's bound; retry after the "
          "Retry-After seconds",
@@ -55,6 +56,7 @@ def _service_errors() -> list[tuple[type[BaseException], int, str]]:
     """(exception, status, code); ``WarehouseBusyError`` (a ``WarehouseLockedError``) has its own handler."""
     from benchmark_pipeline.lib.analytics.compare import CompareError
     from benchmark_pipeline.lib.analytics.safe_query import QueryFailed, QueryRefused
+    from benchmark_pipeline.lib.analytics.serving import SlaError
     from benchmark_pipeline.lib.content.errors import ContentError
     from benchmark_pipeline.lib.names import UnknownNameError
     from benchmark_pipeline.lib.snapshots.errors import NodeCidMismatchError, NodeError
@@ -62,6 +64,7 @@ def _service_errors() -> list[tuple[type[BaseException], int, str]]:
     from benchmark_pipeline.lib.warehouse.regressions import FlagLookupError, NoFlagsError, ThresholdError
     from benchmark_pipeline.lib.warehouse.retract import NotInLedgerError
     from benchmark_pipeline.lib.warehouse.schema import SchemaTooNewError
+    from benchmark_pipeline.service.serving import LlmAnswersUnavailable
     from benchmark_pipeline.service.snapshots import RestoreRefusedError, SnapshotCidError, UnknownSnapshotError
     from benchmark_pipeline.service.web import NotComputedError, NotFoundError
 
@@ -82,6 +85,8 @@ def _service_errors() -> list[tuple[type[BaseException], int, str]]:
         (QueryRefused, 400, "query_refused"),
         (QueryFailed, 400, "query_failed"),
         (ThresholdError, 400, "invalid_threshold"),
+        (SlaError, 400, "invalid_sla"),
+        (LlmAnswersUnavailable, 409, "llm_answers_unavailable"),
         # Snapshots: the most specific class wins (handlers are looked up along the exception's MRO), so a
         # mistyped or unknown CID is the caller's 400/404 while any other content error is a damaged store.
         (SnapshotCidError, 400, "invalid_cid"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -444,3 +444,202 @@ class SnapshotRestoreOut(ApiModel):
     backup: str | None = Field(description="Where the replaced file was copied first (beside the warehouse); null "
                                            "when there was no file to replace")
     notes: list[str] = Field(description="What else was noticed (leftovers of interrupted restores removed)")
+
+
+# -- LLM serving ----------------------------------------------------------------------------------
+# The criteria fields are made from ``serving.CRITERIA``, where SLAs and rankings are defined: a criterion added
+# there is answered here, documented, without a second list to keep in step.
+
+def _criterion_fields(only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    from benchmark_pipeline.lib.analytics.serving import CRITERIA
+
+    return {c.column: (float | None, Field(default=None, description=f"{c.label} ({c.unit}; "
+                                            f"{'higher' if c.higher_is_better else 'lower'} is better)"))
+            for c in CRITERIA.values() if only is None or c.column in only}
+
+
+class LlmConfigurationOut(ApiModel):
+    """One serving configuration at one load: what ran, where, how hard it was driven, and its latest result."""
+
+    model_name: str | None = None
+    quantization: str | None = Field(default=None, description="e.g. awq, gptq, fp8; null: the weights as published")
+    bits: int | None = Field(default=None, description="Bits per weight of the quantization")
+    gpu: str | None = Field(default=None, description="The accelerator's device name")
+    gpu_count: int | None = Field(default=None, description="Accelerators serving the model; null for a hosted API")
+    provider: str | None = Field(default=None, description="Where the hardware was rented, if known")
+    instance_type: str | None = None
+    framework: str | None = Field(default=None, description="Serving framework, e.g. vllm")
+    framework_version: str | None = None
+    tool: str | None = Field(default=None, description="The benchmark tool that measured it")
+    workload_type: str | None = Field(default=None, description="online (requests over time) or offline (a batch)")
+    dataset: str | None = None
+    input_tokens: float | None = Field(default=None, description="Input tokens per request: as configured, else "
+                                                                 "as measured (rounded)")
+    output_tokens: float | None = Field(default=None, description="Output tokens per request, the same way")
+    concurrency: int | None = Field(default=None, description="Requests in flight at most (null: unbounded or "
+                                                              "not a closed loop)")
+    request_rate: float | None = Field(default=None, description="Requests per second offered (null: unbounded)")
+    batch_size: int | None = None
+    run_time: datetime | None = Field(default=None, description="When the latest result of this load ran (UTC)")
+    result_id: int | None = Field(default=None, description="The llm_serving_results row answering for this load")
+    cost_per_hour_usd: float | None = Field(default=None, description="Price of the whole configuration per hour")
+    user_tokens_per_s_from: str | None = Field(
+        default=None, description="Where user_tokens_per_s came from: 'tool' (its per-user speed) or "
+                                  "'1000/tpot_ms_mean' (never above the true mean speed)")
+
+
+def _with_criteria(name: str, base: type[BaseModel], doc: str, only: tuple[str, ...] | None = None
+                   ) -> type[BaseModel]:
+    from pydantic import create_model
+
+    return create_model(name, __base__=base, __doc__=doc, __module__=__name__, **_criterion_fields(only))
+
+
+LlmPointOut = _with_criteria(
+    "LlmPointOut", LlmConfigurationOut,
+    "A load point: a serving configuration at one load, its latest result with the criteria SLAs and rankings "
+    "are written over (derived ones included: tokens/s per user and per GPU, $ per million output tokens, "
+    "output tokens per joule).")
+
+
+class LlmWorkloadOut(ApiModel):
+    """Which load points a question was about (null: any)."""
+
+    model: str | None = None
+    workload_type: str | None = None
+    dataset: str | None = None
+    input_tokens: float | None = Field(default=None, description="Matched within ±10 %")
+    output_tokens: float | None = Field(default=None, description="Matched within ±10 %")
+    input_range: list[float] | None = Field(default=None, description="A use case's [min, max] input tokens")
+    output_range: list[float] | None = Field(default=None, description="A use case's [min, max] output tokens")
+
+
+class LlmUseCaseOut(ApiModel):
+    """A use case of the taxonomy: the workload it means, the SLA a configuration must meet to serve it, and the
+    TOPSIS weights its ranking uses."""
+
+    use_case: str
+    category: str
+    subcategory: str
+    pipeline_tag: str = Field(description="The Hugging Face pipeline tag of the task")
+    description: str
+    characteristics: dict[str, Any] = Field(description="input_tokens and output_tokens: [min, max] per request; "
+                                                        "interactive: whether a person waits on it")
+    sla: dict[str, dict[str, float]] = Field(description="{criterion: {'max' | 'min': limit}}; {}: no SLA")
+    default_weights: dict[str, float] = Field(description="TOPSIS weight per criterion (normalised when ranking)")
+    ranking_ttl_s: int = Field(description="How long a computed ranking stays valid")
+
+
+class LlmSlaOut(ApiModel):
+    """The load points meeting an SLA, cheapest per million output tokens first, and on how much evidence."""
+
+    workload: LlmWorkloadOut
+    sla: list[str] = Field(description="The SLA as read, one term each ('<' reads as '<=')")
+    considered: int = Field(description="Load points in the workload and time range (latest result of each)")
+    left_out: int = Field(description="Points lacking a value a term needs: they cannot be judged and are not in "
+                                      "any count below")
+    left_out_missing: dict[str, int] = Field(description="Per criterion, how many points lack it")
+    judged: int = Field(description="considered - left_out")
+    meeting: int = Field(description="Judged points meeting every term")
+    meeting_unpriced: int = Field(description="Of those, how many have no price (listed last, never 'cheapest')")
+    cheapest: LlmPointOut | None = Field(description="The priced point meeting the SLA with the lowest $ per million "
+                                                     "output tokens; null when none")
+    points: list[LlmPointOut] = Field(description="The points meeting it, cheapest first (at most limit)")
+
+
+class _LlmCostFacts(LlmConfigurationOut):
+    energy_joules: float | None = Field(default=None, description="Energy of the run, where measured")
+    power_watts: float | None = Field(default=None, description="Mean power of the run, where measured")
+
+
+LlmCostOut = _with_criteria(
+    "LlmCostOut", _LlmCostFacts,
+    "A load point's price and what it buys: output throughput, $ per million output tokens, and output tokens "
+    "per joule where the run's energy or power was measured.",
+    only=("output_tokens_per_s", "output_tokens_per_s_per_gpu", "usd_per_million_output_tokens",
+          "output_tokens_per_joule"))
+
+
+class LlmParetoPointOut(LlmPointOut):
+    """A load point of the Pareto chart."""
+
+    on_front: bool = Field(description="No other point has both more tokens/s per user and more per GPU")
+
+
+class LlmParetoOut(ApiModel):
+    """Output tokens/s per GPU against tokens/s per user (the serving trade-off), the front marked."""
+
+    workload: LlmWorkloadOut
+    left_out: int = Field(description="Points lacking either value (e.g. a hosted API has no GPU count)")
+    points: list[LlmParetoPointOut] = Field(description="By tokens/s per user, ascending")
+
+
+class LlmScoreTermOut(ApiModel):
+    """One criterion's part in a TOPSIS score."""
+
+    value: float | None
+    unit: str
+    direction: Literal["higher_is_better", "lower_is_better"]
+    weight: float = Field(description="The weight used, normalised over the criteria kept")
+
+
+class LlmRankedOut(LlmPointOut):
+    """A configuration's best load point for the use case (within its workload, meeting its SLA), ranked."""
+
+    rank_position: int = Field(description="1 = best trade-off of the use case's weighted criteria")
+    composite_score: float = Field(description="TOPSIS closeness, 0 to 1 (higher is better)")
+    score_breakdown: dict[str, LlmScoreTermOut] = Field(description="Per criterion used: value, direction, weight")
+
+
+class LlmUnrankedOut(LlmPointOut):
+    """A configuration meeting the use case's SLA that could not be ranked: it lacks a criterion most others have."""
+
+    lacks: list[str] = Field(description="The weighted criteria it has no value for (a price, a GPU count)")
+
+
+class LlmRankingsOut(ApiModel):
+    """The TOPSIS ranking of serving configurations for a use case, and whether it is the stored one."""
+
+    use_case: str
+    cached: bool = Field(description="True: read from the stored rankings (model_rankings), which are fresh; false: "
+                                     "computed for this request from the results (see reason)")
+    reason: str = Field(description="fresh, never computed, inputs changed or expired")
+    calculated_at: datetime | None = Field(description="When this ranking was computed")
+    expires_at: datetime | None = Field(description="When it stops being valid and is recomputed")
+    candidates: int = Field(description="Configurations ranked: a load point in the use case's workload meets its "
+                                        "SLA and they have every criterion kept")
+    criteria_dropped: list[str] = Field(description="Weighted criteria left out for all because most candidates "
+                                                    "lack them (the other weights renormalised)")
+    weights: dict[str, float] = Field(description="The use case's default weights")
+    rankings: list[LlmRankedOut] = Field(description="Best first (at most limit)")
+    unranked: list[LlmUnrankedOut] = Field(description="Configurations meeting the SLA but lacking a kept criterion")
+
+
+class LlmSuitabilityOut(ApiModel):
+    """How well a model serves a use case, over every configuration of it tested in the use case's workload."""
+
+    model_name: str
+    use_case: str
+    suitability_score: float = Field(description="Share of the configurations tested that meet the use case's SLA")
+    recommended: bool = Field(description="Some configuration meets the SLA and ranks in the top 3")
+    priority: int | None = Field(description="The model's best rank for the use case (null: none ranked)")
+    configurations_tested: int
+    configurations_meeting_sla: int
+    performance_summary: dict[str, float | None] = Field(
+        description="best_ttft_ms_p90, best_user_tokens_per_s, best_usd_per_million_output_tokens")
+    calculated_at: datetime
+
+
+class LlmDailyOut(ApiModel):
+    """One model's LLM-serving results of one UTC day (every result, not only the latest per load)."""
+
+    model_name: str
+    stats_date: date
+    results: int
+    configurations: int = Field(description="Distinct model version x hardware configuration x framework")
+    median_ttft_ms_p90: float | None
+    median_tpot_ms_p90: float | None
+    max_output_tokens_per_s: float | None
+    min_usd_per_million_output_tokens: float | None
+    max_output_tokens_per_joule: float | None
+    calculated_at: datetime

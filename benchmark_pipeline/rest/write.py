@@ -219,21 +219,43 @@ async def upload(
                                                  "original system with category=legacy)")],
     category: Annotated[UploadCategory, Query(
         description="How to read the file: performance, compatibility or integration (updater format), or legacy "
-                    "(the original system's shapes, recognised from the content)")] = "legacy",
+                    "(the original system's shapes, recognised from the content). An LLM tool's result file is "
+                    "recognised by content whatever this says")] = "legacy",
+    gpu: Annotated[str | None, Query(max_length=200, description="LLM results: the GPU the run used, when the file "
+                                                                 "does not say (or hosted:<provider>)")] = None,
+    gpu_count: Annotated[int | None, Query(ge=1, le=4096, description="LLM results: how many GPUs")] = None,
+    framework: Annotated[str | None, Query(max_length=200, description="LLM results: the inference framework, "
+                                                                       "NAME or NAME==VERSION")] = None,
+    quantization: Annotated[str | None, Query(max_length=100, description="LLM results: awq, gptq, fp8, ...")] = None,
+    cost_per_hour: Annotated[float | None, Query(ge=0, le=1e6, description="LLM results: USD per hour of the whole "
+                                                                           "configuration")] = None,
+    model: Annotated[str | None, Query(max_length=300, description="LLM results: the model served, when the file "
+                                                                   "names none")] = None,
     idempotency_key: IdempotencyKeyH = None,
 ) -> Response:
     """Store a result file as if it had been dropped in the watched folder. Its identity is its content hash and
     name, so uploading it again stores nothing twice. The server's body limit applies (413 beyond it). With an
-    Idempotency-Key, the key stands for these bytes read as this category (not for the file's name)."""
+    Idempotency-Key, the key stands for these bytes read as this category with these LLM options (not for the
+    file's name). The LLM options fill only what an LLM result file does not say, as `benchmark-db ingest`'s do."""
+    from benchmark_pipeline.lib.llm.defaults import LlmDefaults
+
     data = await file.read()
     if not data:
         return error_body(400, "empty_file", "the uploaded file is empty")
-    refusal = await _key_refusal(request, principal, idempotency_key, f"POST /ingest?category={category}",
+    options = {k: v for k, v in {"gpu": gpu, "gpu_count": gpu_count, "framework": framework,
+                                 "quantization": quantization, "cost_per_hour": cost_per_hour,
+                                 "model": model}.items() if v is not None}
+    try:
+        llm = LlmDefaults.from_options(**options) if options else None
+    except ValueError as exc:
+        return error_body(400, "invalid_llm_option", f"LLM options: {exc}")
+    fingerprint = f"POST /ingest?category={category}" + (f"&llm={llm.fingerprint()}" if llm else "")
+    refusal = await _key_refusal(request, principal, idempotency_key, fingerprint,
                                  lambda: hashlib.sha256(data).hexdigest())
     if refusal is not None:
         return refusal
     outcome = await run_in_threadpool(request.app.state.api.service.ingest_upload, category,
-                                      file.filename or "upload.json", data)
+                                      file.filename or "upload.json", data, None, True, llm)
     already = outcome.status.startswith("unchanged") or outcome.status == "duplicate"
     stored, refused = outcome.stored, len({(q["category"], q["record_index"]) for q in outcome.quarantined})
     if stored and not outcome.quarantined:

@@ -28,7 +28,6 @@ from benchmark_pipeline.lib.ingest.limits import DEFAULT_MAX_FILE_MB, MB
 from benchmark_pipeline.lib.ingest.parallel import CHUNK_BYTES, ValidatedChunks, paused_gc
 from benchmark_pipeline.lib.llm.defaults import LlmDefaults
 from benchmark_pipeline.lib.scope import Scope
-from benchmark_pipeline.lib.vocabulary import LLM_SERVING
 from benchmark_pipeline.lib.warehouse.connection import (DEFAULT_LOCK_TIMEOUT_S, LockWait, WriterConnect,
                                                          disk_full_error, is_disk_full, open_reader, open_writer)
 from benchmark_pipeline.lib.warehouse.load import BatchWriter, LoadResult, outcomes_for, read_ledger, scope_of_paths
@@ -211,25 +210,6 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, ServingMixin, Snapshots
             with self._batch_writer(conn, run_id or new_run_id("api"), now, refresh, refreshed) as writer:
                 result = writer.write(batch)
             return self._submission(conn, FACT_ID_COLUMNS[category], source_path, result)
-
-    def submit_llm_result(self, data: bytes, name: str = "result.json", llm: LlmDefaults | None = None,
-                          run_id: str | None = None, refresh: bool = True) -> Submission:
-        """One LLM tool's result file sent as bytes (an upload), stored as if dropped: recognised by content,
-        ``llm`` filling what it lacks (as ``ingest``'s options; a submission has no sidecar), same validation,
-        quarantine and ledger. Its identity is the hash of its bytes with ``name`` (the file's own name), as a
-        dropped file's is its path: sent again it stores nothing twice; refused for what it lacked, it is taken
-        again when sent with other options (a stored one keeps the options it was stored with)."""
-        digest = hashlib.sha256(data).hexdigest()
-        safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)[:100] or "result"
-        source_path = f"{SUBMISSION_SCHEME}{LLM_SERVING}/{digest}/{safe_name}"
-        files = pd.DataFrame({"source_path": [source_path], "category": [LLM_SERVING]})
-        now = datetime.now(timezone.utc)
-        batch = read_and_validate(files, now, payloads={source_path: data}, llm_defaults=llm)
-        refreshed: list[RefreshReport] = []
-        with self.writer() as conn:
-            with self._batch_writer(conn, run_id or new_run_id("api"), now, refresh, refreshed) as writer:
-                result = writer.write(batch)
-            return self._submission(conn, ("llm_serving_results", "result_id"), source_path, result)
 
     def _submission(self, conn: duckdb.DuckDBPyConnection, facts: tuple[str, str], source_path: str,
                     result: LoadResult) -> Submission:

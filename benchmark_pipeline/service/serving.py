@@ -90,21 +90,26 @@ class ServingMixin:
             points = serving.latest_points(tables.results_frame(conn))
             if state.fresh:
                 stored = conn.execute(
-                    "SELECT result_id, rank_position, composite_score, score_breakdown, criteria_dropped, "
-                    "calculated_at, expires_at FROM model_rankings WHERE use_case = ? ORDER BY rank_position, "
-                    "result_id", [use_case]).df()
-                ranked = points.merge(stored, on="result_id").sort_values(["rank_position", "result_id"])
-                ranked["score_breakdown"] = ranked["score_breakdown"].map(serving.json_value)
+                    "SELECT result_id, rank_position, composite_score, score_breakdown, criteria_dropped "
+                    "FROM model_rankings WHERE use_case = ? ORDER BY rank_position NULLS LAST, result_id",
+                    [use_case]).df()
+                rows = points.merge(stored, on="result_id")
+                rows["score_breakdown"] = rows["score_breakdown"].map(serving.json_value)
+                ranked = rows[rows["rank_position"].notna()].astype({"rank_position": "int64"}).sort_values(
+                    ["rank_position", "result_id"])
+                unranked = rows[rows["rank_position"].isna()].sort_values("result_id")
+                unranked = unranked.assign(lacks=[b["lacks"] for b in unranked["score_breakdown"]])
                 dropped = serving.json_value(stored["criteria_dropped"].iloc[0]) if len(stored) else []
                 calculated, expires = state.calculated_at, state.expires_at
             else:
-                ranked, dropped = serving.rank_use_case(points, cases[use_case])
+                ranked, dropped, unranked = serving.rank_use_case(points, cases[use_case])
                 calculated, expires = now, now + cases[use_case].ttl
         rows = serving.point_records(ranked.head(limit), ("rank_position", "composite_score", "score_breakdown")
                                      + _POINT_COLUMNS)
         return {"use_case": use_case, "cached": state.fresh, "reason": state.reason,
                 "calculated_at": _iso(calculated), "expires_at": _iso(expires), "candidates": int(len(ranked)),
-                "criteria_dropped": dropped, "weights": cases[use_case].weights, "rankings": rows}
+                "criteria_dropped": dropped, "weights": cases[use_case].weights, "rankings": rows,
+                "unranked": serving.point_records(unranked, ("lacks",) + _POINT_COLUMNS)}
 
     def llm_suitability(self, model: str | None = None) -> pd.DataFrame:
         """Per model and use case: share of configurations meeting the SLA, best figures, rank (stored table)."""

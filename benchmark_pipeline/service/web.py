@@ -13,11 +13,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import duckdb
 
-from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY
+from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY, LLM_SERVING
+
+if TYPE_CHECKING:
+    from benchmark_pipeline.lib.llm.defaults import LlmDefaults
 
 UPLOAD_SCHEME = "upload://"
 UPLOAD_CATEGORIES = (*CATEGORIES, LEGACY)
@@ -25,7 +28,8 @@ UPLOAD_CATEGORIES = (*CATEGORIES, LEGACY)
 # may land in several).
 _FACTS = {"performance": ("performance_results", "result_id"),
           "compatibility": ("hardware_compatibility", "compatibility_id"),
-          "integration": ("integration_test_results", "test_result_id")}
+          "integration": ("integration_test_results", "test_result_id"),
+          LLM_SERVING: ("llm_serving_results", "result_id")}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -74,11 +78,14 @@ class WebMixin:
     # -- writing ---------------------------------------------------------------------------------
 
     def ingest_upload(self, category: str, file_name: str, data: bytes, run_id: str | None = None,
-                      refresh: bool = True) -> Upload:
+                      refresh: bool = True, llm: "LlmDefaults | None" = None) -> Upload:
         """Store an uploaded result file as if it had been dropped: same reader, converter, validation and ledger.
 
         ``category`` ``legacy`` runs the original system's converter, which recognises the shape from the
-        content. The bytes' hash is part of the identity, so uploading the same file again stores nothing.
+        content; an LLM tool's file is recognised by content whatever the category, and ``llm`` fills what it
+        does not say, as ``ingest``'s options do (an upload has no sidecar). The bytes' hash is part of the
+        identity, so uploading the same file again stores nothing; one refused for what it lacked is taken
+        again when sent with other options, while a stored one keeps the options it was stored with.
         """
         import pandas as pd
 
@@ -91,7 +98,7 @@ class WebMixin:
         source_path = upload_source_path(category, file_name, data)
         now = datetime.now(timezone.utc)
         files = pd.DataFrame({"source_path": [source_path], "category": [category]})
-        batch = read_and_validate(files, now, payloads={source_path: data})
+        batch = read_and_validate(files, now, payloads={source_path: data}, llm_defaults=llm)
         refreshed: list = []
         with self.writer() as conn:
             with self._batch_writer(conn, run_id or new_run_id("upload"), now, refresh, refreshed) as writer:

@@ -50,7 +50,7 @@ def test_rank_and_use_cases(warehouse):
     chat = next(c for c in cases if c["use_case"] == "chatbot")
     assert chat["sla"] == {"ttft_ms_p90": {"max": 300}, "user_tokens_per_s": {"min": 20}}
     ranked = run("llm", "rank", "chatbot", "--format", "csv", "--db-path", warehouse)
-    assert ranked.returncode == 0 and "3 configurations meet its SLA; stored ranking" in ranked.stderr
+    assert ranked.returncode == 0 and "3 configurations meet its SLA and are ranked; stored ranking" in ranked.stderr
     assert ranked.stdout.splitlines()[0].startswith("rank_position,composite_score,model_name")
     assert len(ranked.stdout.splitlines()) == 4
 

@@ -1,6 +1,7 @@
 """The dashboard in real headless chromium, served by the real server: it loads and draws its four charts from the
 API, changing a filter changes what is drawn (the time range every chart), every request stays on the server (no
-CDN), and the console stays clean. The screenshot is kept in test-artifacts/rest/ (git-ignored)."""
+CDN), and the console stays clean; its LLM-serving panel shows what /llm/rankings and /llm/pareto answer, or says
+plainly that there is nothing to show. The screenshots are kept in test-artifacts/rest/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -175,3 +176,121 @@ def test_dashboard_asks_for_a_token_when_reads_need_one(warehouse, tmp_path):
             assert json.loads(browser.evaluate("JSON.stringify(window.__dashboard.errors)")) == []
         finally:
             browser.close()
+
+
+def _llm_rows(browser: Browser) -> list[dict]:
+    """The LLM ranking table as drawn: per row its result id and, per column header, the text and the number."""
+    return json.loads(browser.evaluate("""JSON.stringify((function () {
+        var heads = Array.prototype.map.call(document.querySelectorAll('#llm-table thead th'),
+                                             function (th) { return th.textContent; });
+        return Array.prototype.map.call(document.querySelectorAll('#llm-table tbody tr'), function (tr) {
+          var cells = {};
+          Array.prototype.forEach.call(tr.cells, function (td, i) {
+            cells[heads[i]] = {text: td.textContent, value: td.dataset.value === undefined ? null
+                                                                  : Number(td.dataset.value)};
+          });
+          return {result_id: Number(tr.dataset.resultId), cells: cells};
+        });
+    })())"""))
+
+
+def _assert_llm_table(rows: list[dict], ranking: dict) -> None:
+    assert [r["result_id"] for r in rows] == [r["result_id"] for r in ranking["rankings"]]
+    numbers = {"#": "rank_position", "score": "composite_score", "TTFT p90 ms": "ttft_ms_p90",
+               "tokens/s per user": "user_tokens_per_s", "tokens/s per GPU": "output_tokens_per_s_per_gpu",
+               "$/1M output tokens": "usd_per_million_output_tokens"}
+    for row, answer in zip(rows, ranking["rankings"]):
+        cells = row["cells"]
+        assert {column: cells[column]["value"] for column in numbers} == \
+            {column: answer[key] for column, key in numbers.items()}, row
+        assert cells["model"]["text"] == answer["model_name"]
+        assert cells["quant."]["text"] == (answer["quantization"] or "")
+        assert cells["GPU × count"]["text"] == f"{answer['gpu_count']}× {answer['gpu']}"
+        assert cells["framework"]["text"] == f"{answer['framework']} {answer['framework_version']}"
+        assert cells["concurrency"]["text"] == str(answer["concurrency"])
+
+
+def test_the_llm_panel_shows_its_endpoints(warehouse, tmp_path):
+    """The sample plus the five vLLM runs of service/test_serving.py: 3 configurations meet the chatbot SLA, all 4 of
+    them are ranked for batch generation, none meets code completion's 30 tokens/s per user."""
+    from benchmark_pipeline.service import BenchmarkService
+    from benchmark_pipeline_tests.rest.test_rest_llm import write_llm_drops
+
+    BenchmarkService(warehouse).ingest_paths([str(p) for p in write_llm_drops(tmp_path / "llm")])
+    binary = chromium_binary()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "dashboard-llm.png"
+    shot.unlink(missing_ok=True)
+    with running_server(warehouse, tmp_path / "server.log") as base:
+        browser = Browser(binary, tmp_path / "profile")
+        try:
+            browser.navigate(f"{base}/")
+            browser.wait_for(READY.format(n=1))
+            assert json.loads(browser.evaluate("JSON.stringify(window.__dashboard.state)"))["use_case"] == "chatbot"
+            chatbot = httpx.get(f"{base}/llm/rankings", params={"use_case": "chatbot", "limit": 15}).json()
+            rows = _llm_rows(browser)
+            assert len(rows) == chatbot["candidates"] == 3
+            _assert_llm_table(rows, chatbot)
+            assert browser.evaluate("document.getElementById('llm-message').hidden") is True
+
+            pareto = httpx.get(f"{base}/llm/pareto").json()
+            drawn = {t["name"]: list(zip(t["x"], t["y"])) for t in _drawn(browser)["llm-pareto"]["data"]}
+            points = {p["on_front"]: [] for p in pareto["points"]}
+            for p in pareto["points"]:
+                points[p["on_front"]].append((p["user_tokens_per_s"], p["output_tokens_per_s_per_gpu"]))
+            assert drawn == {"Pareto front": points[True], "dominated": points[False]}
+            assert len(points[True]) == 1 and len(points[False]) == 4  # the H100 at 64 users beats the rest on both
+            _clip(browser, shot, "llm")
+
+            batch = _change(browser, "use-case", "batch-generation", 2)
+            assert batch["llm"]["use_case"] == "batch-generation"
+            ranking = httpx.get(f"{base}/llm/rankings", params={"use_case": "batch-generation", "limit": 15}).json()
+            _assert_llm_table(_llm_rows(browser), ranking)
+            assert len(ranking["rankings"]) == 4 and "use_case=batch-generation" in browser.evaluate("location.search")
+
+            nothing = _change(browser, "use-case", "code-completion", 3)
+            assert _llm_rows(browser) == [] and nothing["llm"]["rows"] == []
+            assert nothing["llm"]["message"].startswith("No configuration meets the code-completion use case")
+            assert nothing["llm-pareto"]["traces"] == 2  # the front is the same whatever the use case
+            assert json.loads(browser.evaluate("JSON.stringify(window.__dashboard.errors)")) == []
+            problems = browser.problems()
+        finally:
+            browser.close()
+    assert problems == [], problems
+    assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def _clip(browser: Browser, path: Path, element_id: str) -> None:
+    """A screenshot of one element, scrolled to the top of the viewport (a capture beyond the viewport resizes the
+    page, which moves what is below the charts)."""
+    import base64
+
+    box = json.loads(browser.evaluate(f"(function(){{var e=document.getElementById({json.dumps(element_id)}); "
+                                      "e.scrollIntoView(); var r=e.getBoundingClientRect(); return JSON.stringify("
+                                      "{x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, "
+                                      "height: r.height})})()"))
+    data = browser.send("Page.captureScreenshot", {"format": "png", "clip": {**box, "scale": 1}})["data"]
+    path.write_bytes(base64.b64decode(data))
+
+
+def test_the_llm_panel_says_plainly_when_there_are_no_llm_results(warehouse, tmp_path):
+    import duckdb
+
+    with duckdb.connect(str(warehouse)) as conn:  # whatever LLM results the sample has, none counts as measured
+        conn.execute("UPDATE llm_serving_results SET is_simulated = true")
+    with running_server(warehouse, tmp_path / "server.log") as base:
+        browser = Browser(chromium_binary(), tmp_path / "profile")
+        try:
+            browser.navigate(f"{base}/")
+            browser.wait_for(READY.format(n=1))
+            drawn = _drawn(browser)
+            message = browser.evaluate("document.getElementById('llm-message').textContent")
+            assert message.startswith("No LLM-serving results in this warehouse yet")
+            assert browser.evaluate("document.getElementById('llm-message').hidden") is False
+            assert drawn["llm-pareto"] == {"traces": 0, "message": message} and _llm_rows(browser) == []
+            assert drawn["comparison"]["traces"] == 4  # the rest of the dashboard as ever
+            assert json.loads(browser.evaluate("JSON.stringify(window.__dashboard.errors)")) == []
+            problems = browser.problems()
+        finally:
+            browser.close()
+    assert problems == [], problems

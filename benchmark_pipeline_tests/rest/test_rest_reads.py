@@ -284,7 +284,9 @@ def test_openapi_describes_every_endpoint_parameter_and_response(api):
                 ("get", "/regressions"), ("post", "/regressions/{flag_id}/ack"), ("post", "/regressions/{flag_id}/mute"),
                 ("post", "/regressions/update"), ("get", "/rankings"), ("get", "/reports/{kind}"), ("get", "/health"),
                 ("post", "/query"), ("get", "/snapshots"), ("post", "/snapshots"),
-                ("post", "/snapshots/{cid}/restore")}
+                ("post", "/snapshots/{cid}/restore"), ("get", "/llm/use-cases"), ("get", "/llm/sla"),
+                ("get", "/llm/costs"), ("get", "/llm/pareto"), ("get", "/llm/rankings"), ("get", "/llm/suitability"),
+                ("get", "/llm/daily")}
     found = {(method, path) for path, item in spec["paths"].items() for method in item}
     assert found == expected
     undescribed = []

@@ -304,6 +304,26 @@ def test_upload_a_result_file(api):
     assert junk.status_code == 422 and junk.json()["stored"] == 0 and junk.json()["reason"]
 
 
+def test_upload_an_llm_result_with_what_it_lacks_as_query_options(api):
+    from benchmark_pipeline_tests.service.test_serving import _serve
+
+    data = json.dumps(_serve(8, 150.0, 30.0, 500.0)).encode()
+    refused = api.client.post("/ingest", files={"file": ("serve.json", data)}, headers=api.auth("submit"))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["quarantined"][0]["field"] == "device_name"  # no GPU: never stored as unknown
+    bad = api.client.post("/ingest", params={"gpu": "NVIDIA L40S", "framework": "vllm==="},
+                          files={"file": ("serve.json", data)}, headers=api.auth("submit"))
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_llm_option" and "vllm===" in bad.text
+    stored = api.client.post("/ingest", params={"gpu": "NVIDIA L40S", "gpu_count": 2, "cost_per_hour": 2.4,
+                                                "framework": "vllm==0.6.3"},
+                             files={"file": ("serve.json", data)}, headers=api.auth("submit"))
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["detected_type"] == "llm_serving:vllm_bench_serve"
+    [result_id] = stored.json()["stored_ids"]["llm_serving"]
+    rows = api.client.get("/llm/costs").json()
+    assert [(r["result_id"], r["gpu_count"]) for r in rows] == [(result_id, 2)]
+
+
 def test_bodies_over_the_limit_are_refused(warehouse, api_factory):
     small = api_factory(warehouse, env={"BENCHMARK_API_MAX_BODY_MB": "0.01"})  # about 10 kB
     big = [_perf(batch_size=b) for b in range(1, 200)]

@@ -127,12 +127,12 @@ def test_an_llm_result_stored_through_the_api_is_recognised_filled_and_stored_on
     db = BenchmarkDB(tmp_path / "w.duckdb", data_dir=tmp_path / "data")
     document = _serve(8, 200.0, 30.0, 400.0)
     refused = db.store_llm_result(document, name="serve c8.json")
-    assert refused["status"] == "quarantined" and refused["stored_ids"] == []
+    assert refused["status"] == "quarantined" and refused["stored_ids"] == {}
     assert refused["quarantined"][0]["field"] == "device_name" and "no hardware" in refused["quarantined"][0]["reason"]
 
     stored = db.store_llm_result(document, name="serve c8.json", gpu="NVIDIA L40S", gpu_count=2, cost_per_hour=2.4)
-    assert stored["status"] == "ingested" and len(stored["stored_ids"]) == 1
-    assert stored["source_path"].startswith("api://llm_serving/") and stored["source_path"].endswith("/serve_c8.json")
+    assert stored["status"] == "ingested" and len(stored["stored_ids"]["llm_serving"]) == 1
+    assert stored["source_path"].startswith("upload://llm_serving/") and stored["source_path"].endswith("/serve_c8.json")
     again = db.store_llm_result(document, name="serve c8.json", gpu="NVIDIA L40S", gpu_count=2, cost_per_hour=2.4)
     assert again["stored_ids"] == stored["stored_ids"] and again["status"].startswith("unchanged")
     assert db.store_llm_result(document, name="copy.json", gpu="NVIDIA L40S")["status"] == "duplicate"

@@ -134,3 +134,18 @@ def test_a_retraction_recomputes_the_answers_in_its_own_transaction(service, tmp
     assert answer["cheapest"]["gpu_count"] == 1 and answer["cheapest"]["concurrency"] == 16
     ranking = service.llm_rankings("chatbot")
     assert ranking["cached"] and ranking["candidates"] == 2
+
+
+def test_a_candidate_lacking_a_price_is_listed_unranked_not_dropping_cost_for_all(service, tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "l40s_c8.json").write_text(json.dumps(_serve(8, 150.0, 30.0, 500.0)))
+    (extra / "l40s_c8.json.meta.json").write_text(json.dumps({"gpu": "NVIDIA L40S", "gpu_count": 1}))  # no price
+    service.ingest_paths([str(extra)])
+    for now in (None, datetime.now(timezone.utc) + timedelta(hours=2)):  # stored, then computed afresh
+        ranking = service.llm_rankings("chatbot", now=now)
+        assert ranking["cached"] is (now is None)
+        assert ranking["candidates"] == 3 and "usd_per_million_output_tokens" not in ranking["criteria_dropped"]
+        [unranked] = ranking["unranked"]
+        assert unranked["gpu"] == "NVIDIA L40S" and unranked["lacks"] == ["usd_per_million_output_tokens"]
+        assert [r["rank_position"] for r in ranking["rankings"]] == [1, 2, 3]

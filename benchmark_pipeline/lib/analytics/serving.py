@@ -334,31 +334,43 @@ def use_case_candidates(points: pd.DataFrame, use_case: UseCase) -> tuple[pd.Dat
     return best, tested
 
 
-def rank_use_case(points: pd.DataFrame, use_case: UseCase) -> tuple[pd.DataFrame, list[str]]:
+# A weighted criterion at least this share of a use case's candidates have is kept, and a candidate lacking it
+# is left unranked (and said so); a criterion fewer have (energy, usually) is dropped for all. Dropping a
+# criterion whenever one candidate lacks it would let a single unpriced hosted API remove cost from everyone's
+# ranking; keeping it and ranking the rest compares like with like.
+KEEP_CRITERION_SHARE = 0.5
+
+
+def rank_use_case(points: pd.DataFrame, use_case: UseCase) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
     """TOPSIS over the use case's candidates with its default weights.
 
-    Returns the candidates with ``composite_score``, ``rank_position`` and ``score_breakdown`` (per criterion:
-    value, direction, weight used), best first, and the criteria dropped because a candidate lacks them.
+    Returns the ranked candidates with ``composite_score``, ``rank_position`` and ``score_breakdown`` (per
+    criterion: value, unit, direction, weight used), best first; the criteria dropped because most candidates
+    lack them; and the candidates left unranked because they lack a kept criterion, each with ``lacks``.
     """
     candidates, _ = use_case_candidates(points, use_case)
     criteria = [c for c in use_case.weights if use_case.weights[c] > 0]
-    if candidates.empty or not criteria:
-        return candidates.assign(composite_score=[], rank_position=[], score_breakdown=[]), []
-    matrix = candidates[criteria].to_numpy(dtype=float)
-    types = [BENEFIT if CRITERIA[c].higher_is_better else COST for c in criteria]
-    result = topsis(matrix, [use_case.weights[c] for c in criteria], types)
-    kept = [c for c, k in zip(criteria, result.kept) if k]
-    dropped = [c for c, k in zip(criteria, result.kept) if not k]
-    total = sum(use_case.weights[c] for c in kept) or 1.0
-    ranked = candidates.assign(composite_score=result.scores, rank_position=result.ranks)
+    present = candidates[criteria].notna() if criteria else pd.DataFrame(index=candidates.index)
+    kept = [c for c in criteria if len(candidates) and present[c].mean() >= KEEP_CRITERION_SHARE]
+    dropped = [c for c in criteria if c not in kept]
+    complete = present[kept].all(axis=1) if kept else pd.Series(False, index=candidates.index)
+    unranked = candidates[~complete].copy()
+    unranked["lacks"] = [[c for c in kept if not present.at[i, c]] or ["every weighted criterion"]
+                         for i in unranked.index]
+    rankable = candidates[complete]
+    if rankable.empty:
+        return rankable.assign(composite_score=[], rank_position=[], score_breakdown=[]), dropped, unranked
+    types = [BENEFIT if CRITERIA[c].higher_is_better else COST for c in kept]
+    result = topsis(rankable[kept].to_numpy(dtype=float), [use_case.weights[c] for c in kept], types)
+    total = sum(use_case.weights[c] for c in kept)
+    ranked = rankable.assign(composite_score=result.scores, rank_position=result.ranks)
     ranked["score_breakdown"] = [
-        {c: {"value": None if math.isnan(row[c]) else float(row[c]), "unit": CRITERIA[c].unit,
+        {c: {"value": float(row[c]), "unit": CRITERIA[c].unit,
              "direction": "higher_is_better" if CRITERIA[c].higher_is_better else "lower_is_better",
              "weight": use_case.weights[c] / total}
          for c in kept}
-        for row in candidates[criteria].to_dict("records")]
-    ranked = ranked[ranked["composite_score"].notna()]
-    return ranked.sort_values(["rank_position", "result_id"]), dropped
+        for row in rankable[kept].to_dict("records")]
+    return ranked.sort_values(["rank_position", "result_id"]), dropped, unranked
 
 
 def suitability(points: pd.DataFrame, use_case: UseCase, ranked: pd.DataFrame) -> pd.DataFrame:

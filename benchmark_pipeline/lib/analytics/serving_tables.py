@@ -117,12 +117,18 @@ def compute_answers(conn: duckdb.DuckDBPyConnection, now: datetime) -> Answers:
     stamp = inputs_fingerprint(conn)
     rankings, fits, dropped = [], [], {}
     for case in cases:
-        ranked, left = rank_use_case(points, case)
+        ranked, left, unranked = rank_use_case(points, case)
         dropped[case.name] = left
-        if len(ranked):
-            rankings.append(ranked.assign(
-                use_case=case.name, score_breakdown=[json.dumps(b) for b in ranked["score_breakdown"]],
-                criteria_dropped=json.dumps(left), candidates=len(ranked), calculated_at=now,
+        # Unranked candidates are stored too, without rank or score, their breakdown saying what they lack.
+        parts = [part for part in (
+            ranked.assign(score_breakdown=[json.dumps(b) for b in ranked["score_breakdown"]]),
+            unranked.assign(rank_position=pd.NA, composite_score=float("nan"),
+                            score_breakdown=[json.dumps({"lacks": lacks}) for lacks in unranked["lacks"]]),
+        ) if len(part)]
+        if parts:
+            rows = pd.concat(parts) if len(parts) > 1 else parts[0]
+            rankings.append(rows.assign(
+                use_case=case.name, criteria_dropped=json.dumps(left), candidates=len(ranked), calculated_at=now,
                 expires_at=now + case.ttl, inputs_fingerprint=stamp)[_RANKING_COLUMNS])
         fits.append(suitability(points, case, ranked))
     expires = min((now + c.ttl for c in cases), default=now)

@@ -25,10 +25,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from benchmark_pipeline.lib.analytics import queries as q
+from benchmark_pipeline.lib.analytics import serving
 from benchmark_pipeline.lib.analytics.table import is_missing
 from benchmark_pipeline.lib.analytics.recommend import hardware_recommendations, with_costs
 
-from . import charts, flag_review
+from . import charts, flag_review, llm
 from .tabular import short_number, signed_percent
 
 KINDS = ("summary", "performance", "compatibility", "regressions", "hardware", "model")
@@ -47,6 +48,7 @@ MAX_SHOWN_ROWS = 15     # rows of a table in HTML and markdown; the JSON report 
 MAX_BULLETS = 5
 TREND_POINTS = 200      # newest points per trend series
 MAX_FLAG_PANELS = flag_review.MAX_PANELS  # flagged series drawn in the regressions report
+LLM_TOP = 3             # configurations per use case in the LLM-serving section (fewer when the use cases are many)
 FLAG_COLUMNS = ("run_time", "model_name", "hardware", "batch_size", "sequence_length", "precision", "test_case",
                 "metric", "kind", "direction", "pct_change", "pvalue", "open", "run_id", "flag_id")
 METRIC_NAMES = {
@@ -107,6 +109,7 @@ def _summary(conn, filters: q.Filters, report: Report) -> None:
                _bars(comparison, "throughput-bars", "Median throughput by model and hardware",
                      "median_throughput_items_per_second", "items/s"),
                _heatmap(conn, filters),
+               *_llm_serving(conn, filters),
                _recent(conn, filters))
 
 
@@ -517,6 +520,130 @@ def _pareto_groups(recs: pd.DataFrame):
         if len(out) >= MAX_PARETO_CHARTS:
             break
     return out
+
+
+# --- LLM serving ---------------------------------------------------------------------------------
+
+def _llm_serving(conn, filters: q.Filters) -> list[Section]:
+    """Per use case the top configurations and the cheapest meeting its SLA, then the Pareto front; nothing at
+    all when the filters keep no LLM-serving result, so a report of a warehouse without any reads as before."""
+    view = llm.llm_view(conn, filters)
+    if view is None:
+        return []
+    return [_llm_use_cases(view), _llm_top(view), _llm_pareto(view)]
+
+
+def _llm_use_cases(view: llm.LlmView) -> Section:
+    rows = []
+    for uc in view.use_cases:
+        best = uc.ranked.iloc[0].to_dict() if len(uc.ranked) else None
+        cheapest = uc.sla["cheapest"]
+        rows.append({
+            "use_case": uc.case.name, "sla": llm.sla_text(uc.case),
+            "sla_terms": ",".join(str(c) for c in uc.case.sla) or None,  # as GET /llm/sla?sla= takes it
+            "candidates": uc.candidates,
+            "best_configuration": llm.configuration(best) if best else None,
+            "best_load": llm.load(best) if best else None,
+            "best_rank": int(best["rank_position"]) if best else None,
+            "best_score": best["composite_score"] if best else None,
+            "best_result_id": int(best["result_id"]) if best else None,
+            "cheapest_configuration": llm.configuration(cheapest) if cheapest else None,
+            "cheapest_load": llm.load(cheapest) if cheapest else None,
+            "cheapest_usd_per_million_output_tokens": cheapest["usd_per_million_output_tokens"] if cheapest else None,
+            "cheapest_result_id": cheapest["result_id"] if cheapest else None,
+            "considered": uc.sla["considered"], "left_out": uc.sla["left_out"],
+            "left_out_missing": ", ".join(f"{k}: {v}" for k, v in uc.sla["left_out_missing"].items()) or None,
+            "meeting": uc.sla["meeting"], "meeting_unpriced": uc.sla["meeting_unpriced"],
+            "criteria_dropped": ", ".join(uc.dropped) or None,
+        })
+    table = pd.DataFrame(rows).astype({"best_rank": "Int64", "best_result_id": "Int64", "cheapest_result_id": "Int64"})
+    shown = pd.DataFrame({
+        "use case": table["use_case"], "SLA": table["sla"],
+        "best (TOPSIS)": [None if c is None else f"{c} · {load}" + ("" if rank == 1 else f" (#{rank})")
+                          for c, load, rank in zip(table["best_configuration"], table["best_load"],
+                                                   table["best_rank"])],
+        "score": table["best_score"],
+        "cheapest meeting SLA": [None if c is None else f"{c} · {load}" for c, load in
+                                 zip(table["cheapest_configuration"], table["cheapest_load"])],
+        "$/1M out": table["cheapest_usd_per_million_output_tokens"],
+        "meeting": [f"{uc.sla['meeting']} of {uc.sla['judged']} judged" for uc in view.use_cases],
+        "left out": [llm.left_out_text(uc.sla) for uc in view.use_cases],
+    })
+    section = Section("llm-serving", "LLM serving by use case", table=table, shown=shown,
+                      formats={"SLA": "text", "best (TOPSIS)": "text", "cheapest meeting SLA": "text",
+                               "meeting": "text", "left out": "text"})
+    section.text = (
+        f"{len(view.points)} load points (the latest result of each configuration at each load). Best: the "
+        "configuration TOPSIS ranks first with the use case's default weights, each configuration by its best load "
+        "point in the use case's workload that meets its SLA. Cheapest: the load point in the workload meeting the "
+        "SLA at the lowest $ per million output tokens. Left out: points lacking a value the SLA needs, which "
+        "cannot be judged. The same answers as `benchmark-db llm` and `GET /llm/rankings`, `/llm/sla`.")
+    return section
+
+
+def _llm_top(view: llm.LlmView) -> Section:
+    ranked = [uc for uc in view.use_cases if len(uc.ranked)]
+    per_case = min(LLM_TOP, max(1, MAX_SHOWN_ROWS // max(1, len(ranked))))
+    every = pd.concat([uc.ranked.assign(use_case=uc.case.name, candidates=uc.candidates) for uc in ranked],
+                      ignore_index=True) if ranked else pd.DataFrame()
+    columns = ["use_case", "rank_position", "composite_score", "candidates", "model_name", "quantization", "gpu",
+               "gpu_count", "framework", "framework_version", "concurrency", "request_rate", "batch_size",
+               "input_tokens", "output_tokens", "result_id", *serving.CRITERIA]
+    table = every[[c for c in columns if c in every.columns]] if len(every) else pd.DataFrame(columns=columns)
+    rows = []
+    for uc in ranked:
+        for record in uc.ranked.head(per_case).to_dict("records"):
+            rows.append({"use case": uc.case.name, "#": int(record["rank_position"]),
+                         "configuration": llm.configuration(record), "load": llm.load(record),
+                         "TTFT p90 ms": record["ttft_ms_p90"], "tokens/s per user": record["user_tokens_per_s"],
+                         "tokens/s per GPU": record["output_tokens_per_s_per_gpu"],
+                         "$/1M out": record["usd_per_million_output_tokens"], "score": record["composite_score"]})
+    shown = pd.DataFrame(rows, columns=["use case", "#", "configuration", "load", "TTFT p90 ms", "tokens/s per user",
+                                        "tokens/s per GPU", "$/1M out", "score"])
+    section = Section("llm-rankings", "LLM serving: top configurations per use case (TOPSIS)", table=table,
+                      shown=shown, formats={"configuration": "text", "load": "text"})
+    section.text = (f"The {per_case} best-ranked configurations of each use case with candidates ({len(ranked)} of "
+                    f"{len(view.use_cases)}); # is the rank among all configurations meeting the use case's SLA, "
+                    "score the TOPSIS closeness (0 to 1, higher is better).")
+    dropped = sorted({c for uc in ranked for c in uc.dropped})
+    if dropped:
+        section.text += (f" Left out of the scores because a candidate lacks them: {', '.join(dropped)} (the "
+                         "other weights renormalised).")
+    if not ranked:
+        section.text = "No configuration meets the SLA of any use case."
+    return section
+
+
+def _llm_pareto(view: llm.LlmView) -> Section:
+    points = view.pareto
+    section = Section("llm-pareto", "LLM serving: Pareto front of tokens/s per GPU against tokens/s per user",
+                      chart_type="scatter")
+    left = view.pareto_left_out
+    note = (f" Left out: {left} load point{'s' if left != 1 else ''} without a GPU count (a hosted API) or a "
+            "per-user speed." if left else "")
+    if points.empty:
+        section.text = "No load point has both tokens/s per user and tokens/s per GPU." + note
+        return section
+    records = points.to_dict("records")
+    section.figure = charts.serving_pareto(
+        points, [f"{llm.configuration(r)} · {llm.load(r)}" for r in records],
+        [f"{llm.device(r)} {llm.load(r)}" for r in records],
+        "Output tokens/s per GPU against per user (filled: on the front)")
+    columns = ["on_front", "model_name", "quantization", "gpu", "gpu_count", "framework", "framework_version",
+               "concurrency", "request_rate", "input_tokens", "output_tokens", "result_id", "user_tokens_per_s",
+               "output_tokens_per_s_per_gpu", "usd_per_million_output_tokens", "ttft_ms_p90"]
+    section.table = points[[c for c in columns if c in points.columns]]
+    front = [r for r in records if r["on_front"]]
+    section.shown = pd.DataFrame(
+        [{"configuration": llm.configuration(r), "load": llm.load(r), "tokens/s per user": r["user_tokens_per_s"],
+          "tokens/s per GPU": r["output_tokens_per_s_per_gpu"], "$/1M out": r["usd_per_million_output_tokens"],
+          "TTFT p90 ms": r["ttft_ms_p90"]} for r in front],
+        columns=["configuration", "load", "tokens/s per user", "tokens/s per GPU", "$/1M out", "TTFT p90 ms"])
+    section.formats = {"configuration": "text", "load": "text"}
+    section.text = (f"{len(front)} of {len(points)} load points are on the front (filled, joined, listed below): no "
+                    "other point beats them on both. Along it, more concurrency earns a GPU more tokens and gives "
+                    "each user fewer." + note)
+    return section
 
 
 # --- small helpers -------------------------------------------------------------------------------

@@ -296,3 +296,50 @@ def _pad_log_range(fig: go.Figure, recs: pd.DataFrame, row: int, col: int) -> No
         low, high = math.log10(values.min()), math.log10(values.max())
         span = max(high - low, 0.3)
         update(range=[low - low_pad * span, high + top * span], row=row, col=col)
+
+
+def serving_pareto(points: pd.DataFrame, hover: list[str], marks: list[str], title: str) -> go.Figure:
+    """Output tokens/s per GPU against output tokens/s per user, a colour per model, the front filled and joined.
+
+    Both axes are more-is-better, so the front is the upper-right edge: the load points no other beats on both.
+    Only front points carry a label (``marks``): a label per point turns a sweep of concurrencies into a smear.
+    The per-GPU axis is logarithmic, because one L4 and one H100 differ tenfold and the L4's trade-off would
+    otherwise be a flat line at the bottom.
+    """
+    frame = points.assign(_hover=hover, _mark=marks).sort_values("user_tokens_per_s")
+    colors = colors_for(sorted(frame["model_name"].astype(str).unique()))
+    fig = go.Figure()
+    for model, part in frame.groupby(frame["model_name"].astype(str), sort=True):
+        fig.add_trace(go.Scatter(
+            x=part["user_tokens_per_s"], y=part["output_tokens_per_s_per_gpu"], mode="markers", name=model,
+            marker=dict(size=10, color=colors[model], symbol=["circle" if f else "circle-open" for f in part["on_front"]],
+                        line=dict(width=1.5, color=colors[model])),
+            customdata=part[["_hover", "usd_per_million_output_tokens"]].to_numpy(dtype=object),
+            hovertemplate="%{customdata[0]}<br>%{x:.4g} tokens/s per user<br>%{y:.4g} tokens/s per GPU"
+                          "<br>$%{customdata[1]:.4g} per million output tokens<extra></extra>",
+        ))
+    front = frame[frame["on_front"].astype(bool)]
+    # Neighbours on a front are often one configuration twice (two framework versions): one label each, above
+    # and below in turn, so they do not print over one another.
+    seen: set[str] = set()
+    text = []
+    for mark in front["_mark"]:
+        text.append("" if mark in seen else mark)
+        seen.add(mark)
+    fig.add_trace(go.Scatter(
+        x=front["user_tokens_per_s"], y=front["output_tokens_per_s_per_gpu"], mode="lines+text", name="Pareto front",
+        line=dict(color="#333333", width=1.2, dash="dash"), text=text,
+        textposition=[("top right", "bottom left")[i % 2] for i in range(len(front))],
+        textfont=dict(size=10), cliponaxis=False, hoverinfo="skip",
+    ))
+    fig.update_layout(**_LAYOUT, title=title, legend=dict(orientation="h", y=-0.2))
+    fig.update_xaxes(title_text="output tokens/s per user (higher is better)")
+    fig.update_yaxes(title_text="output tokens/s per GPU (higher is better)", type="log", dtick="D2")
+    # Room for the labels of the points at the edges (a log axis takes its range in log10).
+    x, y = frame["user_tokens_per_s"].astype(float), frame["output_tokens_per_s_per_gpu"].astype(float)
+    x_pad = max(float(x.max() - x.min()), float(x.max()) * 0.2) * 0.12
+    fig.update_xaxes(range=[max(0.0, float(x.min()) - x_pad), float(x.max()) + x_pad])
+    low, high = math.log10(float(y[y > 0].min())), math.log10(float(y[y > 0].max()))
+    y_pad = max(high - low, 0.3) * 0.15
+    fig.update_yaxes(range=[low - y_pad, high + y_pad])
+    return fig

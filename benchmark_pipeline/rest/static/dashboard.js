@@ -1,5 +1,6 @@
-/* The dashboard: filters in, four charts out, every one drawn from this server's JSON endpoints.
- * State lives in the URL (?model=&hardware=&metric=&since=&until=), so a view can be shared as a link.
+/* The dashboard: filters in, four charts out, every one drawn from this server's JSON endpoints, and an LLM-serving
+ * panel (a use case's TOPSIS ranking and the Pareto front of tokens/s per GPU against per user).
+ * State lives in the URL (?model=&hardware=&metric=&since=&until=&use_case=), so a view can be shared as a link.
  * The time range goes to every endpoint a chart is drawn from, so each chart is the answer a user gets from
  * the same URL (the "To" day is included: the API's until is the midnight after it).
  * window.__dashboard tells a test (or a curious person) how many renders finished and what they drew. */
@@ -16,10 +17,13 @@
   };
   var MAX_TREND_PAGES = 10;   // x 1000 results
   var MAX_SERIES = 24;
+  var LLM_ROWS = 15;          // configurations in the LLM ranking table
   var PLOT_CONFIG = {displaylogo: false, responsive: true, modeBarButtonsToRemove: ['lasso2d', 'select2d']};
 
   var dash = window.__dashboard = {renders: 0, state: null, errors: [], drawn: {}};
   var renderSeq = 0;
+  // The use-case taxonomy (GET /llm/use-cases), or why there is none (a warehouse older than the LLM answers).
+  var llmCases = {list: [], message: null};
 
   function $(id) { return document.getElementById(id); }
 
@@ -68,7 +72,7 @@
     var q = new URLSearchParams(window.location.search);
     return {model: q.get('model') || '', hardware: q.get('hardware') || '',
             metric: METRICS[q.get('metric')] ? q.get('metric') : 'throughput',
-            since: q.get('since') || '', until: q.get('until') || ''};
+            since: q.get('since') || '', until: q.get('until') || '', use_case: q.get('use_case') || ''};
   }
 
   function writeState(state) {
@@ -98,7 +102,7 @@
 
   function formState() {
     return {model: $('model').value, hardware: $('hardware').value, metric: $('metric').value,
-            since: $('since').value, until: $('until').value};
+            since: $('since').value, until: $('until').value, use_case: $('use-case').value};
   }
 
   function option(select, value, label) {
@@ -328,6 +332,146 @@
     });
   }
 
+  // -- LLM serving ------------------------------------------------------------------------------------------
+  // Its own question: the latest result of each configuration at each load, whatever the filters above say
+  // (rankings are per use case over every model and GPU; the note says so).
+
+  function llmMessage(text) {
+    var box = $('llm-message');
+    box.textContent = text || '';
+    box.hidden = !text;
+    dash.drawn.llm = {message: text || null, rows: []};
+  }
+
+  function slaText(sla) {
+    var terms = [];
+    Object.keys(sla || {}).forEach(function (column) {
+      var bound = sla[column];
+      if (bound.max !== undefined) terms.push(column + ' ≤ ' + bound.max);
+      if (bound.min !== undefined) terms.push(column + ' ≥ ' + bound.min);
+    });
+    return terms.length ? 'SLA: ' + terms.join(', ') : 'no SLA';
+  }
+
+  function gpuLabel(r) {
+    if (r.gpu_count !== null && r.gpu_count !== undefined) return r.gpu_count + '× ' + (r.gpu || '?');
+    return r.gpu || r.provider || '';
+  }
+
+  function loadLabel(r) {
+    if (r.concurrency !== null && r.concurrency !== undefined) return String(r.concurrency);
+    if (r.request_rate !== null && r.request_rate !== undefined) return fmt(r.request_rate) + ' req/s';
+    return 'unbounded';
+  }
+
+  var LLM_COLUMNS = [
+    ['rank_position', '#'], ['composite_score', 'score'], ['model_name', 'model'], ['quantization', 'quant.'],
+    [gpuLabel, 'GPU × count'], [function (r) { return [r.framework, r.framework_version].filter(Boolean).join(' '); },
+                                 'framework'],
+    [loadLabel, 'concurrency'], ['ttft_ms_p90', 'TTFT p90 ms'], ['user_tokens_per_s', 'tokens/s per user'],
+    ['output_tokens_per_s_per_gpu', 'tokens/s per GPU'], ['usd_per_million_output_tokens', '$/1M output tokens']];
+
+  function llmTable(rows) {
+    var head = $('llm-table').tHead, body = $('llm-table').tBodies[0];
+    var tr = document.createElement('tr');
+    LLM_COLUMNS.forEach(function (c) { var th = document.createElement('th'); th.textContent = c[1]; tr.appendChild(th); });
+    head.appendChild(tr);
+    rows.forEach(function (r) {
+      var row = document.createElement('tr');
+      row.dataset.resultId = String(r.result_id);
+      LLM_COLUMNS.forEach(function (c) {
+        var td = document.createElement('td');
+        var v = typeof c[0] === 'function' ? c[0](r) : r[c[0]];
+        if (typeof v === 'number') {
+          td.className = 'n';
+          td.dataset.value = String(v);  // the number as answered; the text is rounded for reading
+        }
+        td.textContent = v === null || v === undefined ? '' : fmt(v);
+        row.appendChild(td);
+      });
+      body.appendChild(row);
+    });
+  }
+
+  function llmPareto(answer) {
+    var points = answer.points;
+    var left = answer.left_out ? ' ' + answer.left_out + ' without a GPU count or per-user speed left out.' : '';
+    $('llm-pareto-note').textContent = '(every load point, all use cases; filled: on the front.' + left + ')';
+    if (!points.length) return empty('llm-pareto', 'No load point has both tokens/s per user and per GPU.');
+    function hover(r) {
+      return r.model_name + (r.quantization ? ' ' + r.quantization : '') + ' · ' + gpuLabel(r) + ' · ' +
+             (r.framework || '') + ' · concurrency ' + loadLabel(r) +
+             (r.usd_per_million_output_tokens === null ? '' : '<br>$' + fmt(r.usd_per_million_output_tokens) +
+              ' per million output tokens');
+    }
+    var front = points.filter(function (p) { return p.on_front; });
+    var others = points.filter(function (p) { return !p.on_front; });
+    var traces = [];
+    if (others.length) {
+      traces.push({type: 'scatter', mode: 'markers', name: 'dominated', x: others.map(function (p) {
+                     return p.user_tokens_per_s; }), y: others.map(function (p) { return p.output_tokens_per_s_per_gpu; }),
+                   text: others.map(hover), hovertemplate: '%{text}<br>%{x:.4g} tokens/s per user, %{y:.4g} per GPU' +
+                   '<extra></extra>', marker: {size: 9, symbol: 'circle-open', color: '#7f7f7f', line: {width: 1.5}}});
+    }
+    traces.push({type: 'scatter', mode: 'lines+markers', name: 'Pareto front',
+                 x: front.map(function (p) { return p.user_tokens_per_s; }),
+                 y: front.map(function (p) { return p.output_tokens_per_s_per_gpu; }),
+                 text: front.map(hover), hovertemplate: '%{text}<br>%{x:.4g} tokens/s per user, %{y:.4g} per GPU' +
+                 '<extra></extra>', line: {dash: 'dash', width: 1.5, color: '#1f77b4'},
+                 marker: {size: 11, color: '#1f77b4', line: {width: 1, color: '#333'}}});
+    return draw('llm-pareto', traces, {xaxis: {title: {text: 'output tokens/s per user (higher is better)'}},
+                                       yaxis: {title: {text: 'output tokens/s per GPU (higher is better)'},
+                                               type: 'log', dtick: 'D2'}});
+  }
+
+  function llm(state) {
+    var head = $('llm-table').tHead, body = $('llm-table').tBodies[0];
+    head.innerHTML = '';
+    body.innerHTML = '';
+    $('llm-sla').textContent = '';
+    $('llm-note').textContent = '';
+    $('llm-pareto-note').textContent = '';
+    if (!llmCases.list.length) {
+      var why = llmCases.message || 'No LLM use cases are defined in this warehouse.';
+      llmMessage(why);
+      empty('llm-pareto', why);
+      return Promise.resolve();
+    }
+    var useCase = llmCases.list.filter(function (c) { return c.use_case === state.use_case; })[0] || llmCases.list[0];
+    $('llm-sla').textContent = useCase.description + ' ' + slaText(useCase.sla) + '.';
+    return Promise.all([api('/llm/rankings', {use_case: useCase.use_case, limit: LLM_ROWS}), api('/llm/pareto')])
+      .then(function (both) {
+        var ranking = both[0].body, pareto = both[1].body;
+        if (!pareto.points.length && !pareto.left_out) {
+          var none = 'No LLM-serving results in this warehouse yet: ingest a vLLM, SGLang, AIPerf or llmperf ' +
+                     'result file (with the GPU and its price) to see rankings and the Pareto front here.';
+          llmMessage(none);
+          return empty('llm-pareto', none);
+        }
+        var dropped = ranking.criteria_dropped.length ? '; not scored on ' + ranking.criteria_dropped.join(', ') +
+                      ' (most candidates lack it)' : '';
+        var unranked = ranking.unranked.length ? '; ' + ranking.unranked.length + ' more meet it but lack ' +
+          ranking.unranked.map(function (u) { return u.lacks.join(', '); }).join('; ') + ' and are not ranked' : '';
+        $('llm-note').textContent = '(TOPSIS with the use case\'s default weights over ' + ranking.candidates +
+          ' configurations meeting its SLA' + dropped + unranked + '; ' + (ranking.cached ? 'stored ranking, valid until ' +
+          String(ranking.expires_at).replace('T', ' ').slice(0, 16) + ' UTC' : 'computed now: the stored one ' +
+          (ranking.reason === 'never computed' ? 'was never computed' : ranking.reason === 'expired' ?
+           'expired' : 'predates the latest results')) + '; the filters above do not apply)';
+        if (ranking.rankings.length) {
+          llmMessage('');
+          llmTable(ranking.rankings);
+        } else {
+          llmMessage('No configuration meets the ' + useCase.use_case + ' use case (' + slaText(useCase.sla) +
+                     ', ' + useCase.characteristics.input_tokens.join('–') + ' tokens in, ' +
+                     useCase.characteristics.output_tokens.join('–') + ' out).');
+        }
+        dash.drawn.llm = {message: $('llm-message').hidden ? null : $('llm-message').textContent,
+                          use_case: useCase.use_case, cached: ranking.cached,
+                          rows: ranking.rankings.map(function (r) { return r.result_id; })};
+        return llmPareto(pareto);
+      });
+  }
+
   // -- wiring -----------------------------------------------------------------------------------------------
 
   function render() {
@@ -337,17 +481,19 @@
     writeState(state);
     document.body.dataset.state = 'loading';
     showError('');
-    var panels = [['comparison', comparison], ['heatmap', heatmap], ['trend', trend], ['rankings', rankings]];
+    var ranged = [['comparison', comparison], ['heatmap', heatmap], ['trend', trend], ['rankings', rankings]];
+    var panels = ranged.concat([['llm-pareto', llm]]);  // the LLM panel takes no time range
     var problems = [];
     if (state.since && state.until && state.since > state.until) {
       // The API would refuse each request (400); one message here says what to fix.
       var wrong = 'From (' + state.since + ') is after To (' + state.until + '): pick a From on or before To.';
-      panels.forEach(function (p) { empty(p[0], wrong); });
+      ranged.forEach(function (p) { empty(p[0], wrong); });
       $('ranking-table').tHead.innerHTML = '';
       $('ranking-table').tBodies[0].innerHTML = '';
       problems.push(wrong);
+      panels = [['llm-pareto', llm]];
     }
-    return Promise.all(problems.length ? [] : panels.map(function (p) {
+    return Promise.all(panels.map(function (p) {
       return p[1](state).catch(function (err) {
         var message = (err && err.message) || String(err);
         problems.push(p[0] + ': ' + message);
@@ -380,8 +526,21 @@
   }
 
   function loadChoices(initial) {
-    return Promise.all([api('/models', {per_page: 1000}), api('/hardware', {per_page: 1000})]).then(function (both) {
+    var cases = api('/llm/use-cases').then(function (res) { return {list: res.body, message: null}; })
+      .catch(function (err) {  // 409: a warehouse older than the LLM answers; said in the panel, not an error
+        if (err instanceof ApiError && err.status === 409) return {list: [], message: err.message};
+        throw err;
+      });
+    return Promise.all([api('/models', {per_page: 1000}), api('/hardware', {per_page: 1000}), cases]).then(function (both) {
       var models = both[0].body, hardware = both[1].body;
+      llmCases = both[2];
+      var caseSelect = $('use-case');
+      llmCases.list.forEach(function (c) { option(caseSelect, c.use_case, c.use_case + ' (' + c.category + ')'); });
+      var preferred = llmCases.list.some(function (c) { return c.use_case === initial.use_case; }) ? initial.use_case
+        : (llmCases.list.some(function (c) { return c.use_case === 'chatbot'; }) ? 'chatbot'
+           : (llmCases.list[0] || {}).use_case);
+      caseSelect.value = preferred || '';
+      caseSelect.disabled = !llmCases.list.length;
       var modelSelect = $('model');
       models.slice().sort(function (a, b) { return a.model_name < b.model_name ? -1 : 1; }).forEach(function (m) {
         option(modelSelect, m.model_name, m.model_name + ' (' + m.performance_results + ')');
@@ -419,7 +578,7 @@
       showError('Could not load the models and hardware: ' + err.message);
       document.body.dataset.state = 'error';
     });
-    ['model', 'hardware', 'metric', 'since', 'until'].forEach(function (id) {
+    ['model', 'hardware', 'metric', 'since', 'until', 'use-case'].forEach(function (id) {
       $(id).addEventListener('change', render);
     });
     $('filters').addEventListener('submit', function (e) { e.preventDefault(); render(); });

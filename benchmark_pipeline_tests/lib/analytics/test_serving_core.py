@@ -135,25 +135,35 @@ def _chat(weights=None) -> UseCase:
 
 def test_topsis_per_use_case_ranks_each_configuration_by_its_best_point():
     # Configurations meeting the chat SLA: L4 (A only, B misses), 1x A100 (C), 2x A100 (D), unpriced (F).
-    # The unpriced one has no cost: the cost criterion is dropped for all, so rank by the one left.
-    ranked, dropped = rank_use_case(_small_set(), _chat({"usd_per_million_output_tokens": 1.0,
-                                                         "output_tokens_per_s_per_gpu": 1.0}))
-    assert dropped == ["usd_per_million_output_tokens"]
-    assert list(ranked["result_id"]) == [6, 4, 3, 1]  # per GPU: F 500, D 400, C 350, A 24
-    assert list(ranked["rank_position"]) == [1, 2, 3, 4]
+    # Most have a price, so cost is kept and F, which has none, is left unranked rather than cost dropped for all.
+    chat = _chat({"usd_per_million_output_tokens": 1.0, "output_tokens_per_s_per_gpu": 1.0,
+                  "output_tokens_per_joule": 1.0})
+    ranked, dropped, unranked = rank_use_case(_small_set(), chat)
+    assert dropped == ["output_tokens_per_joule"]  # nobody has energy
+    assert list(unranked["result_id"]) == [6] and unranked.iloc[0]["lacks"] == ["usd_per_million_output_tokens"]
+    # D is cheapest and best per GPU: rank 1; A (L4) is worst on both: last.
+    assert list(ranked["result_id"]) == [4, 3, 1] and list(ranked["rank_position"]) == [1, 2, 3]
     assert ranked.iloc[0]["score_breakdown"]["output_tokens_per_s_per_gpu"] == {
-        "value": 500.0, "unit": "tokens/s", "direction": "higher_is_better", "weight": 1.0}
+        "value": 400.0, "unit": "tokens/s", "direction": "higher_is_better", "weight": 0.5}
 
-    priced = _small_set()
-    priced = priced[priced["result_id"] != 6]
-    ranked, dropped = rank_use_case(priced, _chat())
-    assert dropped == [] and list(ranked["result_id"]) == [4, 3, 1]  # cheapest per token first
+    by_cost, _, _ = rank_use_case(_small_set(), _chat())
+    assert list(by_cost["result_id"]) == [4, 3, 1]  # cheapest per token first
+
+
+def test_a_criterion_most_candidates_lack_is_dropped_for_all():
+    # Only the L4 has no price: cost is kept and it is unranked. Take the price from three of four: dropped.
+    points = _small_set()
+    points.loc[points["result_id"].isin([3, 4, 6]), "usd_per_million_output_tokens"] = NAN
+    ranked, dropped, unranked = rank_use_case(points, _chat({"usd_per_million_output_tokens": 1.0,
+                                                             "output_tokens_per_s_per_gpu": 1.0}))
+    assert dropped == ["usd_per_million_output_tokens"] and unranked.empty
+    assert list(ranked["result_id"]) == [6, 4, 3, 1]  # per GPU: F 500, D 400, C 350, A 24
 
 
 def test_suitability_is_the_share_of_configurations_meeting_the_use_case():
     points = _small_set()
     chat = _chat({"usd_per_million_output_tokens": 1.0, "output_tokens_per_s_per_gpu": 1.0})
-    ranked, _ = rank_use_case(points, chat)
+    ranked, _, _ = rank_use_case(points, chat)
     fit = suitability(points, chat, ranked).set_index("model_id").loc[1]
     # Configurations tested in the chat workload: 1 (L4), 2, 3, 4 (H100: E left out, G misses), 5: 4 of 5 meet.
     assert fit["configurations_tested"] == 5 and fit["configurations_meeting_sla"] == 4

@@ -121,10 +121,11 @@ CREATE TABLE llm_daily_stats (
     PRIMARY KEY (model_id, stats_date)
 );
 
+-- A candidate that lacks a criterion most others have is stored unranked: rank and score NULL.
 CREATE TABLE model_rankings (
     use_case VARCHAR NOT NULL,
-    rank_position INTEGER NOT NULL,
-    composite_score DOUBLE NOT NULL,
+    rank_position INTEGER,
+    composite_score DOUBLE,
     model_id BIGINT NOT NULL,
     model_version_id BIGINT NOT NULL,
     hardware_config_id BIGINT NOT NULL,
