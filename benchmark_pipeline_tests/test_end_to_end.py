@@ -42,7 +42,7 @@ def test_dagster_job_execute_materializes_everything_idempotently(tmp_path):
     assert "RUN_SUCCESS" in first.stderr + first.stdout
     db = project / "data" / "warehouse" / "benchmarks.duckdb"
     after_first = counts(db)
-    assert after_first["performance_results"] > 900 and after_first["ingestion_ledger"] == 25
+    assert after_first["performance_results"] > 900 and after_first["ingestion_ledger"] == 37
     second = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr[-3000:]
     assert counts(db) == after_first

@@ -35,7 +35,7 @@ def test_summary_is_short_and_says_where_everything_is(tmp_path):
     assert "DEBUG" not in result.stdout + result.stderr
     assert f"warehouse    {db} (schema version" in result.stdout
     assert "performance_results 1,806" in result.stdout  # the bundled sample
-    assert "files        25 in the ledger: ingested 25" in result.stdout
+    assert "files        37 in the ledger: ingested 37" in result.stdout
     assert "dagster run  benchmark_job SUCCESS" in result.stdout and "checks " in result.stdout
     assert f"reports      {tmp_path / 'data' / 'reports'}/" in result.stdout
     assert any(line.startswith("next         uv run ") for line in lines)

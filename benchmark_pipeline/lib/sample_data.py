@@ -3,7 +3,9 @@
 Several models and families on five hardware platforms (two different CUDA GPUs), three weeks of
 daily runs, one genuine regression that persists (bert-base-uncased on the A100 gets ~25 % slower
 from day 14), one single-point outlier (t5-small on the CPU, day 9), compatibility and integration
-results with assertions, and power readings for the GPU runs.
+results with assertions, and power readings for the GPU runs. Under ``llm/``, LLM-serving results over the
+last ten days in the tools' own formats (``lib/llm/synthetic.py``: vLLM, AIPerf and llmperf files with their
+sidecars), with their own planted regression.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from benchmark_pipeline.lib.llm import synthetic
 
 START = datetime(2025, 11, 1, 2, 0, tzinfo=timezone.utc)
 DAYS = 21
@@ -151,7 +155,7 @@ def _integration_records(day: int) -> list[dict]:
 
 
 def write_sample(out_dir: Path, seed: int = 7) -> list[Path]:
-    """Write the sample drop layout (performance/, compatibility/, integration/) under ``out_dir``."""
+    """Write the sample drop layout (performance/, compatibility/, integration/, llm/) under ``out_dir``."""
     rng = random.Random(seed)
     written = []
 
@@ -167,4 +171,12 @@ def write_sample(out_dir: Path, seed: int = 7) -> list[Path]:
         if day % 7 == 0:
             dump(f"integration/integration_{stamp}.json", _integration_records(day))
     dump("compatibility/compatibility_matrix_20251101_010000.json", _compatibility_records())
+    # The LLM runs take the sample's last days, an hour after the nightly runs; their generator draws from its
+    # own random stream, so adding or changing them leaves every file above as it was.
+    llm_start = START + timedelta(days=DAYS - synthetic.LLM_DAYS, hours=1)
+    for relative, text in synthetic.sample_files(llm_start, seed=seed):
+        path = out_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
     return written

@@ -40,7 +40,7 @@ def test_sample_data_lands_with_metadata_and_checks_pass(project):
     assert materialized["performance_results"]["dagster/row_count"].value == _count(root / "w.duckdb",
                                                                                     "performance_results") > 900
     validated = materialized["validated_results"]
-    assert validated["files_per_status"].value == {"ingested": 25} and validated["records_quarantined"].value == 0
+    assert validated["files_per_status"].value == {"ingested": 37} and validated["records_quarantined"].value == 0
     assert materialized["hardware_recommendations"]["dagster/row_count"].value > 0  # derived, same step
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)

@@ -31,10 +31,10 @@ def test_ingest_records_kubo_v1_cids_and_record_file_cids_fills_only_missing_one
     outcomes = report.result.outcomes
     pairs = list(outcomes[["source_path", "sha256"]].itertuples(index=False, name=None))
     with open_writer(db) as conn:
-        assert conn.execute("SELECT count(cid) FROM ingestion_ledger").fetchall() == [(25,)]  # set by the ingest
+        assert conn.execute("SELECT count(cid) FROM ingestion_ledger").fetchall() == [(37,)]  # set by the ingest
         assert record_file_cids(conn, pairs) == 0  # only NULL rows are touched
         conn.execute("UPDATE ingestion_ledger SET cid = NULL")
-        assert record_file_cids(conn, pairs) == len(pairs) == 25
+        assert record_file_cids(conn, pairs) == len(pairs) == 37
         rows = conn.execute("SELECT source_path, cid FROM ingestion_ledger").fetchall()
     for path, cid in rows:
         assert cid == str(import_path(path, KUBO_V1).cid)
