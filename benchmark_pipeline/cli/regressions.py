@@ -167,7 +167,8 @@ def _register_warehouse_commands(commands: argparse._SubParsersAction) -> None:
     update = commands.add_parser(
         "update",
         help="re-detect the warehouse series whose results changed (what the regression_flags asset runs)",
-        description="Robust-mode detection over every performance series; unchanged series are skipped.",
+        description="Robust-mode detection over every performance and LLM-serving series; unchanged series are "
+                    "skipped.",
     )
     add_db_path_option(update)
     update.add_argument("--include-simulated", action="store_true", help="also analyse simulated results")
@@ -287,7 +288,8 @@ def _json_records(frame) -> list[dict]:
         for key, value in row.items():
             if isinstance(value, pd.Timestamp):
                 value = value.tz_convert("UTC").isoformat() if value.tzinfo else value.isoformat()
-            elif value is None or (isinstance(value, float) and not math.isfinite(value)) or value is pd.NaT:
+            elif (value is None or (isinstance(value, float) and not math.isfinite(value)) or value is pd.NaT
+                  or value is pd.NA):
                 value = None
             elif hasattr(value, "item"):
                 value = value.item()
@@ -311,11 +313,12 @@ _JSON_COLUMNS = (
     "device_name", "batch_size", "sequence_length", "precision", "test_case", "metric", "direction",
     "change_index", "run_id", "result_id", "run_time", "mean_before", "stdev_before", "mean_after",
     "stdev_after", "pct_change", "pvalue", "mode", "detected_at", "series_id", "confirmation", "noise", "noise_floor", "ack_kind", "ack_note", "acknowledged_by",
-    "acknowledged_at",
+    "acknowledged_at", "metric_direction", "fact_table",
 )
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from benchmark_pipeline.lib.changepoint.series import LLM_FLAG_COLUMNS
     from benchmark_pipeline.lib.warehouse.regressions import summary_frame
 
     listing = open_service(args).regression_flags(model=args.model, hardware=args.hardware,
@@ -323,7 +326,9 @@ def run_list(args: argparse.Namespace) -> int:
     _warn_if_stale(listing)
     flags = listing.flags
     if args.format == "json":
-        print(json.dumps(_json_records(flags[list(_JSON_COLUMNS)]), allow_nan=False))
+        # Columns a warehouse not yet upgraded lacks are null, so a script reads one shape everywhere.
+        columns = [*_JSON_COLUMNS, *LLM_FLAG_COLUMNS]
+        print(json.dumps(_json_records(flags.reindex(columns=columns)), allow_nan=False))
     else:
         _print_frame(summary_frame(flags))
     opened = flags[flags["status"] == "open"] if not flags.empty else flags

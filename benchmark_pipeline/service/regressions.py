@@ -31,9 +31,12 @@ class RegressionsMixin:
 
     def update_regressions(self, include_simulated: bool = False, workers: int = 1,
                            models: frozenset[str] | None = None) -> flags_table.RefreshReport:
-        """Re-detect the series whose points changed since the last update (robust mode).
+        """Re-detect the series whose points changed since the last update (robust mode), performance and
+        LLM-serving alike.
 
-        ``models``: only these models' series, e.g. what an ingest touched (``IngestReport.refresh.scope``).
+        ``models``: only these models' performance series, e.g. what an ingest touched
+        (``IngestReport.refresh.scope``, which names the models of performance facts only); LLM series are
+        looked at whatever it says.
         """
         with self.writer() as conn:
             return flags_table.refresh_flags(conn, mode="robust", include_simulated=include_simulated,

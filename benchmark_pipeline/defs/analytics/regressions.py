@@ -1,4 +1,5 @@
-"""Regression flags: robust change-point detection over every benchmark series, kept incrementally.
+"""Regression flags: robust change-point detection over every benchmark series (performance and LLM serving),
+kept incrementally.
 
 Unlike the other analytics tables this one is not rebuilt whole: detection costs milliseconds per
 series, and acknowledgements must outlive re-detection, so only series whose points changed are
@@ -26,10 +27,11 @@ class RegressionFlagsConfig(dg.Config):
 
 
 def _touched_in_this_run(context: dg.AssetExecutionContext) -> frozenset[str] | None:
-    """The models whose facts this run's ingest changed, or None (look at every series).
+    """The models whose performance facts this run's ingest changed, or None (look at every series).
 
     Read from the performance_results materialization the ingest step recorded: only when that
     materialization belongs to this run, so a run without an ingest (or a full one) looks at everything.
+    It narrows the performance series only: detection looks at every LLM series whatever it says.
     """
     event = context.instance.get_latest_materialization_event(dg.AssetKey("performance_results"))
     if event is None or event.run_id != context.run.run_id or event.asset_materialization is None:
@@ -42,7 +44,7 @@ def _touched_in_this_run(context: dg.AssetExecutionContext) -> frozenset[str] | 
     group_name="analytics",
     kinds={"duckdb", "python"},
     pool=DUCKDB_POOL,
-    deps=[dg.AssetKey("performance_results")],
+    deps=[dg.AssetKey("performance_results"), dg.AssetKey("llm_serving_results")],
     metadata=table_definition_metadata("regression_flags"),
 )
 def regression_flags(

@@ -9,45 +9,118 @@ order-independent hash of its (result_id, run_time, value) triples). A result ad
 (re-ingested rows get new result_ids) or retracted changes at least one of the three, so comparing
 today's fingerprints with the ones stored at the last detection finds exactly the series to redo.
 The detection parameters are hashed too: changing them re-analyses everything.
+
+Two fact tables feed the same detector, state and flags: ``performance_results`` and
+``llm_serving_results``. A ``SeriesSource`` says, per table, which metric columns are series and what
+identifies a series; everything downstream (fingerprints, flags, acks, thresholds) is shared.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchmark_pipeline.lib.changepoint.direction import IMPROVEMENT, OUTLIER, REGRESSION
+from benchmark_pipeline.lib import vocabulary
+from benchmark_pipeline.lib.changepoint.direction import IMPROVEMENT, OUTLIER, REGRESSION, kind_for
 from benchmark_pipeline.lib.changepoint.flags import SUSPECTED, detect_flags
 from benchmark_pipeline.lib.changepoint.robust import DEFAULT_MIN_RUN
+from benchmark_pipeline.lib.llm.metrics import LLM_METRICS, metric_columns
 
-# performance_results columns analysed, one series each; the names decide the direction.
-METRICS = (
-    "average_latency_ms",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "throughput_items_per_second",
-    "memory_peak_mb",
-    "power_watts",
-    "items_per_joule",
+PERFORMANCE_RESULTS = "performance_results"
+LLM_SERVING_RESULTS = "llm_serving_results"
+
+
+@dataclass(frozen=True)
+class SeriesSource:
+    """One fact table as regression detection reads it.
+
+    ``key`` are the arguments of the warehouse macro ``key_macro`` (migrations 7 and 10) in its order,
+    ``metric`` following them: the typed values a series id is hashed from, so the id depends neither on
+    surrogate ids nor on how anything is printed. ``labels`` are descriptive columns carried into its
+    flags that the key does not already hold (the hardware's id and names, the model version's id).
+    """
+
+    fact_table: str
+    metrics: tuple[str, ...]
+    key_macro: str
+    key: tuple[str, ...]
+    labels: tuple[str, ...]
+
+
+_HARDWARE_LABELS = ("hardware_id", "hardware_fingerprint", "hardware_type", "device_name")
+
+PERFORMANCE = SeriesSource(
+    PERFORMANCE_RESULTS,
+    tuple(m.column for m in vocabulary.REGRESSION_METRICS),
+    "series_key",
+    ("model_name", "hardware_key", "batch_size", "sequence_length", "precision", "test_case"),
+    _HARDWARE_LABELS,
 )
-KEY_COLUMNS = (
-    "model_name", "hardware_fingerprint", "batch_size", "sequence_length", "precision", "test_case", "metric",
+
+# The LLM columns analysed: what a serving SLA or a capacity plan is written against, one or two stats
+# per metric rather than all eight, because each column is a series of its own and the stats of one
+# distribution move together (a TTFT regression shows in p50, p90 and p99 alike; more would only say it
+# again). TTFT p50/p90/p99: the typical wait for the first token and its tail, where queueing and prefill
+# regressions show first. TPOT p50/p90 and ITL p90: decode speed per request and the stutter between
+# streamed chunks. End-to-end p90: what a whole request costs. Output, total tokens/s and requests/s: the
+# capacity a deployment is paid for. Output tokens/s per user (mean): the speed one reader sees. Left out:
+# min/max/std (one unlucky request), the rest of the vocabulary (reported by few tools, so series with a
+# point here and there), price (a configuration's cost is an input, not a measurement that regresses)
+# and energy, power and memory (performance_results' names; a metric threshold must mean one thing).
+LLM_REGRESSION_COLUMNS = (
+    "ttft_ms_p50", "ttft_ms_p90", "ttft_ms_p99",
+    "tpot_ms_p50", "tpot_ms_p90",
+    "itl_ms_p90",
+    "e2el_ms_p90",
+    "output_tokens_per_s", "total_tokens_per_s", "requests_per_s",
+    "output_tokens_per_s_per_user_mean",
 )
-# Descriptive columns carried from the series into its flags (not part of the key).
-LABEL_COLUMNS = ("hardware_id", "hardware_type", "device_name")
+
+LLM = SeriesSource(
+    LLM_SERVING_RESULTS,
+    LLM_REGRESSION_COLUMNS,
+    "llm_series_key",
+    ("model_name", "quantization", "bits", "weights_format", "precision", "hardware_key", "gpu_count", "framework",
+     "tool", "workload_type", "dataset", "input_tokens_configured", "output_tokens_configured", "concurrency",
+     "concurrency_unbounded", "request_rate", "request_rate_unbounded", "batch_size"),
+    (*_HARDWARE_LABELS, "model_version_id"),
+)
+SOURCES = (PERFORMANCE, LLM)
+
+# Every column analysed, one series each (per configuration). Names are unique across the two tables, so a
+# threshold set for a metric means one measure.
+METRICS = tuple(m for source in SOURCES for m in source.metrics)
+
+# The vocabulary entry of every analysed column: its unit, label and which way is better.
+METRIC_INFO: dict[str, vocabulary.Metric] = {
+    **{m: vocabulary.METRICS[m] for m in PERFORMANCE.metrics},
+    **{column: LLM_METRICS[metric_columns()[column][0]] for column in LLM.metrics},
+}
 FINGERPRINT_COLUMNS = ("point_count", "max_result_id", "points_hash")
+# What an LLM flag says about its configuration (NULL on performance flags): the LLM key's typed values
+# the performance flag columns do not already have, and the model version's id.
+LLM_FLAG_COLUMNS = (
+    "model_version_id", "quantization", "bits", "weights_format", "gpu_count", "framework", "tool", "workload_type",
+    "dataset", "input_tokens_configured", "output_tokens_configured", "concurrency", "concurrency_unbounded",
+    "request_rate", "request_rate_unbounded",
+)
 FLAG_TABLE_COLUMNS = (
     "flag_id", "series_id", "model_name", "hardware_id", "hardware_fingerprint", "hardware_type", "device_name",
     "batch_size", "sequence_length", "precision", "test_case", "metric", "kind", "direction", "change_index",
     "run_id", "result_id", "run_time", "mean_before", "stdev_before", "mean_after", "stdev_after", "pct_change",
     "pvalue", "is_latest_change", "recovered", "series_points", "mode", "detected_at",
-    "confirmation", "noise", "noise_floor",
+    "confirmation", "noise", "noise_floor", "fact_table", *LLM_FLAG_COLUMNS,
+)
+# The columns a flag takes from its series (the rest describe the change).
+SERIES_COLUMNS = tuple(
+    c for c in FLAG_TABLE_COLUMNS
+    if c in {"metric", "fact_table"} or any(c in s.key or c in s.labels for s in SOURCES)
 )
 CHANGE_KINDS = (REGRESSION, IMPROVEMENT)
 
@@ -120,6 +193,7 @@ def build_flags(
         return pd.DataFrame(columns=list(FLAG_TABLE_COLUMNS))
 
     found = found.rename(columns={"series_key": "series_id"})
+    found["kind"] = _judged_by_vocabulary(found)
     starts = points.groupby("series_id", sort=False).indices
     result_ids = points["result_id"].to_numpy()
     values = points["value"].to_numpy(dtype=np.float64)
@@ -151,9 +225,38 @@ def build_flags(
     flags["flag_id"] = [flag_id(s, r, k) for s, r, k in zip(flags["series_id"], flags["run_id"], flags["kind"])]
     earlier = previous_detected_at or {}
     flags["detected_at"] = [earlier.get(f, now) for f in flags["flag_id"]]
-    keys = series[["series_id", *KEY_COLUMNS, *LABEL_COLUMNS]].drop_duplicates("series_id")
+    keys = series.reindex(columns=["series_id", *SERIES_COLUMNS]).drop_duplicates("series_id")
     flags = flags.merge(keys, on="series_id", how="left", validate="many_to_one")
     return flags[list(FLAG_TABLE_COLUMNS)]
+
+
+def higher_is_better(metric: str) -> bool | None:
+    """Whether a rise of ``metric`` is good, from its vocabulary entry; None for a column not analysed here."""
+    info = METRIC_INFO.get(metric)
+    return None if info is None else info.higher_is_better
+
+
+def metric_direction(metric: str) -> str | None:
+    """``higher_is_better`` or ``lower_is_better`` (the LLM vocabulary's words), None for an unknown column."""
+    better = higher_is_better(metric)
+    return None if better is None else "higher_is_better" if better else "lower_is_better"
+
+
+def _judged_by_vocabulary(found: pd.DataFrame) -> pd.Series:
+    """The kinds of ``found`` with every change judged by its metric's vocabulary direction.
+
+    ``detect_flags`` reads a direction from the metric's name, which is all a raw file's header gives
+    (``regressions detect``). A warehouse column has a vocabulary entry, the one place its direction is
+    written (``vocabulary.METRICS``, ``llm.metrics.LLM_METRICS``), so that entry decides here: TTFT up and
+    tokens/s down are regressions because the vocabulary says so, not because the names happen to match a
+    pattern. Outliers have no direction to judge; a column without an entry keeps the name's verdict.
+    """
+    kinds = found["kind"].copy()
+    for position, (kind, metric, pct) in enumerate(zip(found["kind"], found["metric"], found["pct_change"])):
+        better = higher_is_better(str(metric))
+        if kind in CHANGE_KINDS and better is not None:
+            kinds.iloc[position] = kind_for(pct / 100.0, better)
+    return kinds
 
 
 def _recovered(values: np.ndarray, change: int, outliers: set[int], before: float, after: float, min_run: int) -> bool:

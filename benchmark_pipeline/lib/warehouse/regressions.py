@@ -1,7 +1,9 @@
 """Regression flags in the warehouse: incremental detection, open regressions, acknowledgements.
 
 Shared by the ``regression_flags`` asset, its check and ``benchmark-db regressions``; the rules
-themselves (what to redo, what a flag holds, recovery) are in ``lib/changepoint/series.py``.
+themselves (what to redo, what a flag holds, recovery, which columns of which fact table are series)
+are in ``lib/changepoint/series.py``. Performance and LLM-serving results go through the same code:
+only the SQL that reads a fact table's rows (``_WIDE_SQL``) differs.
 """
 
 from __future__ import annotations
@@ -30,9 +32,14 @@ from benchmark_pipeline.lib.changepoint.noise import (
 from benchmark_pipeline.lib.changepoint.otava import DEFAULT_MIN_MAGNITUDE, DEFAULT_WINDOW_LEN
 from benchmark_pipeline.lib.changepoint.series import (
     FLAG_TABLE_COLUMNS,
-    LABEL_COLUMNS,
+    LLM_SERVING_RESULTS,
     METRICS,
+    PERFORMANCE,
+    PERFORMANCE_RESULTS,
+    SOURCES,
+    SeriesSource,
     build_flags,
+    metric_direction,
     params_hash,
     series_to_analyse,
 )
@@ -44,6 +51,8 @@ from .transaction import registered, transaction
 FLAGS_SCHEMA_VERSION = 4
 # The version that added confirmation, noise and regression_thresholds (issue 18).
 NOISE_SCHEMA_VERSION = 6
+# The version that keys LLM series (llm_series_key) and lets flags say which facts they are about (issue 15).
+LLM_SCHEMA_VERSION = 10
 # Hashed into every series' state with the parameters: bump it when the detector's code changes
 # its answers (e.g. the GESD cap on short series), so the next run re-analyses everything.
 DETECTION_REVISION = 3
@@ -94,23 +103,54 @@ def _series_params(
     return params, chosen
 
 
-def _long_points_sql(include_simulated: bool, models: bool = False) -> str:
+# What each fact table's rows are read as: the series' key and label columns beside the metric columns.
+_WIDE_SQL = {
+    PERFORMANCE_RESULTS: """
+        SELECT r.result_id, r.run_id, r.run_time, m.model_name, h.hardware_id,
+               h.hardware_key, h.fingerprint AS hardware_fingerprint, h.hardware_type, h.device_name,
+               r.batch_size, r.sequence_length, r.precision, r.test_case, {metrics}
+        FROM performance_results r
+        JOIN models m ON m.model_id = r.model_id
+        JOIN hardware_platforms h ON h.hardware_id = r.hardware_id
+    """,
+    # The framework by name only (see LLM in lib/changepoint/series.py); the version served, the platform
+    # and the GPU count from their dimensions, never the configuration's price.
+    LLM_SERVING_RESULTS: """
+        SELECT r.result_id, r.run_id, r.run_time, m.model_name, h.hardware_id,
+               h.hardware_key, h.fingerprint AS hardware_fingerprint, h.hardware_type, h.device_name,
+               r.model_version_id, v.quantization, v.bits, v.weights_format, v.precision, c.gpu_count,
+               lower(f.name) AS framework, r.tool, r.workload_type, r.dataset, r.input_tokens_configured,
+               r.output_tokens_configured, r.concurrency, r.concurrency_unbounded, r.request_rate,
+               r.request_rate_unbounded, r.batch_size, {metrics}
+        FROM llm_serving_results r
+        JOIN models m ON m.model_id = r.model_id
+        JOIN hardware_platforms h ON h.hardware_id = r.hardware_id
+        JOIN model_versions v ON v.model_version_id = r.model_version_id
+        JOIN hardware_configurations c ON c.hardware_config_id = r.hardware_config_id
+        LEFT JOIN inference_frameworks f ON f.framework_id = r.framework_id
+    """,
+}
+
+
+def _sources(conn: duckdb.DuckDBPyConnection) -> tuple[SeriesSource, ...]:
+    """The fact tables this warehouse can be analysed over: LLM results once llm_series_key exists (version 10).
+
+    A reader never migrates, so a listing on a warehouse no writer has opened since the upgrade still
+    counts its stale series, over the performance results it can key.
+    """
+    return SOURCES if current_version(conn) >= LLM_SCHEMA_VERSION else (PERFORMANCE,)
+
+
+def _long_points_sql(source: SeriesSource, include_simulated: bool, models: bool = False) -> str:
     # Unpivoted: one row per result and metric, NULLs dropped. Series ids are computed per series,
     # not per row (see current_fingerprints): hashing ten million rows was most of a detection run.
     # ``models``: only the models in the $models parameter (a list of names).
-    metrics = ", ".join(METRICS)
+    metrics = ", ".join(source.metrics)
     conditions = ([] if include_simulated else ["NOT r.is_simulated"]) + \
         (["m.model_name IN (SELECT unnest($models::VARCHAR[]))"] if models else [])
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     return f"""
-        WITH wide AS (
-            SELECT r.result_id, r.run_id, r.run_time, m.model_name, h.hardware_id,
-                   h.hardware_key, h.fingerprint AS hardware_fingerprint, h.hardware_type, h.device_name,
-                   r.batch_size, r.sequence_length, r.precision, r.test_case, {metrics}
-            FROM performance_results r
-            JOIN models m ON m.model_id = r.model_id
-            JOIN hardware_platforms h ON h.hardware_id = r.hardware_id
-            {where}
+        WITH wide AS ({_WIDE_SQL[source.fact_table].format(metrics=metrics)} {where}
         ), long AS (
             UNPIVOT wide ON {metrics} INTO NAME metric VALUE value
         )
@@ -118,60 +158,77 @@ def _long_points_sql(include_simulated: bool, models: bool = False) -> str:
     """
 
 
-# A series: one model on one platform at one configuration, one metric. Its id is the warehouse's
-# series_key macro over typed values (migration 7), so it depends neither on surrogate ids, nor on
-# the order things were ingested, nor on how a platform is printed.
-_SERIES_GROUP = ("model_name", "hardware_id", "hardware_key", "batch_size", "sequence_length", "precision",
-                 "test_case", "metric")
-_SERIES_ID = "series_key(model_name, hardware_key, batch_size, sequence_length, precision, test_case, metric)"
+# A series: one model on one platform at one configuration, one metric. Its id is a warehouse macro over
+# typed values (series_key, migration 7; llm_series_key, migration 10), so it depends neither on surrogate
+# ids, nor on the order things were ingested, nor on how a platform is printed.
+def _series_group(source: SeriesSource) -> tuple[str, ...]:
+    """What a series' points are grouped (and later joined) by: its key, the platform's id, the metric."""
+    return tuple(dict.fromkeys((*source.key, "hardware_id", "metric")))
+
+
+def _series_id_sql(source: SeriesSource) -> str:
+    return f"{source.key_macro}({', '.join(source.key)}, metric)"
 
 
 def current_fingerprints(conn: duckdb.DuckDBPyConnection, include_simulated: bool = False,
                          models: frozenset[str] | None = None) -> pd.DataFrame:
-    """One row per series now in the warehouse (of ``models`` only, when given): key, labels and
-    (count, max result id, points hash)."""
-    labels = ", ".join(f"any_value({c}) AS {c}" for c in (*LABEL_COLUMNS, "hardware_fingerprint")
-                       if c not in _SERIES_GROUP)
+    """One row per series now in the warehouse: fact table, key, labels and (count, max result id, points hash).
+
+    ``models`` narrows the performance series to those models' (what an ingest touched). LLM series are
+    always all looked at: an ingest's scope names the models of the performance facts it wrote, so an
+    LLM-only drop would otherwise never be analysed; and there are few LLM series to fingerprint.
+    """
+    parts = []
+    for source in _sources(conn):
+        group = _series_group(source)
+        labels = ", ".join(f"any_value({c}) AS {c}" for c in source.labels if c not in group)
+        scoped = models is not None and source is PERFORMANCE
+        parts.append(f"""
+            SELECT {_series_id_sql(source)} AS series_id, '{source.fact_table}' AS fact_table,
+                   * EXCLUDE (hardware_key) FROM (
+                SELECT {", ".join(group)}, {labels}, count(*) AS point_count, max(result_id) AS max_result_id,
+                       bit_xor(hash(result_id, run_time, value)) AS points_hash
+                FROM ({_long_points_sql(source, include_simulated, models=scoped)})
+                GROUP BY ALL
+            )""")
     params = {} if models is None else {"models": sorted(models)}
-    return conn.execute(f"""
-        SELECT {_SERIES_ID} AS series_id, * EXCLUDE (hardware_key) FROM (
-            SELECT {", ".join(_SERIES_GROUP)}, {labels}, count(*) AS point_count, max(result_id) AS max_result_id,
-                   bit_xor(hash(result_id, run_time, value)) AS points_hash
-            FROM ({_long_points_sql(include_simulated, models=models is not None)})
-            GROUP BY ALL
-        )
-        ORDER BY series_id
-    """, params).df()
+    return conn.execute(f"SELECT * FROM ({' UNION ALL BY NAME '.join(parts)}) ORDER BY series_id", params).df()
 
 
 def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_simulated: bool) -> pd.DataFrame:
     """The points of ``series`` (rows of ``current_fingerprints``), oldest first, joined by their key."""
-    keys = series[["series_id", "model_name", "hardware_id", "batch_size", "sequence_length", "precision",
-                   "test_case", "metric"]]
-    with registered(conn, "redo_keys", keys):
-        return conn.execute(f"""
-            SELECT k.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
-            FROM ({_long_points_sql(include_simulated, models=True)}) p
-            JOIN redo_keys k ON p.model_name = k.model_name AND p.hardware_id = k.hardware_id
-                 AND p.batch_size = k.batch_size AND p.sequence_length IS NOT DISTINCT FROM k.sequence_length
-                 AND p.precision IS NOT DISTINCT FROM k.precision AND p.test_case = k.test_case
-                 AND p.metric = k.metric
-            ORDER BY k.series_id, p.run_time, p.result_id
-        """, {"models": sorted(set(keys["model_name"]))}).df()
+    found = []
+    for source in SOURCES:
+        mine = series[series["fact_table"] == source.fact_table]
+        if mine.empty:
+            continue
+        join = [c for c in _series_group(source) if c != "hardware_key"]
+        with registered(conn, "redo_keys", mine[["series_id", *join]]):
+            found.append(conn.execute(f"""
+                SELECT k.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
+                FROM ({_long_points_sql(source, include_simulated, models=True)}) p
+                JOIN redo_keys k ON {" AND ".join(f"p.{c} IS NOT DISTINCT FROM k.{c}" for c in join)}
+                ORDER BY k.series_id, p.run_time, p.result_id
+            """, {"models": sorted(set(mine["model_name"]))}).df())
+    if not found:
+        return pd.DataFrame(columns=["series_id", "metric", "run_id", "result_id", "run_time", "value"])
+    return pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
 
 
 def stored_state(conn: duckdb.DuckDBPyConnection, current: pd.DataFrame | None = None,
                  models: frozenset[str] | None = None) -> pd.DataFrame:
     """The state of the last detection; with ``models``, of the series that can belong to them: those
-    in ``current`` and those flagged for those models (a series state without a flag and without
-    points is left for the next full detection to drop: it holds nothing a user sees)."""
+    in ``current`` and those flagged for those models or over LLM results, which a scoped detection looks
+    at in full (a series state without a flag and without points is left for the next full detection to
+    drop: it holds nothing a user sees)."""
     if models is None:
         return conn.execute("SELECT * FROM regression_series_state").df()
+    llm = f" OR fact_table = '{LLM_SERVING_RESULTS}'" if current_version(conn) >= LLM_SCHEMA_VERSION else ""
     with registered(conn, "scoped_series", pd.DataFrame({"series_id": current["series_id"].astype(object)})):
         return conn.execute(
             "SELECT * FROM regression_series_state WHERE series_id IN (SELECT series_id FROM scoped_series) "
             "OR series_id IN (SELECT series_id FROM regression_flags WHERE model_name IN "
-            "(SELECT unnest($models::VARCHAR[])))", {"models": sorted(models)}).df()
+            f"(SELECT unnest($models::VARCHAR[])){llm})", {"models": sorted(models)}).df()
 
 
 def stale_series(conn: duckdb.DuckDBPyConnection, mode: str = "robust", include_simulated: bool = False) -> int:
@@ -206,8 +263,9 @@ def refresh_flags(
 ) -> RefreshReport:
     """Re-detect the series whose points changed since the last run; leave the others' flags alone.
 
-    ``models``: only look at these models' series (what a write touched), so a small drop costs what it
-    changed rather than a pass over every point; None looks at every series.
+    ``models``: only look at these models' performance series (what a write touched), so a small drop
+    costs what it changed rather than a pass over every point; None looks at every series. LLM series
+    are looked at whatever ``models`` says (see ``current_fingerprints``).
     """
     now = now or datetime.now(timezone.utc)
     options = detection_options(mode)
@@ -298,7 +356,7 @@ def require_flags(conn: duckdb.DuckDBPyConnection) -> None:
             f"(version {FLAGS_SCHEMA_VERSION}); run `benchmark-db regressions update` or materialize regression_flags"
         )
     analysed = scalar(conn, "SELECT count(*) FROM regression_series_state")
-    results = scalar(conn, "SELECT count(*) FROM performance_results")
+    results = sum(scalar(conn, f"SELECT count(*) FROM {source.fact_table}") for source in _sources(conn))
     if results and not analysed:
         raise NoFlagsError(
             "regression detection has never run on this warehouse; run `benchmark-db regressions update` "
@@ -339,11 +397,19 @@ def list_flags(
     if confirmed_only:
         where.append("confirmation = 'confirmed'")
     clause = f"WHERE {' AND '.join(where)}" if where else ""
-    return conn.execute(
+    return _with_metric_direction(conn.execute(
         f"SELECT * FROM ({_FLAGS_WITH_STATUS}) {clause} "
         "ORDER BY run_time DESC, model_name, hardware_fingerprint, batch_size, metric, kind",
         params,
-    ).df()
+    ).df())
+
+
+def _with_metric_direction(flags: pd.DataFrame) -> pd.DataFrame:
+    """The flags with ``metric_direction`` (higher_is_better / lower_is_better): why a change is the kind it is.
+
+    Read from the vocabularies when listed, not stored: they are the one place a direction is written.
+    """
+    return flags.assign(metric_direction=flags["metric"].map(metric_direction).astype(object))
 
 
 def open_regressions(
@@ -355,7 +421,7 @@ def open_regressions(
 
 def flags_with_status(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every flag with its status, in no particular order: what the reports read (same rule as the CLI)."""
-    return conn.execute(_FLAGS_WITH_STATUS).df()
+    return _with_metric_direction(conn.execute(_FLAGS_WITH_STATUS).df())
 
 
 def confirmation_counts(conn: duckdb.DuckDBPyConnection, only_open: bool = True) -> dict[str, int]:
@@ -511,30 +577,85 @@ def acknowledge(
 
 
 def hardware_label(frame: pd.DataFrame) -> pd.Series:
-    return frame["device_name"].fillna(frame["hardware_type"]).fillna(frame["hardware_fingerprint"])
+    """The device's name (else its type, else its fingerprint); ``8x`` before it where a GPU count is known."""
+    name = frame["device_name"].fillna(frame["hardware_type"]).fillna(frame["hardware_fingerprint"])
+    if "gpu_count" not in frame:
+        return name
+    return pd.Series([n if _missing(c) else f"{int(c)}x {n}" for n, c in zip(name, frame["gpu_count"])],
+                     index=frame.index, dtype=object)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _number(value: Any) -> str:
+    return f"{float(value):g}"
+
+
+def serving_label(flag: Any) -> str:
+    """An LLM series' configuration as a person names it, from the flag's typed columns (never its identity).
+
+    Framework, the version served (quantization and bits, else weights format), load (concurrency and
+    request rate, "unbounded" where the run set no limit), configured tokens, dataset, workload and tool.
+    """
+    def get(name: str) -> Any:
+        value = getattr(flag, name, None)
+        return None if _missing(value) else value
+
+    parts = [get("framework") or "framework unknown"]
+    version = " ".join(x for x in (get("quantization"), f"{int(get('bits'))}-bit" if get("bits") else None) if x)
+    if version or get("weights_format"):
+        parts.append(version or str(get("weights_format")))
+    if get("concurrency_unbounded"):
+        parts.append("concurrency unbounded")
+    elif get("concurrency") is not None:
+        parts.append(f"concurrency {int(get('concurrency'))}")
+    if get("request_rate_unbounded"):
+        parts.append("rate unbounded")
+    elif get("request_rate") is not None:
+        parts.append(f"{_number(get('request_rate'))} req/s")
+    tokens = [f"{side} {_number(get(f'{side}put_tokens_configured'))}" for side in ("in", "out")
+              if get(f"{side}put_tokens_configured") is not None]
+    if tokens:
+        parts.append(" / ".join(tokens) + " tokens")
+    parts.extend(str(get(c)) for c in ("dataset", "workload_type", "tool") if get(c) is not None)
+    return " · ".join(parts)
+
+
+_SUMMARY_COLUMNS = ["flag", "kind", "status", "confirmation", "model", "hardware", "batch", "seq", "precision",
+                    "test_case", "metric", "first_bad_run", "change_pct", "p_value"]
 
 
 def summary_frame(flags: pd.DataFrame) -> pd.DataFrame:
-    """The columns a person reads first, in the order they read them."""
+    """The columns a person reads first, in the order they read them.
+
+    A listing with LLM flags has a ``serving`` column before the metric (framework, version served, load,
+    tokens, dataset, tool: ``serving_label``); a listing of performance flags only reads as it always did.
+    """
     if flags.empty:
-        return pd.DataFrame(columns=["flag", "kind", "status", "confirmation", "model", "hardware", "batch", "seq", "precision",
-                                     "test_case", "metric", "first_bad_run", "change_pct", "p_value"])
-    return pd.DataFrame({
+        return pd.DataFrame(columns=_SUMMARY_COLUMNS)
+    llm = flags["fact_table"].eq(LLM_SERVING_RESULTS) if "fact_table" in flags else pd.Series(False, flags.index)
+    frame = pd.DataFrame({
         "flag": flags["flag_id"].str[:12],
         "kind": flags["kind"],
         "status": flags["status"].fillna(""),
         "confirmation": flags["confirmation"] if "confirmation" in flags else "confirmed",
         "model": flags["model_name"],
         "hardware": hardware_label(flags),
-        "batch": flags["batch_size"],
+        "batch": flags["batch_size"].astype("Int64").astype("string").fillna(""),
         "seq": flags["sequence_length"].astype("Int64").astype("string").fillna(""),
         "precision": flags["precision"].fillna(""),
-        "test_case": flags["test_case"],
+        "test_case": flags["test_case"].fillna(""),
         "metric": flags["metric"],
         "first_bad_run": pd.to_datetime(flags["run_time"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
         "change_pct": flags["pct_change"].map(lambda x: f"{x:+.1f}%" if pd.notna(x) else ""),
         "p_value": flags["pvalue"].map(lambda x: f"{x:.2g}" if pd.notna(x) else ""),
     })
+    if llm.any():
+        labels = [serving_label(row) if is_llm else "" for row, is_llm in zip(flags.itertuples(index=False), llm)]
+        frame.insert(frame.columns.get_loc("metric"), "serving", labels)
+    return frame
 
 
 def markdown_summary(open_flags: pd.DataFrame, limit: int = 20) -> str:

@@ -146,7 +146,11 @@ def test_trend_marks_follow_regression_flags(warehouse, tmp_path, conn):
     shutil.copy(warehouse, copy)
     step = points[(points["hardware"] == A100) & (points["batch_size"] == 1)].iloc[8]
     with duckdb.connect(str(copy)) as rw:
-        rw.execute("""INSERT INTO regression_flags
+        rw.execute("""INSERT INTO regression_flags (flag_id, series_id, model_name, hardware_id,
+                hardware_fingerprint, hardware_type, device_name, batch_size, sequence_length, precision, test_case,
+                metric, kind, direction, change_index, run_id, result_id, run_time, mean_before, stdev_before,
+                mean_after, stdev_after, pct_change, pvalue, is_latest_change, recovered, series_points, mode,
+                detected_at, confirmation, noise, noise_floor)
             SELECT 'f1', 's1', 'bert-base-uncased', ?, 'fp', 'cuda', 'NVIDIA A100-SXM4-80GB', 1, NULL, 'fp32',
                    'inference', 'throughput_items_per_second', 'regression', 'down', 8, ?, ?, ?,
                    360, 5, 250, 5, -30.0, 0.0001, true, false, 12, 'robust', now(), 'confirmed', 5.0, 25.0""",

@@ -36,7 +36,8 @@ def test_sample_yields_exactly_the_planted_regression_open(detected):
     (_, db), first = detected
     assert first.series_analysed == first.series_total > 300
     flags = _flags(db)
-    regressions = flags[flags["kind"] == "regression"]
+    performance = flags[flags["fact_table"] == "performance_results"]  # the sample's LLM runs: the next test
+    regressions = performance[performance["kind"] == "regression"]
     assert set(zip(regressions["model_name"], regressions["device_name"])) == {rs.REGRESSED}
     assert set(regressions["metric"]) == rs.UP | rs.DOWN
     # 6 metrics x batch sizes 1 and 8 x precisions fp16 and fp32
@@ -49,6 +50,30 @@ def test_sample_yields_exactly_the_planted_regression_open(detected):
     assert (up["direction"] == "up").all() and up["pct_change"].between(20, 30).all()
     assert (down["direction"] == "down").all() and down["pct_change"].between(-25, -15).all()
     assert flags["flag_id"].is_unique and flags["flag_id"].str.fullmatch("[0-9a-f]{16}").all()
+
+
+def test_sample_llm_runs_yield_their_planted_ttft_regression(detected):
+    """lib/llm/synthetic.py plants one regression in the sample's LLM runs: a newer vLLM on one configuration
+    makes every TTFT statistic ``factor`` times slower from day ``from_day`` on; the decode is unchanged."""
+    from benchmark_pipeline.lib.llm import synthetic
+
+    (_, db), _ = detected
+    flags = _flags(db)
+    llm = flags[flags["fact_table"] == "llm_serving_results"]
+    regressions = llm[llm["kind"] == "regression"]
+    planted = synthetic.CONFIGS[synthetic.REGRESSION["config"]]
+    assert set(zip(regressions["device_name"], regressions["gpu_count"])) == {(planted.gpu.name, planted.count)}
+    assert set(regressions["metric"]) == {"ttft_ms_p50", "ttft_ms_p90", "ttft_ms_p99"}
+    assert (regressions["metric_direction"] == "lower_is_better").all() and (regressions["direction"] == "up").all()
+    expected = (float(synthetic.REGRESSION["factor"]) - 1.0) * 100.0
+    assert regressions["pct_change"].between(expected - 5, expected + 5).all()
+    assert (regressions["status"] == "open").all() and regressions["series_points"].eq(synthetic.LLM_DAYS).all()
+    with open_writer(db) as conn:
+        frameworks = conn.execute(
+            "SELECT DISTINCT f.name || '==' || f.version FROM llm_serving_results r JOIN inference_frameworks f "
+            "USING (framework_id) WHERE r.result_id IN (SELECT unnest($ids::BIGINT[]))",
+            {"ids": regressions["result_id"].tolist()}).fetchall()
+    assert frameworks == [(synthetic.REGRESSION["framework"],)]  # the first run on the newer vLLM, one series
 
 
 def test_the_planted_spike_is_an_outlier_not_a_change_point(detected):
@@ -124,7 +149,8 @@ def test_removed_points_reanalyse_their_series_and_drop_their_flags(detected):
 def test_ack_closes_a_regression_and_survives_redetection(detected):
     (_, db), _ = detected
     with open_writer(db) as conn:
-        target = open_regressions(conn).iloc[0]
+        opened = open_regressions(conn)
+        target = opened.iloc[0]
         row = acknowledge(conn, target["flag_id"][:10], "known: new cuDNN", "tester")
         assert row["flag_id"] == target["flag_id"]
         conn.execute("DELETE FROM regression_series_state")  # force a full re-detection
@@ -132,7 +158,7 @@ def test_ack_closes_a_regression_and_survives_redetection(detected):
         flags = list_flags(conn)
     acked = flags[flags["flag_id"] == target["flag_id"]].iloc[0]
     assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "tester"
-    assert (flags["status"] == "open").sum() == 23
+    assert (flags["status"] == "open").sum() == len(opened) - 1
 
 
 def test_mute_closes_later_flags_of_the_series_too(detected):

@@ -131,7 +131,10 @@ def test_frames_render_in_every_table_format(fmt):
         assert text.splitlines()[0] == "name,value,when"
 
 
-_FLAG_SQL = """INSERT INTO regression_flags
+_FLAG_SQL = """INSERT INTO regression_flags (flag_id, series_id, model_name, hardware_id, hardware_fingerprint,
+        hardware_type, device_name, batch_size, sequence_length, precision, test_case, metric, kind, direction,
+        change_index, run_id, result_id, run_time, mean_before, stdev_before, mean_after, stdev_after, pct_change,
+        pvalue, is_latest_change, recovered, series_points, mode, detected_at, confirmation, noise, noise_floor)
     SELECT 'f-' || p.result_id, 's1', m.model_name, p.hardware_id, 'fp', h.hardware_type, h.device_name, p.batch_size,
            p.sequence_length, p.precision, p.test_case, 'throughput_items_per_second', 'regression', 'down', 8,
            p.run_id, p.result_id, p.run_time, 360, 5, 250, 5, -30.0, 0.0001, true, false, 10, 'robust', now(), 'confirmed', 5.0, 25.0
