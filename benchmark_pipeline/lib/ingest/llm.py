@@ -286,7 +286,8 @@ def to_record(result: LlmResult, options: LlmDefaults | None = None,
             bits = fill.pick("quantization_bits", None, "bits")
         if bits is None and quantization is None:
             bits = bits_of(result.precision)
-    weights = weights_format(quantization, model) or fill.pick("weights_format", None, "weights_format")
+    # A format someone declared (option or sidecar) beats one read from a name.
+    weights = fill.pick("weights_format", None, "weights_format") or weights_format(quantization, model)
     parameters, origin = fill.default("parameters")
     if parameters is not None:
         fill.filled["parameters_million"] = origin

@@ -81,7 +81,10 @@ _BITS_WORDS = (
     (re.compile(r"(?:^|[^a-z0-9])(?:q6(?:_\w+)?|6-?bits?)(?![0-9])"), 6),
     (re.compile(r"(?:^|[^a-z0-9])(?:int2|q2(?:_\w+)?|2-?bits?)(?![0-9])"), 2),
 )
-_GGUF_QUANT = re.compile(r"(?:^|[^a-z0-9])(?:i?q[2-8](?:_[0-9a-z]+)+|f16|bf16)(?![a-z0-9])")
+# llama.cpp's quantization types. Its unquantized F16/BF16 types are also every framework's dtype names, so a
+# bare "f16" or "bf16" says gguf only as an Ollama / llama.cpp model tag (llama3:f16), never as a scheme alone.
+_GGUF_QUANT = re.compile(r"(?:^|[^a-z0-9])i?q[2-8](?:_[0-9a-z]+)+(?![a-z0-9])")
+_GGUF_TAG_TYPE = re.compile(r"(?:^|[^a-z0-9])(?:i?q[2-8](?:_[0-9a-z]+)+|f16|bf16)(?![a-z0-9])")
 _FORMATS = (("gguf", re.compile(r"gguf")), ("awq", re.compile(r"\bawq")), ("gptq", re.compile(r"gptq")),
             ("exl2", re.compile(r"exl2")), ("bitsandbytes", re.compile(r"bitsandbytes|\bbnb|nf4")))
 
@@ -113,7 +116,7 @@ def weights_format(quantization: str | None, model: str | None) -> str | None:
                 return name
         if text is quantization and _GGUF_QUANT.search(lowered):
             return "gguf"
-    if model and ":" in model and _GGUF_QUANT.search(model.lower().rsplit(":", 1)[1]):
+    if model and ":" in model and _GGUF_TAG_TYPE.search(model.lower().rsplit(":", 1)[1]):
         return "gguf"  # Ollama / llama.cpp tags: llama-3.2-3b:q4_k_m
     return None
 

@@ -489,3 +489,12 @@ def test_replay_revalidates_quarantined_llm_runs(tmp_path, db_path):
     [(record,)] = rows(db_path, "SELECT record FROM quarantine WHERE status = 'open'")
     stored = json.loads(record)  # the run as the ingest made it, kept for replay
     assert (stored["tool"], stored["model_name"], stored["ttft_ms_mean"]) == ("vllm_bench_serve", "acme/llm-7b", 120.5)
+
+
+def test_a_declared_weights_format_beats_one_read_from_a_name(tmp_path, db_path):
+    folder = tmp_path / "drop" / "llm"
+    serve = write(folder, "serve.json", samples.vllm_serve_current())
+    write(folder, "serve.json.meta.json", {"gpu": "NVIDIA L4", "quantization": "bf16", "format": "safetensors"})
+    ingest([tmp_path / "drop"], db_path, None)
+    got = result_of(db_path, serve, "v.quantization", "v.bits", "v.weights_format")
+    assert (got["v.quantization"], got["v.bits"], got["v.weights_format"]) == ("bf16", 16, "safetensors")

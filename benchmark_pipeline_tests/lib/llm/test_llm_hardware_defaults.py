@@ -42,6 +42,9 @@ def test_weights_format_parameters_and_vram():
     assert weights_format("awq", None) == "awq" and weights_format("q4_k_m", None) == "gguf"
     assert weights_format(None, "llama-3.2-3b-instruct-gguf:q4_k_m") == "gguf"
     assert weights_format("fp8", "acme/llm-8b") is None  # not said: not guessed
+    # bf16 / f16 are every framework's dtypes: gguf only as a llama.cpp / Ollama model tag.
+    assert weights_format("bf16", "meta-llama/Llama-3.1-8B") is None and weights_format("f16", None) is None
+    assert weights_format("f16", "llama3:f16") == "gguf"
     assert parameters_from_name("meta-llama/Llama-3.1-70B-Instruct") == 70e9
     assert parameters_from_name("facebook/opt-125m") == 125e6
     assert parameters_from_name("mixtral-8x7b") is None  # 8x7b is not 56B
