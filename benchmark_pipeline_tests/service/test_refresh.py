@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -54,3 +55,25 @@ def test_a_superseded_file_takes_its_derived_rows_along(service, drop):
     service.refresh()
     for table in DERIVED_ORDER:
         pd.testing.assert_frame_equal(scoped[table], derived(service)[table], check_dtype=False, obj=table)
+
+
+def test_an_llm_only_ingest_brings_the_compatibility_matrix_along(tmp_path):
+    """New models and GPUs of LLM results add matrix rows and columns; the matrix must not wait for a rebuild."""
+    from benchmark_pipeline.lib.sample_data import write_sample
+    from benchmark_pipeline.service import ingest_paths
+
+    sample = tmp_path / "sample"
+    write_sample(sample)
+    at_once, in_two = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    ingest_paths([str(sample)], at_once)
+    ingest_paths([str(sample / d) for d in ("performance", "compatibility", "integration")], in_two)
+    ingest_paths([str(sample / "llm")], in_two)
+    matrices = []
+    for db in (at_once, in_two):
+        with duckdb.connect(str(db), read_only=True) as conn:
+            matrices.append(conn.execute("SELECT * EXCLUDE (last_tested) FROM compatibility_matrix "
+                                         "ORDER BY ALL").fetchall())
+            types = {r[0] for r in conn.execute("SELECT DISTINCT hardware_type FROM compatibility_matrix").fetchall()}
+            assert "hosted" not in types  # a provider's API is no hardware to test a model on
+    assert matrices[0] == matrices[1]
+    assert any("llama-3.1" in str(row) for row in matrices[1])

@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from benchmark_pipeline.lib import vocabulary
+from benchmark_pipeline.lib.llm.hardware import HOSTED
 from benchmark_pipeline.lib.normalize import KNOWN_HARDWARE_TYPES, canonical_hardware_type
 
 from .filters import METRICS, RUN_METRICS, Filters, hardware_label_sql
@@ -158,7 +159,8 @@ def compatibility_matrix_sql(filters: Filters = Filters()) -> tuple[str, dict[st
 
     Evidence is the compatibility tests: a family row counts the family-level tests and the tests of
     its member models; a model row only its own tests. Performance results are not counted as
-    tests (a result shows the model ran, not that everything it needs works).
+    tests (a result shows the model ran, not that everything it needs works). A hosted API is not
+    hardware a model can be tested on, so it has no column.
     """
     params: dict[str, Any] = {"known": list(KNOWN_HARDWARE_TYPES)}
     test_where = ["true"]
@@ -180,7 +182,7 @@ def compatibility_matrix_sql(filters: Filters = Filters()) -> tuple[str, dict[st
     WITH hw AS (
         SELECT DISTINCT hardware_type FROM (
             SELECT unnest($known::VARCHAR[]) AS hardware_type UNION SELECT hardware_type FROM hardware_platforms)
-        WHERE {hw_where}),
+        WHERE {hw_where} AND hardware_type <> '{HOSTED}'),
     subjects AS (
         SELECT 'model' AS level, model_name AS subject, model_family FROM models
         UNION ALL

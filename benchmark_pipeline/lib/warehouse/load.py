@@ -168,14 +168,18 @@ class BatchWriter:
 
 
 def scope_of_batch(batch: ValidatedBatch) -> Scope:
-    """The models and platforms whose facts a batch adds (see ``lib/scope.py``)."""
-    perf = batch.performance
-    models = frozenset(perf["model_name"].dropna()) if not perf.empty else frozenset()
+    """The models and platforms whose facts a batch adds (see ``lib/scope.py``).
+
+    Every fact with a model counts, not only performance results: an LLM run or an integration test of a new
+    model adds that model's row to the compatibility matrix, and an LLM run on a new GPU its platform.
+    """
+    frames = [f for f in (batch.performance, batch.llm_serving, batch.integration) if not f.empty]
+    models = frozenset(name for f in frames if "model_name" in f for name in f["model_name"].dropna())
     platforms = frozenset(
-        (t, None if pd.isna(d) else d) for t, d in zip(perf["hardware_type"], perf.get("device_name", [None] * len(perf)))
-    ) if not perf.empty else frozenset()
-    return Scope(models=models, platforms=platforms,
-                 compatibility=not batch.compatibility.empty)
+        (t, None if pd.isna(d) else d) for f in frames if "hardware_type" in f
+        for t, d in zip(f["hardware_type"], f["device_name"] if "device_name" in f else [None] * len(f))
+        if isinstance(t, str))
+    return Scope(models=models, platforms=platforms, compatibility=not batch.compatibility.empty)
 
 
 def scope_of_paths(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> Scope:
@@ -183,9 +187,11 @@ def scope_of_paths(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> Scope:
     if not paths:
         return Scope(models=frozenset(), platforms=frozenset(), compatibility=False)
     rows = conn.execute(
-        "SELECT DISTINCT m.model_name, h.hardware_type, h.device_name FROM performance_results p "
-        "JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id) "
-        "WHERE p.source_path IN (SELECT unnest($paths::VARCHAR[]))", {"paths": list(paths)}).fetchall()
+        "SELECT DISTINCT m.model_name, h.hardware_type, h.device_name FROM (SELECT model_id, hardware_id FROM "
+        "performance_results WHERE source_path IN (SELECT unnest($paths::VARCHAR[])) UNION ALL "
+        "SELECT model_id, hardware_id FROM llm_serving_results WHERE source_path IN "
+        "(SELECT unnest($paths::VARCHAR[]))) f JOIN models m USING (model_id) JOIN hardware_platforms h "
+        "USING (hardware_id)", {"paths": list(paths)}).fetchall()
     compat = conn.execute("SELECT count(*) > 0 FROM hardware_compatibility WHERE source_path IN "
                           "(SELECT unnest($paths::VARCHAR[]))", {"paths": list(paths)}).fetchall()[0][0]
     return Scope(models=frozenset(r[0] for r in rows), platforms=frozenset((r[1], r[2]) for r in rows),
