@@ -28,6 +28,10 @@ from benchmark_pipeline.lib.analytics import queries as q
 from benchmark_pipeline.lib.analytics import serving
 from benchmark_pipeline.lib.analytics.table import is_missing
 from benchmark_pipeline.lib.analytics.recommend import hardware_recommendations, with_costs
+from benchmark_pipeline.lib.llm.metrics import LLM_METRICS
+from benchmark_pipeline.lib.llm.metrics import VALUE as LLM_VALUE
+from benchmark_pipeline.lib.llm.metrics import metric_columns as llm_metric_columns
+from benchmark_pipeline.lib.warehouse.regressions import serving_label
 
 from . import charts, flag_review, llm
 from .tabular import short_number, signed_percent
@@ -55,6 +59,9 @@ METRIC_NAMES = {
     "throughput_items_per_second": "throughput", "latency_p50_ms": "p50 latency", "latency_p90_ms": "p90 latency",
     "latency_p99_ms": "p99 latency", "average_latency_ms": "mean latency", "memory_peak_mb": "peak memory",
     "power_watts": "power", "items_per_joule": "efficiency", "latency_ms": "latency",
+    # LLM-serving columns by the vocabulary's label and stat: "time to first token p90", "output throughput".
+    **{column: (LLM_METRICS[metric].label if stat == LLM_VALUE else f"{LLM_METRICS[metric].label} {stat}")
+       for column, (metric, stat) in llm_metric_columns().items()},
 }
 _SERIES_KEYS = ("model_name", "hardware_id", "batch_size", "sequence_length", "precision", "test_case")
 
@@ -658,12 +665,17 @@ def _config(batch: Any, precision: Any, sequence_length: Any = None) -> str:
 
 
 def _with_config(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with a ``config`` column: batch size, precision and (where the frame has it) sequence length."""
+    """The frame with a ``config`` column: batch size, precision and (where the frame has it) sequence length;
+    for a flag of an LLM serving series, its serving configuration (framework, version, load, tokens)."""
     if "batch_size" not in frame:
         return frame
     seq = frame["sequence_length"] if "sequence_length" in frame else [None] * len(frame)
     precision = frame["precision"] if "precision" in frame else [None] * len(frame)
-    return frame.assign(config=[_config(b, p, s) for b, p, s in zip(frame["batch_size"], precision, seq)])
+    config = [_config(b, p, s) for b, p, s in zip(frame["batch_size"], precision, seq)]
+    if "fact_table" in frame:
+        config = [serving_label(row) if row.fact_table == "llm_serving_results" else plain
+                  for row, plain in zip(frame.itertuples(index=False), config)]
+    return frame.assign(config=config)
 
 
 def _pick(frame: pd.DataFrame, columns: dict[str, str], limit: int | None = None) -> pd.DataFrame:
