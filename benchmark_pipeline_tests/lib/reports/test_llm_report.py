@@ -199,3 +199,21 @@ def test_a_warehouse_without_llm_results_reads_as_before(tmp_path, llm_db):
     report = _summary(older)
     assert not [s for s in report.sections if s.id.startswith("llm-")]
     jsonschema.validate(to_json(report), json.loads(SCHEMA_PATH.read_text()), cls=jsonschema.Draft202012Validator)
+
+
+def test_open_llm_regressions_are_named_by_their_serving_configuration(tmp_path):
+    """The sample's planted TTFT regression (H100, after the vLLM upgrade) reads as a person names it."""
+    from benchmark_pipeline.lib.llm.synthetic import REGRESSION
+    from benchmark_pipeline.lib.sample_data import write_sample
+
+    write_sample(tmp_path / "sample")
+    service = BenchmarkService(tmp_path / "w.duckdb")
+    service.ingest_paths([str(tmp_path / "sample" / "llm")])
+    service.update_regressions()
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        report = build_report(conn, "summary")
+    shown = next(s for s in report.sections if s.id == "open-regressions").shown
+    assert len(shown) and all("concurrency" in config and "b?" not in config for config in shown["config"])
+    assert all("time to first token" in change for change in shown["change"])
+    assert {h.split(": ")[1] for h in shown["hardware"]} == {"NVIDIA H100 NVL"}  # the upgraded deployment only
+    assert all(REGRESSION["framework"].split("==")[0] in config for config in shown["config"])
