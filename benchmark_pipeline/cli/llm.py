@@ -11,8 +11,8 @@ from .output import emit, since_date
 from .query import FORMATS
 
 # The columns a person reads first; --format json gives every field.
-POINT_COLUMNS = ["model_name", "quantization", "gpu", "gpu_count", "framework", "concurrency", "request_rate",
-                 "input_tokens", "output_tokens", "ttft_ms_p90", "tpot_ms_p90", "user_tokens_per_s",
+POINT_COLUMNS = ["model_name", "quantization", "gpu", "gpu_count", "framework", "framework_version", "concurrency",
+                 "request_rate", "input_tokens", "output_tokens", "ttft_ms_p90", "tpot_ms_p90", "user_tokens_per_s",
                  "output_tokens_per_s_per_gpu", "cost_per_hour_usd", "usd_per_million_output_tokens",
                  "output_tokens_per_joule"]
 SLA_EXAMPLE = "ttft_ms_p90<=300,user_tokens_per_s>=20"
