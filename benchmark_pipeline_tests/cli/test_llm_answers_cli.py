@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from benchmark_pipeline_tests.service.test_serving import RUNS, _serve
+from benchmark_pipeline_tests.llm_runs import write_llm_drops
 
 BENCHMARK_DB = [sys.executable, "-m", "benchmark_pipeline.cli"]
 
@@ -18,11 +18,7 @@ BENCHMARK_DB = [sys.executable, "-m", "benchmark_pipeline.cli"]
 def warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("llm_cli")
     drops = root / "drops"
-    drops.mkdir()
-    for name, gpu, count, price, concurrency, ttft, tpot, tps in RUNS:
-        (drops / f"{name}.json").write_text(json.dumps(_serve(concurrency, ttft, tpot, tps)))
-        (drops / f"{name}.json.meta.json").write_text(json.dumps({"gpu": gpu, "gpu_count": count,
-                                                                  "cost_per_hour": price}))
+    write_llm_drops(drops)
     db = root / "w.duckdb"
     assert run("ingest", drops, "--db-path", db).returncode == 0
     return db

@@ -1,10 +1,9 @@
 """LLM-serving answers over HTTP: the same answers as the service (numbers computed by hand in
-``service/test_serving.py``, whose result files these are), refusals as 4xx JSON naming what is wrong, rankings
+``llm_runs.py``, whose result files these are), refusals as 4xx JSON naming what is wrong, rankings
 that say whether they are the stored ones and until when."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -15,22 +14,9 @@ import pytest
 from benchmark_pipeline.lib.analytics.serving import Workload
 from benchmark_pipeline.service import BenchmarkService
 from benchmark_pipeline_tests.conftest import perf_record
-from benchmark_pipeline_tests.service.test_serving import MODEL, RUNS, _serve
+from benchmark_pipeline_tests.llm_runs import MODEL, RUNS, write_llm_drops
 
 CHAT_SLA = "ttft_ms_p90<=300,user_tokens_per_s>=20"
-
-
-def write_llm_drops(folder: Path) -> list[Path]:
-    """The five vLLM runs of the service test, each with its sidecar (GPU, count, price, framework)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, gpu, count, price, concurrency, ttft, tpot, tps in RUNS:
-        path = folder / f"{name}.json"
-        path.write_text(json.dumps(_serve(concurrency, ttft, tpot, tps)))
-        (folder / f"{name}.json.meta.json").write_text(json.dumps(
-            {"gpu": gpu, "gpu_count": count, "cost_per_hour": price, "framework": "vllm==0.6.3"}))
-        written.append(path)
-    return written
 
 
 @pytest.fixture(scope="module")

@@ -305,9 +305,9 @@ def test_upload_a_result_file(api):
 
 
 def test_upload_an_llm_result_with_what_it_lacks_as_query_options(api):
-    from benchmark_pipeline_tests.service.test_serving import _serve
+    from benchmark_pipeline_tests.llm_runs import serve_result
 
-    data = json.dumps(_serve(8, 150.0, 30.0, 500.0)).encode()
+    data = json.dumps(serve_result(8, 150.0, 30.0, 500.0)).encode()
     refused = api.client.post("/ingest", files={"file": ("serve.json", data)}, headers=api.auth("submit"))
     assert refused.status_code == 422, refused.text
     assert refused.json()["quarantined"][0]["field"] == "device_name"  # no GPU: never stored as unknown

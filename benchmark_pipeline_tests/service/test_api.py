@@ -95,12 +95,12 @@ def test_snapshots_sync_list_and_restore_through_the_api(tmp_path, monkeypatch):
 def test_llm_files_with_options_and_the_answers_through_the_api(tmp_path):
     import json
 
-    from benchmark_pipeline_tests.service.test_serving import MODEL, _serve
+    from benchmark_pipeline_tests.llm_runs import MODEL, serve_result
 
     drops = tmp_path / "drops"
     drops.mkdir()
-    (drops / "a100.json").write_text(json.dumps(_serve(16, 250.0, 45.0, 350.0)))
-    (drops / "l4.json").write_text(json.dumps(_serve(1, 120.0, 40.0, 24.0)))
+    (drops / "a100.json").write_text(json.dumps(serve_result(16, 250.0, 45.0, 350.0)))
+    (drops / "l4.json").write_text(json.dumps(serve_result(1, 120.0, 40.0, 24.0)))
     (drops / "a100.json.meta.json").write_text(json.dumps({"gpu": "NVIDIA A100-SXM4-80GB", "cost_per_hour": 3.67}))
     (drops / "l4.json.meta.json").write_text(json.dumps({"gpu": "NVIDIA L4", "cost_per_hour": 0.8,
                                                          "framework": "sglang"}))
@@ -122,10 +122,10 @@ def test_llm_files_with_options_and_the_answers_through_the_api(tmp_path):
 
 
 def test_an_llm_result_stored_through_the_api_is_recognised_filled_and_stored_once(tmp_path):
-    from benchmark_pipeline_tests.service.test_serving import _serve
+    from benchmark_pipeline_tests.llm_runs import serve_result
 
     db = BenchmarkDB(tmp_path / "w.duckdb", data_dir=tmp_path / "data")
-    document = _serve(8, 200.0, 30.0, 400.0)
+    document = serve_result(8, 200.0, 30.0, 400.0)
     refused = db.store_llm_result(document, name="serve c8.json")
     assert refused["status"] == "quarantined" and refused["stored_ids"] == {}
     assert refused["quarantined"][0]["field"] == "device_name" and "no hardware" in refused["quarantined"][0]["reason"]

@@ -13,48 +13,13 @@ import pytest
 from benchmark_pipeline.lib.analytics.serving import SlaError, Workload
 from benchmark_pipeline.lib.names import UnknownNameError
 from benchmark_pipeline.service import BenchmarkService
-
-MODEL = "acme/llm-8b"
-
-
-def _serve(concurrency: int, ttft_p90: float | None, tpot_mean: float, output_tps: float) -> dict:
-    """A ``vllm bench serve`` result (512 tokens in, 128 out per request) with the stats we need."""
-    doc = {"date": "20251105-120000", "backend": "vllm", "model_id": MODEL, "num_prompts": 200, "request_rate": "inf",
-           "max_concurrency": concurrency, "duration": 60.0, "completed": 200, "failed": 0,
-           "total_input_tokens": 200 * 512, "total_output_tokens": 200 * 128, "random_input_len": None,
-           "request_throughput": output_tps / 128, "output_throughput": output_tps,
-           "total_token_throughput": output_tps * 5, "mean_ttft_ms": (ttft_p90 or 200) * 0.7,
-           "median_ttft_ms": (ttft_p90 or 200) * 0.6, "mean_tpot_ms": tpot_mean, "median_tpot_ms": tpot_mean,
-           "p90_tpot_ms": tpot_mean * 1.2, "mean_itl_ms": tpot_mean, "median_itl_ms": tpot_mean}
-    del doc["random_input_len"]  # (an SGLang word: keep the file vLLM's)
-    if ttft_p90 is not None:
-        doc["p90_ttft_ms"] = ttft_p90
-    return doc
-
-
-# (file, gpu, count, $/h, concurrency, TTFT p90, TPOT mean, output tokens/s)
-RUNS = [
-    # L4, 1 user: 1000/40 = 25 tokens/s per user; 0.80 / (24 x 3600) x 1e6 = $9.259 per million output tokens
-    ("l4_c1", "NVIDIA L4", 1, 0.80, 1, 120.0, 40.0, 24.0),
-    # L4, 8 users: TTFT p90 350 ms misses a 300 ms SLA
-    ("l4_c8", "NVIDIA L4", 1, 0.80, 8, 350.0, 45.0, 150.0),
-    # A100, 16 users: 1000/45 = 22.2 per user; 3.67 / (350 x 3600) x 1e6 = $2.913
-    ("a100_c16", "NVIDIA A100-SXM4-80GB", 1, 3.67, 16, 250.0, 45.0, 350.0),
-    # 2x A100, 32 users: 1000/47.6 = 21.0 per user; 7.34 / (800 x 3600) x 1e6 = $2.549: the cheapest meeting it
-    ("a100x2_c32", "NVIDIA A100-SXM4-80GB", 2, 7.34, 32, 280.0, 47.6, 800.0),
-    # H100: the file has no TTFT p90 (only mean and median): cannot be judged on it, left out and counted
-    ("h100_c64", "NVIDIA H100 80GB HBM3", 1, 6.98, 64, None, 30.0, 1500.0),
-]
+from benchmark_pipeline_tests.llm_runs import MODEL, RUNS, serve_result, write_llm_drops
 
 
 @pytest.fixture
 def service(tmp_path) -> BenchmarkService:
     drops = tmp_path / "drops"
-    drops.mkdir()
-    for name, gpu, count, price, concurrency, ttft, tpot, tps in RUNS:
-        (drops / f"{name}.json").write_text(json.dumps(_serve(concurrency, ttft, tpot, tps)))
-        (drops / f"{name}.json.meta.json").write_text(json.dumps(
-            {"gpu": gpu, "gpu_count": count, "cost_per_hour": price, "framework": "vllm==0.6.3"}))
+    write_llm_drops(drops)
     svc = BenchmarkService(tmp_path / "warehouse.duckdb")
     report = svc.ingest_paths([str(drops)])
     assert report.result.outcomes["status"].tolist() == ["ingested"] * len(RUNS)
@@ -139,7 +104,7 @@ def test_a_retraction_recomputes_the_answers_in_its_own_transaction(service, tmp
 def test_a_candidate_lacking_a_price_is_listed_unranked_not_dropping_cost_for_all(service, tmp_path):
     extra = tmp_path / "extra"
     extra.mkdir()
-    (extra / "l40s_c8.json").write_text(json.dumps(_serve(8, 150.0, 30.0, 500.0)))
+    (extra / "l40s_c8.json").write_text(json.dumps(serve_result(8, 150.0, 30.0, 500.0)))
     (extra / "l40s_c8.json.meta.json").write_text(json.dumps({"gpu": "NVIDIA L40S", "gpu_count": 1}))  # no price
     service.ingest_paths([str(extra)])
     for now in (None, datetime.now(timezone.utc) + timedelta(hours=2)):  # stored, then computed afresh

@@ -1,7 +1,5 @@
 """The llm_answers asset: recomputes what expired, keeps what is fresh, and is automated on both."""
 
-import json
-
 import dagster as dg
 import duckdb
 
@@ -9,7 +7,7 @@ from benchmark_pipeline.defs.analytics.llm import LLM_ANSWERS_AUTOMATION, llm_an
 from benchmark_pipeline.defs.resources import DataDirs, WarehouseResource
 from benchmark_pipeline.defs.schedules import outputs_automation
 from benchmark_pipeline.service import BenchmarkService
-from benchmark_pipeline_tests.service.test_serving import RUNS, _serve
+from benchmark_pipeline_tests.llm_runs import write_llm_drops
 
 
 def _materialize(db, tmp_path, **config):
@@ -23,11 +21,7 @@ def _materialize(db, tmp_path, **config):
 
 def test_fresh_answers_are_kept_and_expired_ones_recomputed(tmp_path):
     drops = tmp_path / "drops"
-    drops.mkdir()
-    for name, gpu, count, price, concurrency, ttft, tpot, tps in RUNS:
-        (drops / f"{name}.json").write_text(json.dumps(_serve(concurrency, ttft, tpot, tps)))
-        (drops / f"{name}.json.meta.json").write_text(json.dumps({"gpu": gpu, "gpu_count": count,
-                                                                  "cost_per_hour": price}))
+    write_llm_drops(drops)
     db = tmp_path / "warehouse.duckdb"
     BenchmarkService(db).ingest_paths([str(drops)])
 

@@ -21,8 +21,7 @@ from benchmark_pipeline.lib.reports.build import LLM_TOP, MAX_SHOWN_ROWS, build_
 from benchmark_pipeline.lib.reports.render import SCHEMA_PATH, render, to_json
 from benchmark_pipeline.service import BenchmarkService
 from benchmark_pipeline_tests.conftest import perf_record
-from benchmark_pipeline_tests.rest.test_rest_llm import write_llm_drops
-from benchmark_pipeline_tests.service.test_serving import MODEL
+from benchmark_pipeline_tests.llm_runs import MODEL, write_llm_drops
 
 LLM_SECTIONS = ["llm-serving", "llm-rankings", "llm-pareto"]
 

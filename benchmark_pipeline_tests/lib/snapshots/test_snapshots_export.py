@@ -80,16 +80,10 @@ def test_directory_node_is_a_sorted_plain_unixfs_directory():
 
 
 def test_llm_results_and_their_answers_export_the_same_from_any_ingest_order(tmp_path):
-    import json
-
-    from benchmark_pipeline_tests.service.test_serving import RUNS, _serve
+    from benchmark_pipeline_tests.llm_runs import RUNS, write_llm_drops
 
     drops = tmp_path / "drops"
-    drops.mkdir()
-    for name, gpu, count, price, concurrency, ttft, tpot, tps in RUNS:
-        (drops / f"{name}.json").write_text(json.dumps(_serve(concurrency, ttft, tpot, tps)))
-        (drops / f"{name}.json.meta.json").write_text(json.dumps({"gpu": gpu, "gpu_count": count,
-                                                                  "cost_per_hour": price}))
+    write_llm_drops(drops)
     a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
     ingest_paths([str(drops)], a)
     for name, *_ in reversed(RUNS):  # one file at a time, the other way round: other ids, other times
