@@ -211,10 +211,10 @@ def _assert_llm_table(rows: list[dict], ranking: dict) -> None:
 
 
 def test_the_llm_panel_shows_its_endpoints(warehouse, tmp_path):
-    """The sample plus the five vLLM runs of service/test_serving.py: 3 configurations meet the chatbot SLA, all 4 of
+    """The sample plus the five vLLM runs of llm_runs.py: 3 configurations meet the chatbot SLA, all 4 of
     them are ranked for batch generation, none meets code completion's 30 tokens/s per user."""
     from benchmark_pipeline.service import BenchmarkService
-    from benchmark_pipeline_tests.rest.test_rest_llm import write_llm_drops
+    from benchmark_pipeline_tests.llm_runs import write_llm_drops
 
     BenchmarkService(warehouse).ingest_paths([str(p) for p in write_llm_drops(tmp_path / "llm")])
     binary = chromium_binary()

@@ -1,5 +1,5 @@
 """The summary report's LLM-serving sections: the service's answers (the numbers of the five vLLM runs of
-``service/test_serving.py``, computed by hand there), in markdown, HTML and JSON; nothing at all for a warehouse
+``llm_runs.py``, computed by hand there), in markdown, HTML and JSON; nothing at all for a warehouse
 without LLM results, so such reports read as they did."""
 
 from __future__ import annotations
