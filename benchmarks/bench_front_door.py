@@ -34,7 +34,7 @@ WORK = REPO / "benchmarks" / "work" / "front_door"
 
 # The steps of a sensor run (its asset selection, defs/ingest/sensors.py DROP_ASSETS, and their checks) inside
 # benchmark_job, whose in-process executor the sensor's runs use.
-DROP_STEPS = "ingested_results,warehouse_invariants,regression_flags,regression_flags_no_open_regressions"
+DROP_STEPS = "ingested_results,warehouse_invariants,regression_flags,regression_flags_no_open_regressions,llm_answers"
 
 
 def drop_run(config: Path) -> list[str]:
