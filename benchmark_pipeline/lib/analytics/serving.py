@@ -25,8 +25,8 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -197,7 +197,7 @@ def select(points: pd.DataFrame, workload: Workload) -> pd.DataFrame:
 # -- answers -----------------------------------------------------------------------------------------
 
 _SHOWN = ("model_name", "quantization", "bits", "gpu", "gpu_count", "provider", "instance_type", "framework",
-          "framework_version", "tool", "workload_type", "input_tokens", "output_tokens", "concurrency",
+          "framework_version", "tool", "workload_type", "dataset", "input_tokens", "output_tokens", "concurrency",
           "request_rate", "batch_size", "run_time", "result_id")
 
 
@@ -291,7 +291,6 @@ class UseCase:
     sla: list[Condition]
     weights: dict[str, float]
     ttl: timedelta
-    info: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "UseCase":
@@ -301,8 +300,7 @@ class UseCase:
         if unknown:
             raise SlaError(f"use case {row['use_case']!r} weighs unknown criteria {unknown}")
         return cls(row["use_case"], tuple(characteristics["input_tokens"]), tuple(characteristics["output_tokens"]),
-                   sla_from_json(json_value(row["sla"])), weights, timedelta(seconds=int(row["ranking_ttl_s"])),
-                   {k: row[k] for k in ("category", "subcategory", "pipeline_tag", "description") if k in row})
+                   sla_from_json(json_value(row["sla"])), weights, timedelta(seconds=int(row["ranking_ttl_s"])))
 
     def workload(self) -> Workload:
         return Workload(input_range=self.input_range, output_range=self.output_range)
@@ -438,6 +436,3 @@ def latest_points(results: pd.DataFrame) -> pd.DataFrame:
     order = order.sort_values(["run_time", "result_id"], ascending=[False, False])
     return order.drop_duplicates("_key").drop(columns="_key").sort_values("result_id")
 
-
-def expiry(now: datetime, use_case: UseCase) -> datetime:
-    return now + use_case.ttl
