@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmark_pipeline.lib.llm.metrics import LLM_METRICS, metric_columns
+
 from .pareto import MAXIMIZE, pareto_front
 from .topsis import BENEFIT, COST, topsis
 
@@ -44,28 +46,30 @@ class Criterion:
     label: str
 
 
-def _criteria(*items: Criterion) -> dict[str, Criterion]:
-    return {c.column: c for c in items}
+def _stored(column: str, label: str) -> Criterion:
+    """A stored metric column as a criterion: its unit and direction are the LLM vocabulary's."""
+    metric = LLM_METRICS[metric_columns()[column][0]]
+    return Criterion(column, metric.unit, metric.higher_is_better, label)
 
 
 # What SLAs and rankings are written over: stored metric columns and the derived ones above.
-CRITERIA: dict[str, Criterion] = _criteria(
-    Criterion("ttft_ms_p50", "ms", False, "TTFT p50"),
-    Criterion("ttft_ms_p90", "ms", False, "TTFT p90"),
-    Criterion("ttft_ms_p99", "ms", False, "TTFT p99"),
-    Criterion("tpot_ms_p50", "ms", False, "TPOT p50"),
-    Criterion("tpot_ms_p90", "ms", False, "TPOT p90"),
-    Criterion("tpot_ms_p99", "ms", False, "TPOT p99"),
-    Criterion("itl_ms_p90", "ms", False, "ITL p90"),
-    Criterion("e2el_ms_p90", "ms", False, "end-to-end latency p90"),
-    Criterion("e2el_ms_p99", "ms", False, "end-to-end latency p99"),
+CRITERIA: dict[str, Criterion] = {c.column: c for c in (
+    _stored("ttft_ms_p50", "TTFT p50"),
+    _stored("ttft_ms_p90", "TTFT p90"),
+    _stored("ttft_ms_p99", "TTFT p99"),
+    _stored("tpot_ms_p50", "TPOT p50"),
+    _stored("tpot_ms_p90", "TPOT p90"),
+    _stored("tpot_ms_p99", "TPOT p99"),
+    _stored("itl_ms_p90", "ITL p90"),
+    _stored("e2el_ms_p90", "end-to-end latency p90"),
+    _stored("e2el_ms_p99", "end-to-end latency p99"),
     Criterion("user_tokens_per_s", "tokens/s", True, "output tokens/s per user"),
-    Criterion("output_tokens_per_s", "tokens/s", True, "output tokens/s"),
+    _stored("output_tokens_per_s", "output tokens/s"),
     Criterion("output_tokens_per_s_per_gpu", "tokens/s", True, "output tokens/s per GPU"),
-    Criterion("requests_per_s", "requests/s", True, "requests/s"),
+    _stored("requests_per_s", "requests/s"),
     Criterion("usd_per_million_output_tokens", "USD", False, "$ per million output tokens"),
     Criterion("output_tokens_per_joule", "tokens/J", True, "output tokens per joule"),
-)
+)}
 
 # What makes two results the same load point of the same configuration (NULLs equal: see load_points_sql).
 POINT_KEYS = ("model_version_id", "hardware_config_id", "framework_id", "tool", "workload_type", "dataset",

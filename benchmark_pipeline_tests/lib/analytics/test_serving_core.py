@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark_pipeline.lib.analytics.serving import (CRITERIA, SlaError, UseCase, Workload, cost_table, daily_stats,
+from benchmark_pipeline.lib.analytics.serving import (SlaError, UseCase, Workload, cost_table, daily_stats,
                                                       latest_points, pareto_points, parse_sla, rank_use_case, select,
                                                       sla_answer, suitability, usd_per_million_tokens, with_derived)
 
@@ -179,11 +179,3 @@ def test_daily_stats_per_model_and_day():
     assert first["results"] == 2 and first["configurations"] == 2 and first["median_ttft_ms_p90"] == 200
     assert first["max_output_tokens_per_s"] == 350
     assert first["min_usd_per_million_output_tokens"] == pytest.approx(3.67 / (350 * 3600) * 1e6)
-
-
-def test_criteria_directions_follow_the_metric_vocabulary():
-    from benchmark_pipeline.lib.llm.metrics import LLM_METRICS, metric_columns
-
-    for column, criterion in CRITERIA.items():
-        if column in metric_columns():
-            assert criterion.higher_is_better == LLM_METRICS[metric_columns()[column][0]].higher_is_better, column
