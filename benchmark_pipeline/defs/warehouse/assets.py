@@ -14,6 +14,7 @@ from pydantic import Field
 
 from benchmark_pipeline.defs.metadata import preview_markdown, table_definition_metadata, table_metadata
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, DataDirs, WarehouseResource
+from benchmark_pipeline.lib.ingest.batch import refused
 from benchmark_pipeline.lib.scope import Scope
 from benchmark_pipeline.lib.vocabulary import DERIVED_TABLES, WAREHOUSE_TABLES
 
@@ -63,8 +64,8 @@ def ingested_results(context: dg.AssetExecutionContext, config: IngestConfig, wa
     else:
         report = service.ingest_paths(config.paths, workers=config.workers, run_id=context.run.run_id,
                                       lenient=True, on_lock_wait=say_waiting)
-    for path, why in report.skipped:
-        context.log.warning(f"skipped {path}: {why}")
+    for path, why in report.skipped:  # a file refused or unreadable is news; a sidecar or a README is not
+        (context.log.warning if refused(why) else context.log.debug)(f"skipped {path}: {why}")
     outcomes, quarantine = report.result.outcomes, report.result.quarantine
     statuses = outcomes["status"].value_counts().to_dict() if not outcomes.empty else {}
     context.log.info(f"ingest outcome per file: {statuses}")
