@@ -2,7 +2,7 @@
 
 Works column by column over all files of a batch at once: the record dicts seen as columns
 (``columns.RawColumns``, only the keys the fields ask for), each accepted spelling coerced and merged
-into its canonical column (whole-column fast path for clean columns, value by value otherwise),
+into its canonical column (whole-column fast path for the clean values, value by value for each of the others),
 unknown keys kept as an ``extra`` JSON column, nested ``batch_results`` / ``power_metrics`` /
 ``assertions`` split into child frames keyed by (file_id, record_index).
 """
@@ -104,21 +104,20 @@ def _canonical_columns(
         for source, factor in spec.sources():
             if source not in raw:
                 continue
-            values = fast_coerce(raw.values(source), spec.kind, factor)
-            if values is not None:  # clean column: nothing to report
-                merged = values if merged is None else merged.fillna(values) if merged.dtype == values.dtype \
-                    else merged.where(merged.notna(), values)
-                continue
-            values, reasons = coerce(raw[source], spec.kind, factor)
-            problem_mask = reasons.notna().to_numpy()
-            if problem_mask.any():
-                bad |= problem_mask
-                for pos in np.flatnonzero(problem_mask):
-                    problems.add(int(keys.file_id.iat[pos]), int(keys.record_index.iat[pos]),
-                                 (labels[pos] if labels else "") + source, raw[source].iat[pos],
-                                 reasons.iat[pos])
-            merged = values if merged is None else merged.fillna(values) if merged.dtype == values.dtype \
-                else merged.where(merged.notna(), values)
+            values = raw.values(source)
+            converted, taken = fast_coerce(values, spec.kind, factor)
+            rest = np.flatnonzero(~taken)
+            if len(rest):  # the values whole-column conversion left: each decided alone, problems named
+                slow, reasons = coerce(pd.Series([values[i] for i in rest], index=rest, dtype=object),
+                                       spec.kind, factor)
+                converted = converted.where(taken, slow.astype(converted.dtype).reindex(converted.index))
+                for pos, reason in zip(rest, reasons):
+                    if pd.notna(reason):
+                        bad[pos] = True
+                        problems.add(int(keys.file_id.iat[pos]), int(keys.record_index.iat[pos]),
+                                     (labels[pos] if labels else "") + source, values[pos], reason)
+            merged = converted if merged is None else merged.fillna(converted) \
+                if merged.dtype == converted.dtype else merged.where(merged.notna(), converted)
         if merged is None:
             merged = missing_column(spec.kind, len(raw))
         columns[spec.name] = merged

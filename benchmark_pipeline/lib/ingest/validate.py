@@ -12,6 +12,7 @@ from typing import Any
 
 import functools
 import json
+import warnings
 
 import numpy as np
 import orjson
@@ -174,10 +175,16 @@ def _pandera_failures(
     model: type[pa.DataFrameModel], frame: pd.DataFrame, problems: Problems, child: str | None
 ) -> np.ndarray:
     bad = np.zeros(len(frame), dtype=bool)
-    if frame.empty or _surely_valid(model, frame):
+    rows = np.flatnonzero(_suspect_rows(model, frame)) if not frame.empty else []
+    if not len(rows):
         return bad
+    checked = frame if len(rows) == len(frame) else frame.iloc[rows].reset_index(drop=True)
     try:
-        model.validate(frame, lazy=True)
+        with warnings.catch_warnings():
+            # pandera's own report building concatenates all-missing failure cases, which pandas 2.x warns
+            # about (pandera/backends/pandas/error_formatters.py): nothing of ours, and no user's concern.
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"pandera\.")
+            model.validate(checked, lazy=True)
         return bad
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
@@ -188,7 +195,7 @@ def _pandera_failures(
     frame_checks = {check.name for check in model.to_schema().checks}
     seen_frame_failures: set[int] = set()
     for case in cases.itertuples(index=False):
-        pos = int(case.index)
+        pos = int(rows[int(case.index)])
         bad[pos] = True
         check = str(case.check)
         if check in frame_checks:
@@ -238,29 +245,36 @@ def _schema(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema:
     return model.to_schema()
 
 
-def _surely_valid(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> bool:
-    """True only when every dtype and check of ``model`` holds for ``frame``, i.e. pandera would report nothing.
+def _suspect_rows(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> np.ndarray:
+    """The rows pandera might report: every other row passes each dtype and check of ``model``.
 
-    One vectorised pass instead of pandera's machinery for the usual all-valid chunk; False on any
-    failure or anything it does not know, and then pandera itself finds and names the failures.
+    One vectorised pass over the model's own checks (read from its schema: the rules are the pandera
+    model's, written once) instead of pandera's machinery, which then runs on the suspect rows alone, so a
+    messy record costs its own validation, not its chunk's. All rows when it meets anything it cannot
+    tell (a dtype pandera would refuse, a check it does not know): pandera itself decides them all.
     """
     schema = _schema(model)
+    everything = np.ones(len(frame), dtype=bool)
+    suspect = np.zeros(len(frame), dtype=bool)
     for name, column in schema.columns.items():
         if name not in frame.columns or not column.dtype.check(pandas_engine.Engine.dtype(frame[name].dtype)):
-            return False
+            return everything
         values = frame[name]
         missing = values.isna().to_numpy()
-        if missing.any():
-            if not column.nullable:
-                return False
-            values = values[~missing]
+        if not column.nullable:
+            suspect |= missing
         for check in column.checks:
             quick = _QUICK_CHECKS.get(check.name)
             if quick is None or not check.ignore_na:
-                return False
-            if not np.asarray(quick(values, check.statistics), dtype=bool).all():
-                return False
-    return all(check(frame).check_passed for check in schema.checks)
+                return everything
+            passed = pd.Series(quick(values, check.statistics)).fillna(True).to_numpy(dtype=bool)
+            suspect |= ~passed & ~missing
+    for check in schema.checks:
+        output = check(frame).check_output
+        if not isinstance(output, pd.Series) or len(output) != len(frame):
+            return everything
+        suspect |= ~output.to_numpy(dtype=bool)
+    return suspect
 
 
 def _coercion_failed(already: set, frame: pd.DataFrame, pos: int, column: str) -> bool:

@@ -1,7 +1,9 @@
-"""The whole-column fast path gives exactly what the value-by-value path gives, and steps aside for bad values."""
+"""The whole-column fast path gives exactly what the value-by-value path gives, and leaves each unusual value
+(alone, not its column) to that path."""
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 
 import benchmark_pipeline.lib.ingest.batch as batch_module
@@ -9,7 +11,7 @@ from benchmark_pipeline.lib.ingest.batch import discover, read_and_validate
 from benchmark_pipeline.lib.ingest.coerce import coerce
 from benchmark_pipeline.lib.ingest.columns import RawColumns, fast_coerce, missing_column
 from benchmark_pipeline.lib.ingest.fields import BOOL, FLOAT, INT, STR, TIME
-from benchmark_pipeline.lib.ingest.validate import _surely_valid
+from benchmark_pipeline.lib.ingest.validate import _suspect_rows
 from benchmark_pipeline.lib.schemas import PerformanceRecord
 from benchmark_pipeline_tests.conftest import perf_record
 
@@ -33,29 +35,35 @@ def validate(path):
 ])
 def test_fast_conversion_equals_the_value_by_value_coercion(kind, values):
     raw = RawColumns([{"x": v} if v is not None else {} for v in values])
-    fast = fast_coerce(raw.values("x"), kind)
+    fast, taken = fast_coerce(raw.values("x"), kind)
     slow, problems = coerce(raw.series("x"), kind)
-    assert fast is not None and problems.isna().all()
+    assert taken.all() and problems.isna().all()
     pd.testing.assert_series_equal(fast, slow, check_names=False, check_index_type=False)
 
 
-@pytest.mark.parametrize("kind, values", [
-    (FLOAT, [1.5, "2.5"]),  # numeric string: coerced value by value
-    (FLOAT, [1.5, True]),
-    (FLOAT, [1.5, float("inf")]),
-    (INT, [1, 2.5]),
-    (INT, [1, "4"]),
-    (STR, ["a", 1]),
-    (BOOL, [True, "yes"]),
-    (TIME, ["2025-11-02T03:04:05Z", "2025-11-02T03:04:05+02:00"]),  # two layouts
-    (TIME, ["2025-02-30T03:04:05Z", "2025-02-01T03:04:05Z"]),  # no such day
-    (TIME, ["2025-11-02T24:00:00Z", "2025-11-02T03:04:05Z"]),
-    (TIME, ["20251102_030405"]),
-    (TIME, [" 2025-11-02T03:04:05Z"]),
-    (TIME, ["2025-11-02T03:04:05Z", 1762052645]),
+@pytest.mark.parametrize("kind, values, left", [
+    (FLOAT, [1.5, "2.5", 3], [1]),  # numeric string: coerced value by value
+    (FLOAT, [1.5, True], [1]),
+    (FLOAT, [1.5, float("inf")], [1]),
+    (INT, [1, 2.5], [1]),
+    (INT, [1, "4", 2**40], [1, 2]),
+    (STR, ["a", 1], [1]),
+    (BOOL, [True, "yes"], [1]),
+    (TIME, ["2025-11-02T03:04:05Z", "2025-11-02T03:04:05+02:00", "2025-11-03T03:04:05Z"], [1]),  # two layouts
+    (TIME, ["2025-02-30T03:04:05Z", "2025-02-01T03:04:05Z"], [0]),  # no such day
+    (TIME, ["2025-11-02T24:00:00Z", "2025-11-02T03:04:05Z"], [0]),
+    (TIME, ["20251102_030405"], [0]),
+    (TIME, [" 2025-11-02T03:04:05Z"], [0]),
+    (TIME, ["2025-11-02T03:04:05Z", 1762052645], [1]),
+    (TIME, ["1969-11-02T03:04:05Z", "2025-11-02T03:04:05Z"], [0]),  # before any run
 ])
-def test_anything_unusual_goes_back_to_the_value_by_value_path(kind, values):
-    assert fast_coerce(RawColumns([{"x": v} for v in values]).values("x"), kind) is None
+def test_each_unusual_value_alone_goes_back_to_the_value_by_value_path(kind, values, left):
+    raw = RawColumns([{"x": v} for v in values])
+    fast, taken = fast_coerce(raw.values("x"), kind)
+    assert list(np.flatnonzero(~taken)) == left
+    slow, _ = coerce(pd.Series(values, dtype=object), kind)
+    pd.testing.assert_series_equal(fast[taken], slow[taken].astype(fast.dtype), check_names=False,
+                                   check_index_type=False)
 
 
 def test_raw_column_is_what_from_records_builds():
@@ -112,9 +120,14 @@ def test_exact_duplicates_are_still_dropped_when_the_float_columns_repeat(drop):
 def test_quick_schema_check_agrees_with_pandera(drop):
     good = validate(drop("performance", "g.json", [perf_record(), perf_record(batch_size=4)])).performance
     frame = good.assign(has_problem=False)
-    assert _surely_valid(PerformanceRecord, frame)
+    assert not _suspect_rows(PerformanceRecord, frame).any()
     PerformanceRecord.validate(frame, lazy=True)
     for bad in (frame.assign(average_latency_ms=-1.0), frame.assign(hardware_type=pd.array(["tpu-x"] * 2, dtype="string")),
                 frame.assign(batch_size=pd.array([0, 1], dtype="Int64")), frame.assign(average_latency_ms=np.nan,
                 throughput_items_per_second=np.nan, latency_p50_ms=np.nan), frame.assign(file_id=frame["file_id"] * 1.0)):
-        assert not _surely_valid(PerformanceRecord, bad)
+        suspect = _suspect_rows(PerformanceRecord, bad)
+        assert suspect.any()
+        with pytest.raises(pa.errors.SchemaErrors) as errors:
+            PerformanceRecord.validate(bad, lazy=True)
+        failing = set(errors.value.failure_cases["index"].dropna().astype(int))
+        assert failing <= set(np.flatnonzero(suspect)), "a row pandera reports must be suspect"
