@@ -230,8 +230,9 @@ def run_ingest(args: argparse.Namespace) -> int:
     counts = outcomes["status"].value_counts().to_dict()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     verb = "would write" if report.dry_run else "wrote"
+    refreshed = f"; derived tables refreshed in {report.refresh.seconds:.1f} s" if report.refresh else ""
     print(f"{len(outcomes)} files ({summary or 'none'}); {verb} {int(outcomes['rows_written'].sum())} rows; "
-          f"warehouse {db_path}" + (" (dry run: nothing written)" if report.dry_run else ""), file=sys.stderr)
+          f"warehouse {db_path}" + (" (dry run: nothing written)" if report.dry_run else refreshed), file=sys.stderr)
     not_read = any(refused(why) for _, why in report.skipped) or not unread.empty
     return EXIT_PROBLEMS if report.has_quarantine or not_read else EXIT_OK
 

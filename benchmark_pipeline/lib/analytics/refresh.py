@@ -8,6 +8,7 @@ transaction that changed the facts, so a reader sees facts and derived tables of
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -42,6 +43,7 @@ class RefreshReport:
     skipped: list[str] = field(default_factory=list)  # nothing they depend on changed
     scope: Scope = field(default_factory=Scope.everything)  # what the write touched (what was refreshed for)
     llm: LlmRefresh | None = None  # the LLM answer tables: recomputed when their inputs changed or expired
+    seconds: float = 0.0  # how long it took (an ingest reports it apart from the load)
 
 
 def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everything(),
@@ -51,6 +53,7 @@ def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everyt
     The LLM answer tables are not partitioned by scope: they are recomputed whole whenever the LLM facts
     or the taxonomy differ from what they were computed from (a fingerprint check, cheap when nothing did).
     """
+    started = time.perf_counter()
     report = RefreshReport(scope=scope)
     whole = (scope.is_everything or len(scope.models or ()) > MAX_SCOPED_MODELS
              or len(scope.platforms or ()) > MAX_SCOPED_PLATFORMS)
@@ -90,6 +93,7 @@ def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everyt
         report.skipped.append("hardware_recommendations")
     if has_llm_tables(conn):
         report.llm = refresh_llm_answers(conn, now or datetime.now(timezone.utc))
+    report.seconds = time.perf_counter() - started
     return report
 
 

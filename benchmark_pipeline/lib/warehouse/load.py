@@ -174,10 +174,11 @@ def scope_of_batch(batch: ValidatedBatch) -> Scope:
     model adds that model's row to the compatibility matrix, and an LLM run on a new GPU its platform.
     """
     frames = [f for f in (batch.performance, batch.llm_serving, batch.integration) if not f.empty]
-    models = frozenset(name for f in frames if "model_name" in f for name in f["model_name"].dropna())
+    models = frozenset(name for f in frames if "model_name" in f for name in f["model_name"].dropna().unique())
+    pairs = [f[["hardware_type"]].assign(device_name=f["device_name"] if "device_name" in f else None)
+             .drop_duplicates() for f in frames if "hardware_type" in f]  # distinct first: a batch has millions of rows
     platforms = frozenset(
-        (t, None if pd.isna(d) else d) for f in frames if "hardware_type" in f
-        for t, d in zip(f["hardware_type"], f["device_name"] if "device_name" in f else [None] * len(f))
+        (t, None if pd.isna(d) else d) for p in pairs for t, d in zip(p["hardware_type"], p["device_name"])
         if isinstance(t, str))
     return Scope(models=models, platforms=platforms, compatibility=not batch.compatibility.empty)
 
