@@ -317,12 +317,14 @@ def _quarantine_frame(category: str, normalized: NormalizedCategory, bad: np.nda
     if rows.empty:
         return pd.DataFrame(columns=QUARANTINE_COLUMNS)
     frame = normalized.frame
-    position = pd.Series(np.arange(len(frame)), index=pd.MultiIndex.from_frame(frame[KEY_COLUMNS]))
+    position = dict(zip(zip(frame["file_id"].tolist(), frame["record_index"].tolist()), range(len(frame))))
+    json_of: dict[int, str | None] = {}  # one record, many failing fields: written once
     record_json = []
-    for file_id, record_index in zip(rows["file_id"], rows["record_index"]):
-        pos = position.get((file_id, record_index))
-        record = normalized.raw_records[pos] if pos is not None else None
-        record_json.append(_record_json(record) if record is not None else None)
+    for key in zip(rows["file_id"].tolist(), rows["record_index"].tolist()):
+        pos = position.get(key)
+        if pos is not None and pos not in json_of:
+            json_of[pos] = _record_json(normalized.raw_records[pos])
+        record_json.append(json_of.get(pos) if pos is not None else None)
     rows["record_json"] = record_json
     rows["category"] = category
     return rows[QUARANTINE_COLUMNS].drop_duplicates(["file_id", "record_index", "field", "reason"])
