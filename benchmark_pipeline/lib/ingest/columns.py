@@ -23,7 +23,6 @@ from benchmark_pipeline.lib.normalize import RUN_TIME_MAX_YEAR, RUN_TIME_MIN_YEA
 from .fields import BOOL, FLOAT, INT, INT_MAX, INT_MIN, STR, TIME
 
 _NONE = type(None)
-_NAN = float("nan")
 
 
 class RawColumns:
@@ -42,6 +41,7 @@ class RawColumns:
         self._uniform = bool(records) and len(records[0]) == len(self.keys) and \
             len(set(map(len, records))) == 1
         self._values: dict[str, Sequence[Any]] = {}
+        self._odd: list[int] | None = None  # records whose keys differ from the usual ones, once transposed
         self._series: dict[str, pd.Series] = {}
 
     def __contains__(self, key: str) -> bool:
@@ -55,22 +55,40 @@ class RawColumns:
             if not self._values and len(self.records) > 1:
                 self._values = self._transposed()
             if key not in self._values:
-                self._values[key] = [r.get(key) for r in self.records]
+                if self._odd is not None:  # a key only some odd records have: look in those alone
+                    column = [None] * len(self.records)
+                    for i in self._odd:
+                        column[i] = self.records[i].get(key)
+                    self._values[key] = column
+                else:
+                    self._values[key] = [r.get(key) for r in self.records]
         return self._values[key]
 
-    def _transposed(self) -> dict[str, list[Any]]:
-        """All columns at once, in C, of the keys the first record has (usually every record has the same:
+    def _transposed(self) -> dict[str, Sequence[Any]]:
+        """All columns at once, in C, of the keys most records have (usually every record has the same:
         files written by one program); a record with other keys is seen through a copy with those keys."""
-        names = sorted(self.records[0])
+        common = self._usual_keys()
+        names = sorted(common)
         if not names:
             return {}
         rows = self.records
         if not self._uniform:
-            common = rows[0].keys()
-            rows = [r if r.keys() == common else {k: r.get(k) for k in names} for r in rows]
+            same = [r.keys() == common for r in rows]
+            if sum(same) * 2 < len(rows):
+                return {}
+            self._odd = [i for i, s in enumerate(same) if not s]
+            rows = [r if s else {k: r.get(k) for k in names} for r, s in zip(rows, same)]
         if len(names) == 1:
             return {names[0]: [r[names[0]] for r in rows]}
-        return {k: list(v) for k, v in zip(names, zip(*map(itemgetter(*names), rows)))}
+        return dict(zip(names, zip(*map(itemgetter(*names), rows))))
+
+    def _usual_keys(self):
+        """The key set of most records, judged on a sample (the first record may be the odd one out)."""
+        candidates = {frozenset(r): r.keys() for r in self.records[:3]}
+        if len(candidates) == 1:
+            return next(iter(candidates.values()))
+        sample = self.records[::max(1, len(self.records) // 64)]
+        return max(candidates.values(), key=lambda keys: sum(r.keys() == keys for r in sample))
 
     def __getitem__(self, key: str) -> pd.Series:
         return self.series(key)
@@ -145,9 +163,7 @@ def _numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     else:
         taken = _of_types(values, _NUMBER)
         present = _only(values, taken)
-    if _NONE in types or present is not values:
-        present = [_NAN if v is None else v for v in present]
-    return np.array(present, dtype=np.float64), taken
+    return np.array(present, dtype=np.float64), taken  # None -> NaN
 
 
 def _fast_float(values: Sequence[Any], factor: float) -> tuple[pd.Series, np.ndarray]:
