@@ -61,6 +61,9 @@ class IngestReport:
     run_id: str
     failures_by_path: dict[str, int]
     refresh: RefreshReport | None = None
+    # Only new facts, all under ``run_id`` (no file replaced an earlier version): what changed is exactly
+    # the series of the rows of this run, which lets regression detection look at those alone.
+    additions_only: bool = False
 
     @property
     def has_quarantine(self) -> bool:
@@ -163,6 +166,7 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, ServingMixin, Snapshots
         results: list[LoadResult] = []
         failures: Counter[str] = Counter()
         refreshed: list[RefreshReport] = []
+        additions_only = False
         chunks = ValidatedChunks(discovered.files, now, workers, chunk_bytes, progress, max_file_bytes=max_bytes,
                                  llm_defaults=llm)
         with _disk_full_named(self.db_path), paused_gc(), chunks:
@@ -188,8 +192,9 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, ServingMixin, Snapshots
                         for batch in chunks:
                             results.append(writer.write(batch))
                             failures.update(_failures_by_path(batch))
+                    additions_only = not writer.replaced
         return IngestReport(LoadResult.concat(results), discovered.skipped, dry_run, run_id, dict(failures),
-                            refreshed[0] if refreshed else None)
+                            refreshed[0] if refreshed else None, additions_only=not dry_run and additions_only)
 
     def ingest_records(self, category: str, records: list[dict[str, Any]] | dict[str, Any],
                        run_id: str | None = None, refresh: bool = True) -> Submission:

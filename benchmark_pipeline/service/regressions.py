@@ -30,17 +30,19 @@ class RegressionsMixin:
     writer: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
     def update_regressions(self, include_simulated: bool = False, workers: int = 1,
-                           models: frozenset[str] | None = None) -> flags_table.RefreshReport:
+                           models: frozenset[str] | None = None,
+                           run_id: str | None = None) -> flags_table.RefreshReport:
         """Re-detect the series whose points changed since the last update (robust mode), performance and
         LLM-serving alike.
 
         ``models``: only these models' performance series, e.g. what an ingest touched
-        (``IngestReport.refresh.scope``, which names the models of performance facts only); LLM series are
-        looked at whatever it says.
+        (``IngestReport.refresh.scope``, which names the models of performance facts only); ``run_id``:
+        only the performance series an ingest added points to, when it only added facts
+        (``IngestReport.additions_only``). LLM series are looked at whatever they say.
         """
         with self.writer() as conn:
             return flags_table.refresh_flags(conn, mode="robust", include_simulated=include_simulated,
-                                             workers=workers, models=models)
+                                             workers=workers, models=models, run_id=run_id)
 
     def regression_flags(self, model: str | None = None, hardware: str | None = None, since: datetime | None = None,
                          only_open: bool = False, kind: str | None = None, confirmed_only: bool = False,

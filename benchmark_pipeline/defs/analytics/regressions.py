@@ -17,7 +17,7 @@ from benchmark_pipeline.defs.metadata import (
     table_definition_metadata,
 )
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
-from benchmark_pipeline.defs.warehouse.assets import TOUCHED_MODELS
+from benchmark_pipeline.defs.warehouse.assets import ADDED_BY_RUN, TOUCHED_MODELS
 from benchmark_pipeline.lib.warehouse.regressions import markdown_summary, summary_frame
 
 
@@ -26,8 +26,9 @@ class RegressionFlagsConfig(dg.Config):
     workers: int = Field(default=1, description="processes for detection (worth it from a few thousand series)")
 
 
-def _touched_in_this_run(context: dg.AssetExecutionContext) -> frozenset[str] | None:
-    """The models whose performance facts this run's ingest changed, or None (look at every series).
+def _touched_in_this_run(context: dg.AssetExecutionContext) -> tuple[frozenset[str] | None, str | None]:
+    """The models whose performance facts this run's ingest changed (None: look at every series), and its
+    ingestion run id when it only added facts (then the series with rows of that run are all that changed).
 
     Read from the performance_results materialization the ingest step recorded: only when that
     materialization belongs to this run, so a run without an ingest (or a full one) looks at everything.
@@ -35,9 +36,12 @@ def _touched_in_this_run(context: dg.AssetExecutionContext) -> frozenset[str] | 
     """
     event = context.instance.get_latest_materialization_event(dg.AssetKey("performance_results"))
     if event is None or event.run_id != context.run.run_id or event.asset_materialization is None:
-        return None
-    touched = event.asset_materialization.metadata.get(TOUCHED_MODELS)
-    return None if touched is None else frozenset(touched.value)
+        return None, None
+    metadata = event.asset_materialization.metadata
+    touched, added_by = metadata.get(TOUCHED_MODELS), metadata.get(ADDED_BY_RUN)
+    if touched is None:
+        return None, None
+    return frozenset(touched.value), added_by.value if added_by is not None else None
 
 
 @dg.asset(
@@ -52,10 +56,13 @@ def regression_flags(
 ) -> dg.MaterializeResult:
     """Regressions, improvements and outliers per benchmark series (robust mode), updated incrementally."""
     service = warehouse.service()
-    models = _touched_in_this_run(context)
+    models, added_by = _touched_in_this_run(context)
     report = service.update_regressions(include_simulated=config.include_simulated, workers=config.workers,
-                                        models=models)
-    if models is not None:
+                                        models=models, run_id=added_by)
+    if added_by is not None:
+        context.log.info("regression_flags: looked at the series this run's ingest added points to "
+                         f"({len(models)} model(s))")
+    elif models is not None:
         context.log.info(f"regression_flags: looked at the series of the {len(models)} model(s) this run's ingest "
                          "touched")
     flags = service.regression_flags(count_stale=False).flags

@@ -20,8 +20,10 @@ from benchmark_pipeline.lib.vocabulary import DERIVED_TABLES, WAREHOUSE_TABLES
 
 VALIDATED = "validated_results"
 QUARANTINE_PREVIEW_ROWS = 10
-# Metadata of a performance_results materialization: the models whose facts that run changed.
+# Metadata of a performance_results materialization: the models whose facts that run changed, and when the
+# ingest only added facts, its ingestion run id (the series with rows of that run are all that changed).
 TOUCHED_MODELS = "touched_models"
+ADDED_BY_RUN = "added_by_ingestion_run"
 
 
 class IngestConfig(dg.Config):
@@ -85,6 +87,8 @@ def ingested_results(context: dg.AssetExecutionContext, config: IngestConfig, wa
             if table == "performance_results" and refreshed is not None and refreshed.scope.models is not None:
                 # Read by regression_flags in the same run: it re-examines only these models' series.
                 metadata[TOUCHED_MODELS] = dg.MetadataValue.json(sorted(refreshed.scope.models))
+                if report.additions_only:
+                    metadata[ADDED_BY_RUN] = report.run_id
             yield dg.MaterializeResult(asset_key=table, metadata=metadata)
         for table in DERIVED_TABLES:
             metadata = table_metadata(conn, table)

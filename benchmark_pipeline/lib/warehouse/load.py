@@ -127,6 +127,8 @@ class BatchWriter:
         self.before_commit = before_commit
         # What the facts written or replaced so far touched (the derived rows to recompute).
         self.touched = Scope(models=frozenset(), platforms=frozenset(), compatibility=False)
+        # Whether a file replaced an earlier version (whose facts go): then the change is more than additions.
+        self.replaced = False
 
     def __enter__(self) -> "BatchWriter":
         self._transaction = transaction(self.conn)
@@ -155,6 +157,7 @@ class BatchWriter:
         outcomes = outcomes_for(batch, plan)
         ingest_ids = plan.loc[plan["action"] == INGEST, "file_id"]
         replaced_paths = batch.files.merge(plan.loc[plan["replaces"]], on="file_id")["source_path"].tolist()
+        self.replaced |= bool(replaced_paths)
         self.touched = self.touched.union(scope_of_paths(conn, replaced_paths))
         _supersede(conn, replaced_paths, run_id, now)
         landed = _restrict(batch, set(ingest_ids))

@@ -141,21 +141,34 @@ def _sources(conn: duckdb.DuckDBPyConnection) -> tuple[SeriesSource, ...]:
     return SOURCES if current_version(conn) >= LLM_SCHEMA_VERSION else (PERFORMANCE,)
 
 
-def _long_points_sql(source: SeriesSource, include_simulated: bool, models: bool = False) -> str:
+def _long_points_sql(source: SeriesSource, include_simulated: bool, models: bool = False,
+                     within: str | None = None, on: tuple[str, ...] = ()) -> str:
     # Unpivoted: one row per result and metric, NULLs dropped. Series ids are computed per series,
     # not per row (see current_fingerprints): hashing ten million rows was most of a detection run.
-    # ``models``: only the models in the $models parameter (a list of names).
+    # ``models``: only the models in the $models parameter (a list of names). ``within``: only the rows
+    # whose ``on`` columns match a row of that relation, kept before the unpivot (the costly part), so a
+    # few series of a big warehouse cost their own points.
     metrics = ", ".join(source.metrics)
     conditions = ([] if include_simulated else ["NOT r.is_simulated"]) + \
         (["m.model_name IN (SELECT unnest($models::VARCHAR[]))"] if models else [])
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    wide = f"{_WIDE_SQL[source.fact_table].format(metrics=metrics)} {where}"
+    if within is not None:
+        match = " AND ".join(f"w.{c} IS NOT DISTINCT FROM k.{c}" for c in on)
+        wide = f"SELECT w.* FROM ({wide}) w SEMI JOIN (SELECT DISTINCT {', '.join(on)} FROM {within}) k ON {match}"
     return f"""
-        WITH wide AS ({_WIDE_SQL[source.fact_table].format(metrics=metrics)} {where}
+        WITH wide AS ({wide}
         ), long AS (
             UNPIVOT wide ON {metrics} INTO NAME metric VALUE value
         )
         SELECT * FROM long WHERE isfinite(value)
     """
+
+
+def _rows_of_run(source: SeriesSource) -> str:
+    """The fact rows an ingestion run ($run) wrote, as ``_WIDE_SQL`` sees them (to find their series)."""
+    metrics = ", ".join(source.metrics)
+    return f"({_WIDE_SQL[source.fact_table].format(metrics=metrics)} WHERE r.ingestion_run_id = $run)"
 
 
 # A series: one model on one platform at one configuration, one metric. Its id is a warehouse macro over
@@ -171,27 +184,31 @@ def _series_id_sql(source: SeriesSource) -> str:
 
 
 def current_fingerprints(conn: duckdb.DuckDBPyConnection, include_simulated: bool = False,
-                         models: frozenset[str] | None = None) -> pd.DataFrame:
+                         models: frozenset[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
     """One row per series now in the warehouse: fact table, key, labels and (count, max result id, points hash).
 
-    ``models`` narrows the performance series to those models' (what an ingest touched). LLM series are
-    always all looked at: an ingest's scope names the models of the performance facts it wrote, so an
-    LLM-only drop would otherwise never be analysed; and there are few LLM series to fingerprint.
+    ``models`` narrows the performance series to those models' (what an ingest touched); ``run_id`` to the
+    series an ingestion run added points to (right when that run only added facts: a replaced or
+    retracted file changes series it wrote nothing to). LLM series are always all looked at: an ingest's
+    scope names the models of the performance facts it wrote, so an LLM-only drop would otherwise never be
+    analysed; and there are few LLM series to fingerprint.
     """
     parts = []
     for source in _sources(conn):
         group = _series_group(source)
         labels = ", ".join(f"any_value({c}) AS {c}" for c in source.labels if c not in group)
-        scoped = models is not None and source is PERFORMANCE
+        performance = source is PERFORMANCE
+        of_run = {"within": _rows_of_run(source), "on": source.key} if performance and run_id else {}
+        points = _long_points_sql(source, include_simulated, models=performance and models is not None, **of_run)
         parts.append(f"""
             SELECT {_series_id_sql(source)} AS series_id, '{source.fact_table}' AS fact_table,
                    * EXCLUDE (hardware_key) FROM (
                 SELECT {", ".join(group)}, {labels}, count(*) AS point_count, max(result_id) AS max_result_id,
                        bit_xor(hash(result_id, run_time, value)) AS points_hash
-                FROM ({_long_points_sql(source, include_simulated, models=scoped)})
+                FROM ({points})
                 GROUP BY ALL
             )""")
-    params = {} if models is None else {"models": sorted(models)}
+    params = ({} if models is None else {"models": sorted(models)}) | ({"run": run_id} if run_id else {})
     return conn.execute(f"SELECT * FROM ({' UNION ALL BY NAME '.join(parts)}) ORDER BY series_id", params).df()
 
 
@@ -203,10 +220,12 @@ def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_si
         if mine.empty:
             continue
         join = [c for c in _series_group(source) if c != "hardware_key"]
+        points = _long_points_sql(source, include_simulated, models=True, within="redo_keys",
+                                  on=tuple(c for c in join if c != "metric"))
         with registered(conn, "redo_keys", mine[["series_id", *join]]):
             found.append(conn.execute(f"""
                 SELECT k.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
-                FROM ({_long_points_sql(source, include_simulated, models=True)}) p
+                FROM ({points}) p
                 JOIN redo_keys k ON {" AND ".join(f"p.{c} IS NOT DISTINCT FROM k.{c}" for c in join)}
                 ORDER BY k.series_id, p.run_time, p.result_id
             """, {"models": sorted(set(mine["model_name"]))}).df())
@@ -216,19 +235,21 @@ def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_si
 
 
 def stored_state(conn: duckdb.DuckDBPyConnection, current: pd.DataFrame | None = None,
-                 models: frozenset[str] | None = None) -> pd.DataFrame:
+                 models: frozenset[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
     """The state of the last detection; with ``models``, of the series that can belong to them: those
     in ``current`` and those flagged for those models or over LLM results, which a scoped detection looks
     at in full (a series state without a flag and without points is left for the next full detection to
-    drop: it holds nothing a user sees)."""
-    if models is None:
+    drop: it holds nothing a user sees). With ``run_id`` (a run that only added points), of the series in
+    ``current`` and the LLM ones: no other series can have lost its points."""
+    if models is None and run_id is None:
         return conn.execute("SELECT * FROM regression_series_state").df()
-    llm = f" OR fact_table = '{LLM_SERVING_RESULTS}'" if current_version(conn) >= LLM_SCHEMA_VERSION else ""
+    flagged = ([] if run_id else ["model_name IN (SELECT unnest($models::VARCHAR[]))"]) + \
+        ([f"fact_table = '{LLM_SERVING_RESULTS}'"] if current_version(conn) >= LLM_SCHEMA_VERSION else [])
+    also = f" OR series_id IN (SELECT series_id FROM regression_flags WHERE {' OR '.join(flagged)})" if flagged else ""
     with registered(conn, "scoped_series", pd.DataFrame({"series_id": current["series_id"].astype(object)})):
         return conn.execute(
-            "SELECT * FROM regression_series_state WHERE series_id IN (SELECT series_id FROM scoped_series) "
-            "OR series_id IN (SELECT series_id FROM regression_flags WHERE model_name IN "
-            f"(SELECT unnest($models::VARCHAR[])){llm})", {"models": sorted(models)}).df()
+            "SELECT * FROM regression_series_state WHERE series_id IN (SELECT series_id FROM scoped_series)" + also,
+            {} if run_id else {"models": sorted(models)}).df()
 
 
 def stale_series(conn: duckdb.DuckDBPyConnection, mode: str = "robust", include_simulated: bool = False) -> int:
@@ -262,18 +283,21 @@ def refresh_flags(
     now: datetime | None = None,
     workers: int = 1,
     models: frozenset[str] | None = None,
+    run_id: str | None = None,
 ) -> RefreshReport:
     """Re-detect the series whose points changed since the last run; leave the others' flags alone.
 
     ``models``: only look at these models' performance series (what a write touched), so a small drop
-    costs what it changed rather than a pass over every point; None looks at every series. LLM series
-    are looked at whatever ``models`` says (see ``current_fingerprints``).
+    costs what it changed rather than a pass over every point; None looks at every series. ``run_id``:
+    only the performance series that ingestion run added points to, for a run that only added facts
+    (nothing replaced or retracted): a drop then costs its own series, however many models it names.
+    LLM series are looked at whatever ``models`` says (see ``current_fingerprints``).
     """
     now = now or datetime.now(timezone.utc)
     options = detection_options(mode)
-    current = current_fingerprints(conn, include_simulated, models)
+    current = current_fingerprints(conn, include_simulated, models, run_id)
     params, chosen = _series_params(conn, current, mode, include_simulated)
-    changed, removed = series_to_analyse(current, stored_state(conn, current, models), params)
+    changed, removed = series_to_analyse(current, stored_state(conn, current, models, run_id), params)
     redo = pd.DataFrame({"series_id": pd.Series(changed + removed, dtype="object")})
 
     flags = pd.DataFrame(columns=list(FLAG_TABLE_COLUMNS))

@@ -80,3 +80,39 @@ def test_detection_in_many_small_passes_equals_one_pass(tmp_path, monkeypatch):
     split = _detect(many[1], None)
     assert split.series_analysed == whole.series_analysed > 50 and split.flags_total == whole.flags_total > 0
     assert _state(many[1]) == _state(one[1])
+
+
+def test_detection_scoped_to_the_series_an_ingest_added_to_equals_a_full_detection(tmp_path):
+    """A drop of new files only: the series with rows of its ingestion run are all that changed, however many
+    series its models have (a 50-record drop naming every model must not cost every point)."""
+    from benchmark_pipeline.lib.warehouse.regressions import current_fingerprints
+
+    base = rs.build(tmp_path / "base")
+    _detect(base[1], None)
+    scoped, full = rs.copy(base, tmp_path / "scoped"), rs.copy(base, tmp_path / "full")
+    runs = _later_runs(scoped[0], "t5-small", slower=1.4)
+    some = [r for r in runs if r is runs[0] or (r["batch_size"], r.get("precision")) ==
+            (runs[0]["batch_size"], runs[0].get("precision"))]  # one configuration of the model, five nights
+    reports = []
+    for sample, db in (scoped, full):
+        drop = sample.parent / "drop" / "performance" / "later.json"
+        drop.parent.mkdir(parents=True, exist_ok=True)
+        drop.write_text(json.dumps(some))
+        reports.append(BenchmarkService(db).ingest_paths([str(drop)]))
+    report = reports[0]
+    assert report.additions_only and report.refresh.scope.models == {"t5-small"}
+    with BenchmarkService(scoped[1]).reader() as conn:
+        of_model = len(current_fingerprints(conn, models=report.refresh.scope.models))
+        of_run = current_fingerprints(conn, models=report.refresh.scope.models, run_id=report.run_id)
+    with BenchmarkService(scoped[1]).writer() as conn:
+        looked = refresh_flags(conn, now=NOW, models=report.refresh.scope.models, run_id=report.run_id)
+    everything = _detect(full[1], None)
+    performance = (of_run["fact_table"] == "performance_results").sum()
+    assert 0 < performance < of_model - (len(of_run) - performance)  # fewer series than the model has ...
+    assert looked.series_analysed == everything.series_analysed > 0  # ... and none missed
+    assert _state(scoped[1]) == _state(full[1])
+
+    # The same file with other content replaces the first version: more than additions, so no run scope.
+    drop = scoped[0].parent / "drop" / "performance" / "later.json"
+    drop.write_text(json.dumps(some[:1]))
+    assert not BenchmarkService(scoped[1]).ingest_paths([str(drop)]).additions_only
