@@ -35,7 +35,9 @@ def _segments(points: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     if points.empty:
         return points.reset_index(drop=True), np.array([], dtype=int)
     codes, _ = pd.factorize(pd.MultiIndex.from_frame(points[["series_key", "metric"]]))
-    keyed = pd.DataFrame({"code": codes, "run_time": points["run_time"].to_numpy()})
+    # The column's own array, not ``to_numpy()``: that turns zone-aware times into one Timestamp object per
+    # point (measured: 16 s of a 57 s detection over 2M points).
+    keyed = pd.DataFrame({"code": codes, "run_time": points["run_time"].array})
     order = keyed.sort_values(["code", "run_time"], kind="stable").index.to_numpy()
     ordered = points.iloc[order].reset_index(drop=True)
     sorted_codes = codes[order]
@@ -110,14 +112,15 @@ def detect_flags(
 
     metrics = ordered["metric"].to_numpy()
     run_ids = ordered["run_id"].to_numpy()
-    run_times = ordered["run_time"].to_numpy()
+    run_times = ordered["run_time"].array  # indexed per flag only: no Timestamp object per point
     rows: list[tuple] = []
     for start, stop, found in zip(bounds[:-1], bounds[1:], detections):
         if not found.change_points and not found.outliers and found.suspect is None:
             continue
         key, metric = keys[start], metrics[start]
         extra = (found.noise, found.outlier_floor)
-        last_usable = max((i for i in range(stop - start) if i not in set(found.outliers)), default=-1)
+        left_out = set(found.outliers)
+        last_usable = next((i for i in range(stop - start - 1, -1, -1) if i not in left_out), -1)
         for cp in found.change_points:
             at = start + cp.index
             st = cp.stats

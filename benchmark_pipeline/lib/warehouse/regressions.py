@@ -31,6 +31,7 @@ from benchmark_pipeline.lib.changepoint.noise import (
 )
 from benchmark_pipeline.lib.changepoint.otava import DEFAULT_MIN_MAGNITUDE, DEFAULT_WINDOW_LEN
 from benchmark_pipeline.lib.changepoint.series import (
+    DEFAULT_HISTORY,
     FLAG_TABLE_COLUMNS,
     LLM_SERVING_RESULTS,
     METRICS,
@@ -71,12 +72,13 @@ class RefreshReport:
     flags_total: int
 
 
-def detection_options(mode: str = "robust") -> dict[str, Any]:
+def detection_options(mode: str = "robust", history: int = DEFAULT_HISTORY) -> dict[str, Any]:
     """Every parameter that shapes the flags, so it can be hashed into each series' state."""
     options: dict[str, Any] = {
         "window_len": DEFAULT_WINDOW_LEN,
         "max_pvalue": default_max_pvalue(mode),
         "min_magnitude": DEFAULT_MIN_MAGNITUDE,
+        "history": history,
     }
     if mode == "robust":
         options.update(
@@ -87,19 +89,21 @@ def detection_options(mode: str = "robust") -> dict[str, Any]:
     return options
 
 
-def _params_hash(mode: str, include_simulated: bool, threshold: Threshold | None = None) -> str:
+def _params_hash(mode: str, include_simulated: bool, history: int, threshold: Threshold | None = None) -> str:
     extra = {} if threshold is None else {"threshold": [threshold.kind, threshold.value]}
-    return params_hash(mode, include_simulated, {**detection_options(mode), "revision": DETECTION_REVISION, **extra})
+    options = detection_options(mode, history)
+    return params_hash(mode, include_simulated, {**options, "revision": DETECTION_REVISION, **extra})
 
 
 def _series_params(
     conn: duckdb.DuckDBPyConnection, current: pd.DataFrame, mode: str, include_simulated: bool,
+    history: int = DEFAULT_HISTORY,
 ) -> tuple[dict[str, str], dict[str, Threshold]]:
     """Per-series parameter hashes ("" = every series without a threshold) and the thresholds in force."""
     chosen = series_thresholds(conn, current) if mode == "robust" else {}
-    params = {"": _params_hash(mode, include_simulated)}
+    params = {"": _params_hash(mode, include_simulated, history)}
     for sid, threshold in chosen.items():
-        params[sid] = _params_hash(mode, include_simulated, threshold)
+        params[sid] = _params_hash(mode, include_simulated, history, threshold)
     return params, chosen
 
 
@@ -212,8 +216,9 @@ def current_fingerprints(conn: duckdb.DuckDBPyConnection, include_simulated: boo
     return conn.execute(f"SELECT * FROM ({' UNION ALL BY NAME '.join(parts)}) ORDER BY series_id", params).df()
 
 
-def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_simulated: bool) -> pd.DataFrame:
-    """The points of ``series`` (rows of ``current_fingerprints``), oldest first, joined by their key."""
+def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_simulated: bool,
+               history: int) -> pd.DataFrame:
+    """The latest ``history`` points of each of ``series`` (rows of ``current_fingerprints``), oldest first."""
     found = []
     for source in SOURCES:
         mine = series[series["fact_table"] == source.fact_table]
@@ -227,8 +232,10 @@ def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_si
                 SELECT k.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
                 FROM ({points}) p
                 JOIN redo_keys k ON {" AND ".join(f"p.{c} IS NOT DISTINCT FROM k.{c}" for c in join)}
+                QUALIFY row_number() OVER (PARTITION BY k.series_id ORDER BY p.run_time DESC, p.result_id DESC)
+                        <= $history
                 ORDER BY k.series_id, p.run_time, p.result_id
-            """, {"models": sorted(set(mine["model_name"]))}).df())
+            """, {"models": sorted(set(mine["model_name"])), "history": history}).df())
     if not found:
         return pd.DataFrame(columns=["series_id", "metric", "run_id", "result_id", "run_time", "value"])
     return pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
@@ -267,11 +274,11 @@ def stale_series(conn: duckdb.DuckDBPyConnection, mode: str = "robust", include_
 POINTS_PER_PASS = 500_000
 
 
-def _in_passes(series: pd.DataFrame, limit: int) -> Iterator[pd.DataFrame]:
-    """Rows of ``current_fingerprints`` in consecutive groups of about ``limit`` points each."""
+def _in_passes(series: pd.DataFrame, limit: int, history: int) -> Iterator[pd.DataFrame]:
+    """Rows of ``current_fingerprints`` in consecutive groups of about ``limit`` points analysed each."""
     if series.empty:
         return
-    passes = (series["point_count"].cumsum().to_numpy() - 1) // limit
+    passes = (series["point_count"].clip(upper=history).cumsum().to_numpy() - 1) // limit
     for _, part in series.groupby(passes, sort=True):
         yield part
 
@@ -284,6 +291,7 @@ def refresh_flags(
     workers: int = 1,
     models: frozenset[str] | None = None,
     run_id: str | None = None,
+    history: int = DEFAULT_HISTORY,
 ) -> RefreshReport:
     """Re-detect the series whose points changed since the last run; leave the others' flags alone.
 
@@ -291,21 +299,22 @@ def refresh_flags(
     costs what it changed rather than a pass over every point; None looks at every series. ``run_id``:
     only the performance series that ingestion run added points to, for a run that only added facts
     (nothing replaced or retracted): a drop then costs its own series, however many models it names.
-    LLM series are looked at whatever ``models`` says (see ``current_fingerprints``).
+    LLM series are looked at whatever ``models`` says (see ``current_fingerprints``). ``history``: how many
+    of a series' latest points are analysed (``DEFAULT_HISTORY``; see there why not all).
     """
     now = now or datetime.now(timezone.utc)
-    options = detection_options(mode)
+    options = detection_options(mode, history)
     current = current_fingerprints(conn, include_simulated, models, run_id)
-    params, chosen = _series_params(conn, current, mode, include_simulated)
+    params, chosen = _series_params(conn, current, mode, include_simulated, history)
     changed, removed = series_to_analyse(current, stored_state(conn, current, models, run_id), params)
     redo = pd.DataFrame({"series_id": pd.Series(changed + removed, dtype="object")})
 
     flags = pd.DataFrame(columns=list(FLAG_TABLE_COLUMNS))
-    detect_options = {k: v for k, v in options.items() if k != "min_run"}
+    detect_options = {k: v for k, v in options.items() if k not in ("min_run", "history")}
     found = []
-    for part in _in_passes(current[current["series_id"].isin(changed)], POINTS_PER_PASS):
+    for part in _in_passes(current[current["series_id"].isin(changed)], POINTS_PER_PASS, options["history"]):
         ids = part["series_id"].tolist()
-        points = _points_of(conn, part, include_simulated)
+        points = _points_of(conn, part, include_simulated, options["history"])
         with registered(conn, "redo_series", pd.DataFrame({"series_id": ids})):
             earlier = dict(conn.execute(
                 "SELECT flag_id, detected_at FROM regression_flags JOIN redo_series USING (series_id)"

@@ -116,3 +116,33 @@ def test_detection_scoped_to_the_series_an_ingest_added_to_equals_a_full_detecti
     drop = scoped[0].parent / "drop" / "performance" / "later.json"
     drop.write_text(json.dumps(some[:1]))
     assert not BenchmarkService(scoped[1]).ingest_paths([str(drop)]).additions_only
+
+
+def test_detection_reads_a_series_latest_points_and_counts_positions_from_its_first(tmp_path):
+    """A series is analysed over its latest ``history`` points, so a drop into a long history costs what a drop
+    into a short one does; a change inside that history keeps its place in the whole series, one before it is
+    no longer flagged."""
+    base = rs.build(tmp_path / "base")
+    whole, inside, beyond = (rs.copy(base, tmp_path / name) for name in ("whole", "inside", "beyond"))
+    with BenchmarkService(whole[1]).writer() as conn:
+        refresh_flags(conn, now=NOW)
+    points = 21  # nightly runs per series in the sample; the A100 slowdown starts at run 14
+    with BenchmarkService(inside[1]).writer() as conn:
+        refresh_flags(conn, now=NOW, history=18)
+    with BenchmarkService(beyond[1]).writer() as conn:
+        refresh_flags(conn, now=NOW, history=5)
+
+    def regressions(db: Path) -> set[tuple]:
+        with BenchmarkService(db).reader() as conn:
+            return set(conn.execute(
+                "SELECT series_id, change_index, run_id, series_points FROM regression_flags "
+                "WHERE kind = 'regression' AND model_name = ? AND device_name = ?", list(rs.REGRESSED)).fetchall())
+
+    found = regressions(whole[1])
+    assert found and {(index, size) for _s, index, _r, size in found} == {(14, points)}
+    assert regressions(inside[1]) == found  # same change, same run, same position in the series
+    assert regressions(beyond[1]) == set()  # the change is older than the history analysed
+    with BenchmarkService(beyond[1]).reader() as conn:
+        flags, older = conn.execute("SELECT count(*), count(*) FILTER (WHERE change_index < series_points - 5) "
+                                    "FROM regression_flags").fetchone()
+    assert flags > 0 and older == 0  # what is flagged lies in the latest five points of its series
