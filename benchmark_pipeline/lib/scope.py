@@ -22,6 +22,9 @@ class Scope:
     models: frozenset[str] | None = None
     platforms: frozenset[Platform] | None = None
     compatibility: bool = True  # the compatibility facts changed (the matrix is rebuilt whole: it is small)
+    # Set when the change only added facts, all of this ingestion run (nothing replaced or removed): the
+    # refresh can then narrow a model's rows to the groups and days that run's results fall in.
+    added_by: str | None = None
 
     @classmethod
     def everything(cls) -> "Scope":
@@ -40,4 +43,6 @@ class Scope:
             return None if a is None or b is None else a | b
 
         return Scope(join(self.models, other.models), join(self.platforms, other.platforms),
-                     self.compatibility or other.compatibility)
+                     self.compatibility or other.compatibility,
+                     self.added_by if self.added_by == other.added_by or other.is_empty else
+                     other.added_by if self.is_empty else None)

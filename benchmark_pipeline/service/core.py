@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -239,6 +239,8 @@ class BenchmarkService(AnalyticsMixin, RegressionsMixin, ServingMixin, Snapshots
         def bring_derived_along(writer: BatchWriter) -> None:
             # An empty scope still builds derived tables that do not exist yet.
             scope = writer.touched if also_refresh is None else writer.touched.union(also_refresh)
+            if not writer.replaced and (also_refresh is None or also_refresh.is_empty):
+                scope = replace(scope, added_by=writer.run_id)  # only this run's additions: narrow to their groups
             refreshed.append(refresh_derived(conn, scope))
 
         with BatchWriter(conn, run_id, now, before_commit=bring_derived_along if refresh else None) as writer:

@@ -35,6 +35,12 @@ def test_an_ingest_leaves_every_derived_table_current(service, drop, tmp_path):
     report = service.ingest_paths([str(drop("performance", "extra.json", [new_platform, slower]))])
     assert report.refresh is not None and "hardware_comparison" in report.refresh.updated
     after = derived(service)
+    # Only additions: the groups those two results fall in were recomputed, not every row of their models.
+    assert report.refresh.scope.added_by == report.run_id
+    of_models = after["hardware_comparison"]["model_name"].isin({"t5-small", "bert-base-uncased"}).sum()
+    assert 0 < report.refresh.updated["hardware_comparison"] < of_models
+    assert 0 < report.refresh.updated["daily_model_stats"] < after["daily_model_stats"]["model_name"].isin(
+        {"t5-small", "bert-base-uncased"}).sum()
     assert not after["hardware_comparison"].equals(before["hardware_comparison"])
     assert (after["model_comparison"]["device_name"] == "NVIDIA H100 80GB HBM3").any()
     service.refresh()  # everything from scratch

@@ -13,8 +13,8 @@ computes instead.
 
 from __future__ import annotations
 
-from datetime import time, timezone
-from typing import Any
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Callable
 
 import duckdb
 import pandas as pd
@@ -32,9 +32,13 @@ from benchmark_pipeline.lib.scope import Scope
 _REEXPORTED = (METRICS, RUN_METRICS)
 
 
+_UTC_DAY = "CAST(timezone('UTC', {time}) AS DATE)"  # the day a result counts for in daily_model_stats
+
+
 def _perf_cte(filters: Filters, params: dict[str, Any], name: str = "perf", hardware: bool = True,
-              scope: Scope | None = None) -> str:
-    where = ["true"]
+              scope: Scope | None = None, within: str | None = None) -> str:
+    # ``within``: one more condition on p (the result), m (its model) and h (its platform).
+    where = ["true"] if within is None else [within]
     if scope is not None and scope.models is not None:
         where.append("m.model_name IN (SELECT unnest($scope_models::VARCHAR[]))")
         params["scope_models"] = sorted(scope.models)
@@ -65,8 +69,8 @@ def _perf_cte(filters: Filters, params: dict[str, Any], name: str = "perf", hard
         WHERE {' AND '.join(where)})"""
 
 
-def _medians_cte(source: str) -> str:
-    return f"""agg AS (
+def _medians_cte(source: str, name: str = "agg") -> str:
+    return f"""{name} AS (
         SELECT model_name, any_value(model_family) AS model_family, batch_size, precision,
                hardware_type, device_name, any_value(hardware) AS hardware,
                count(*) AS results, max(run_time) AS last_run,
@@ -83,6 +87,51 @@ def _medians_cte(source: str) -> str:
         GROUP BY model_name, batch_size, precision, hardware_type, device_name)"""
 
 
+def _cpu_cte(source: str, name: str = "cpu") -> str:
+    """The CPU baseline of each model, batch size and precision: medians over every CPU device's results."""
+    return f"""{name} AS (
+        SELECT model_name, batch_size, precision,
+               median(throughput_items_per_second) AS cpu_median_throughput_items_per_second,
+               median(latency_ms) AS cpu_median_latency_ms
+        FROM {source} WHERE hardware_type = 'cpu' GROUP BY ALL)"""
+
+
+# The columns of hardware_comparison that rank or compare a group with the rest of its cell (model, batch size,
+# precision); the others are the group's own medians, which a scoped refresh keeps for the groups it did not touch.
+_HARDWARE_CELL_COLUMNS = ("cpu_median_throughput_items_per_second", "cpu_median_latency_ms", "speedup_vs_cpu",
+                          "speedup_basis", "throughput_rank")
+
+
+def _hardware_ranked() -> str:
+    """hardware_comparison's rows from ``agg`` (medians per group) and ``cpu`` (each cell's CPU baseline)."""
+    throughput = "cpu.cpu_median_throughput_items_per_second > 0 AND a.median_throughput_items_per_second IS NOT NULL"
+    latency = "a.median_latency_ms > 0 AND cpu.cpu_median_latency_ms IS NOT NULL"
+    return f"""
+    SELECT *, {_HARDWARE_RANK} AS throughput_rank FROM (
+        SELECT a.*, cpu.cpu_median_throughput_items_per_second, cpu.cpu_median_latency_ms,
+               CASE WHEN {throughput} THEN a.median_throughput_items_per_second / cpu.cpu_median_throughput_items_per_second
+                    WHEN {latency} THEN cpu.cpu_median_latency_ms / a.median_latency_ms END AS speedup_vs_cpu,
+               CASE WHEN {throughput} THEN 'throughput' WHEN {latency} THEN 'latency' END AS speedup_basis
+        FROM agg a
+        LEFT JOIN cpu ON cpu.model_name = a.model_name AND cpu.batch_size = a.batch_size
+                     AND cpu.precision IS NOT DISTINCT FROM a.precision)
+    ORDER BY model_name, batch_size, precision, throughput_rank, hardware
+    """
+
+
+def _model_ranked() -> str:
+    """model_comparison's rows from ``agg`` (medians per model and platform group)."""
+    return f"""
+    SELECT hardware_type, device_name, hardware, batch_size, precision, model_name, model_family, results, last_run,
+           median_latency_p50_ms, median_latency_p99_ms, median_throughput_items_per_second, median_memory_peak_mb,
+           median_power_watts, median_items_per_joule,
+           {_MODEL_RERANK["relative_throughput"]} AS relative_throughput,
+           {_MODEL_RERANK["throughput_rank"]} AS throughput_rank
+    FROM agg
+    ORDER BY hardware, batch_size, precision, throughput_rank, model_name
+    """
+
+
 def hardware_comparison_sql(filters: Filters = Filters(), scope: Scope | None = None) -> tuple[str, dict[str, Any]]:
     """Per model, batch size and precision: every hardware's latest and median metrics and its speedup over CPU.
 
@@ -95,25 +144,9 @@ def hardware_comparison_sql(filters: Filters = Filters(), scope: Scope | None = 
     WITH {_perf_cte(filters, params, scope=by_model)},
     {_perf_cte(Filters(filters.model, None, filters.since, filters.include_simulated), params, "perf_all", False,
                by_model)},
-    cpu AS (
-        SELECT model_name, batch_size, precision,
-               median(throughput_items_per_second) AS cpu_throughput, median(latency_ms) AS cpu_latency
-        FROM perf_all WHERE hardware_type = 'cpu' GROUP BY ALL),
+    {_cpu_cte("perf_all")},
     {_medians_cte("perf")}
-    SELECT a.* EXCLUDE (median_latency_ms),
-           CASE WHEN cpu.cpu_throughput > 0 AND a.median_throughput_items_per_second IS NOT NULL
-                THEN a.median_throughput_items_per_second / cpu.cpu_throughput
-                WHEN a.median_latency_ms > 0 AND cpu.cpu_latency IS NOT NULL
-                THEN cpu.cpu_latency / a.median_latency_ms END AS speedup_vs_cpu,
-           CASE WHEN cpu.cpu_throughput > 0 AND a.median_throughput_items_per_second IS NOT NULL THEN 'throughput'
-                WHEN a.median_latency_ms > 0 AND cpu.cpu_latency IS NOT NULL THEN 'latency' END AS speedup_basis,
-           rank() OVER (PARTITION BY a.model_name, a.batch_size, a.precision
-                        ORDER BY a.median_throughput_items_per_second DESC NULLS LAST) AS throughput_rank
-    FROM agg a
-    LEFT JOIN cpu ON cpu.model_name = a.model_name AND cpu.batch_size = a.batch_size
-                 AND cpu.precision IS NOT DISTINCT FROM a.precision
-    ORDER BY a.model_name, a.batch_size, a.precision, throughput_rank, a.hardware
-    """
+    {_hardware_ranked()}"""
     return sql, params
 
 
@@ -126,26 +159,113 @@ def model_comparison_sql(filters: Filters = Filters(), scope: Scope | None = Non
     by_platform = None if scope is None else Scope(platforms=scope.platforms)
     sql = f"""
     WITH {_perf_cte(filters, params, scope=by_platform)}, {_medians_cte("perf")}
-    SELECT hardware_type, device_name, hardware, batch_size, precision, model_name, model_family, results, last_run,
-           median_latency_p50_ms, median_latency_p99_ms, median_throughput_items_per_second, median_memory_peak_mb,
-           median_power_watts, median_items_per_joule,
-           median_throughput_items_per_second / max(median_throughput_items_per_second)
-               OVER (PARTITION BY hardware_type, device_name, batch_size, precision) AS relative_throughput,
-           rank() OVER (PARTITION BY hardware_type, device_name, batch_size, precision
-                        ORDER BY median_throughput_items_per_second DESC NULLS LAST) AS throughput_rank
-    FROM agg
-    ORDER BY hardware, batch_size, precision, throughput_rank, model_name
-    """
+    {_model_ranked()}"""
     return sql, params
 
 
-def daily_model_stats_sql(filters: Filters = Filters(), scope: Scope | None = None) -> tuple[str, dict[str, Any]]:
-    """Per model and UTC day: mean throughput, p95 of the results' typical latency, number of benchmarks."""
+# --- the same rows, recomputed for the groups a change added results to -----------------------------
+#
+# A group is one model on one platform (hardware type, device) at one batch size and precision: the rows one
+# median is taken over. An addition changes the medians of its groups only; what ranks or compares a group
+# (its cell's CPU baseline, ranks, relative throughput) is then recomputed over the cell from the stored medians
+# of its other groups. So a drop reads the results of the groups it touched, not every result of the models it
+# names. ``GROUPS`` and ``DAYS`` are relations the caller provides (model_name, batch_size, precision,
+# hardware_type, device_name; model_name, day).
+
+GROUPS, DAYS = "refresh_groups", "refresh_days"
+GROUP_COLUMNS = ("model_name", "batch_size", "precision", "hardware_type", "device_name")
+_SAME_CELL = "{a}.model_name = {b}.model_name AND {a}.batch_size = {b}.batch_size AND " \
+             "{a}.precision IS NOT DISTINCT FROM {b}.precision"
+_SAME_PLATFORM_CELL = "{a}.hardware_type = {b}.hardware_type AND {a}.device_name IS NOT DISTINCT FROM " \
+                      "{b}.device_name AND {a}.batch_size = {b}.batch_size AND {a}.precision IS NOT DISTINCT FROM " \
+                      "{b}.precision"
+_SAME_GROUP = _SAME_CELL + " AND {a}.hardware_type = {b}.hardware_type AND " \
+                           "{a}.device_name IS NOT DISTINCT FROM {b}.device_name"
+
+
+def hardware_comparison_of_groups_sql() -> tuple[str, dict[str, Any]]:
+    """The hardware_comparison rows of every cell with a group in ``GROUPS``, from that group's results, the
+    stored medians of the cell's other groups and, where a CPU group is among them, the cell's CPU results."""
+    params: dict[str, Any] = {}
+    result = "g.model_name = m.model_name AND g.batch_size = p.batch_size AND g.precision IS NOT DISTINCT FROM p.precision"
+    of_group = (f"EXISTS (SELECT 1 FROM {GROUPS} g WHERE {result} AND g.hardware_type = h.hardware_type "
+                "AND g.device_name IS NOT DISTINCT FROM h.device_name)")
+    cpu_of_cell = f"h.hardware_type = 'cpu' AND EXISTS (SELECT 1 FROM {GROUPS} g WHERE {result} AND g.hardware_type = 'cpu')"
+    sql = f"""
+    WITH {_perf_cte(Filters(), params, within=of_group)},
+    {_perf_cte(Filters(), params, "perf_cpu", within=cpu_of_cell)},
+    {_medians_cte("perf", "fresh")},
+    cells AS (SELECT model_name, batch_size, precision, bool_or(hardware_type = 'cpu') AS cpu_touched
+              FROM {GROUPS} GROUP BY ALL),
+    kept AS (
+        SELECT s.* EXCLUDE (model_family, {", ".join(_HARDWARE_CELL_COLUMNS)}), m.model_family
+        FROM hardware_comparison s JOIN models m USING (model_name)
+        SEMI JOIN cells c ON {_SAME_CELL.format(a="c", b="s")}
+        ANTI JOIN {GROUPS} g ON {_SAME_GROUP.format(a="g", b="s")}),
+    agg AS (SELECT * FROM fresh UNION ALL BY NAME SELECT * FROM kept),
+    {_cpu_cte("perf_cpu", "cpu_fresh")},
+    cpu AS (
+        SELECT * FROM cpu_fresh
+        UNION ALL BY NAME
+        SELECT s.model_name, s.batch_size, s.precision,
+               any_value(s.cpu_median_throughput_items_per_second) AS cpu_median_throughput_items_per_second,
+               any_value(s.cpu_median_latency_ms) AS cpu_median_latency_ms
+        FROM hardware_comparison s SEMI JOIN cells c ON {_SAME_CELL.format(a="c", b="s")} AND NOT c.cpu_touched
+        GROUP BY ALL)
+    {_hardware_ranked()}"""
+    return sql, params
+
+
+def added_rows_sql() -> str:
+    """The group and UTC day of every result ingestion run ``$run`` added (simulated ones count nowhere)."""
+    return f"""
+        SELECT DISTINCT m.model_name, p.batch_size, p.precision, h.hardware_type, h.device_name,
+               {_UTC_DAY.format(time="p.run_time")} AS day
+        FROM performance_results p JOIN models m USING (model_id) JOIN hardware_platforms h USING (hardware_id)
+        WHERE p.ingestion_run_id = $run AND NOT p.is_simulated"""
+
+
+def model_comparison_of_groups_sql() -> tuple[str, dict[str, Any]]:
+    """The model_comparison rows of every platform cell with a group in ``GROUPS``, from the (current)
+    hardware_comparison rows of that cell: both hold the same medians of the same groups."""
+    sql = f"""
+    WITH agg AS (
+        SELECT * FROM hardware_comparison s
+        SEMI JOIN (SELECT DISTINCT hardware_type, device_name, batch_size, precision FROM {GROUPS}) c
+             ON {_SAME_PLATFORM_CELL.format(a="c", b="s")})
+    {_model_ranked()}"""
+    return sql, {}
+
+
+# Per derived table: its rows for what ``GROUPS`` / ``DAYS`` hold (given the first and last of those days), and
+# which stored rows (alias s) they replace.
+OF_GROUPS: dict[str, tuple[Callable[[tuple[date, date]], tuple[str, dict[str, Any]]], str]] = {
+    "hardware_comparison": (lambda _days: hardware_comparison_of_groups_sql(),
+                            f"EXISTS (SELECT 1 FROM {GROUPS} c WHERE {_SAME_CELL.format(a='c', b='s')})"),
+    "model_comparison": (lambda _days: model_comparison_of_groups_sql(),
+                         f"EXISTS (SELECT 1 FROM {GROUPS} c WHERE {_SAME_PLATFORM_CELL.format(a='c', b='s')})"),
+    "daily_model_stats": (lambda days: daily_model_stats_sql(days=days),
+                          f"EXISTS (SELECT 1 FROM {DAYS} d WHERE d.model_name = s.model_name AND d.day = s.day)"),
+}
+
+
+def daily_model_stats_sql(filters: Filters = Filters(), scope: Scope | None = None,
+                          days: tuple[date, date] | None = None) -> tuple[str, dict[str, Any]]:
+    """Per model and UTC day: mean throughput, p95 of the results' typical latency, number of benchmarks.
+
+    ``days`` (first, last): only the (model, day) pairs of the relation ``DAYS``, which lie between those."""
     params: dict[str, Any] = {}
     by_model = None if scope is None else Scope(models=scope.models)
+    within = None
+    if days is not None:
+        # The range on run_time itself first: DuckDB skips whole row groups by it, not by a day computed per row.
+        params["days_from"] = datetime.combine(days[0], time(0), timezone.utc)
+        params["days_to"] = datetime.combine(days[1] + timedelta(days=1), time(0), timezone.utc)
+        within = (f"p.run_time >= $days_from AND p.run_time < $days_to AND EXISTS (SELECT 1 FROM {DAYS} d "
+                  f"WHERE d.model_name = m.model_name AND d.day = {_UTC_DAY.format(time='p.run_time')})")
     sql = f"""
-    WITH {_perf_cte(filters, params, scope=by_model)}
-    SELECT model_name, any_value(model_family) AS model_family, CAST(timezone('UTC', run_time) AS DATE) AS day,
+    WITH {_perf_cte(filters, params, scope=by_model, within=within)}
+    SELECT model_name, any_value(model_family) AS model_family, {_UTC_DAY.format(time="run_time")} AS day,
            avg(throughput_items_per_second) AS mean_throughput_items_per_second,
            quantile_cont(latency_ms, 0.95) AS p95_latency_ms,
            count(*) AS benchmarks, count(DISTINCT hardware_id) AS hardware_platforms
@@ -292,6 +412,14 @@ def derived_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [row[0] for row in conn.execute(f"DESCRIBE {sql}", params).fetchall()]
 
 
+def is_outdated(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """The stored derived table lacks a column of its current definition (an older version wrote it)."""
+    stored = {row[0] for row in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",
+        [table]).fetchall()}
+    return not set(derived_columns(conn, table)) <= stored
+
+
 def _derived_where(table: str, filters: Filters) -> tuple[list[str], dict[str, Any], dict[str, str]] | None:
     """(predicates, parameters, recomputed columns) that turn the stored rows into the filtered answer, or None."""
     if filters.include_simulated:
@@ -344,12 +472,9 @@ def read_derived(conn: duckdb.DuckDBPyConnection, table: str, filters: Filters =
     if chosen is None or not table_exists(conn, table):
         return None
     where, params, rerank = chosen
-    columns = derived_columns(conn, table)
-    stored = {row[0] for row in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",
-        [table]).fetchall()}
-    if not set(columns) <= stored:
+    if is_outdated(conn, table):
         return None
+    columns = derived_columns(conn, table)
     select = ", ".join(f"{rerank[c]} AS {c}" if c in rerank else c for c in columns)
     order = _DERIVED_ORDER[table]
     sql = f"SELECT {select} FROM {table} WHERE {' AND '.join(where) or 'true'}"

@@ -9,9 +9,10 @@ transaction that changed the facts, so a reader sees facts and derived tables of
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -67,17 +68,21 @@ def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everyt
     else:
         report.skipped.append("compatibility_matrix")
 
-    for table, builder in {**PER_MODEL, **PER_PLATFORM}.items():
-        keys = scope.models if table in PER_MODEL else scope.platforms
-        if whole or table in missing:
-            _replace(conn, table, builder())
-            report.rebuilt.append(table)
-        elif not keys:
-            report.skipped.append(table)
-        else:
-            _delete_scoped(conn, table, keys, per_model=table in PER_MODEL)
-            sql, params = builder(scope=scope)
-            report.updated[table] = _insert(conn, table, sql, params)
+    missing |= {t for t in PER_MODEL | PER_PLATFORM if t not in missing and q.is_outdated(conn, t)}
+    with _added_groups(conn, None if whole else scope.added_by) as added_days:
+        for table, builder in {**PER_MODEL, **PER_PLATFORM}.items():
+            keys = scope.models if table in PER_MODEL else scope.platforms
+            if whole or table in missing:
+                _replace(conn, table, builder())
+                report.rebuilt.append(table)
+            elif not keys:
+                report.skipped.append(table)
+            elif added_days is not None:
+                report.updated[table] = _recompute_groups(conn, table, added_days)
+            else:
+                _delete_scoped(conn, table, keys, per_model=table in PER_MODEL)
+                sql, params = builder(scope=scope)
+                report.updated[table] = _insert(conn, table, sql, params)
 
     if whole or "hardware_recommendations" in missing:
         _replace_frame(conn, "hardware_recommendations",
@@ -95,6 +100,38 @@ def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everyt
         report.llm = refresh_llm_answers(conn, now or datetime.now(timezone.utc))
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextmanager
+def _added_groups(conn: duckdb.DuckDBPyConnection, run_id: str | None) -> Iterator[tuple[date, date] | None]:
+    """With ``run_id`` (a change that only added that run's facts), the groups and days its results fall in as
+    the temporary tables ``q.GROUPS`` and ``q.DAYS`` (typed as stored), dropped after; yields the first and
+    last of those days (None without ``run_id``)."""
+    if run_id is None:
+        yield None
+        return
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE refresh_added AS {q.added_rows_sql()}", {"run": run_id})
+    try:
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {q.GROUPS} AS "
+                     f"SELECT DISTINCT {', '.join(q.GROUP_COLUMNS)} FROM refresh_added")
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {q.DAYS} AS SELECT DISTINCT model_name, day FROM refresh_added")
+        first, last = conn.execute(f"SELECT min(day), max(day) FROM {q.DAYS}").fetchone()
+        yield (first, last) if first is not None else (date.min, date.min)
+    finally:
+        for table in ("refresh_added", q.GROUPS, q.DAYS):
+            conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _recompute_groups(conn: duckdb.DuckDBPyConnection, table: str, days: tuple[date, date]) -> int:
+    """Replace ``table``'s rows of the groups (or days) added with their recomputation; the rows written."""
+    build, replaced = q.OF_GROUPS[table]
+    sql, params = build(days)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE refresh_rows AS {sql}", params)  # may read the table itself
+    try:
+        conn.execute(f"DELETE FROM {table} s WHERE {replaced}")
+        return _insert(conn, table, "SELECT * FROM refresh_rows", {})
+    finally:
+        conn.execute("DROP TABLE IF EXISTS temp.refresh_rows")
 
 
 def _replace(conn: duckdb.DuckDBPyConnection, table: str, query: tuple[str, dict[str, Any]]) -> None:

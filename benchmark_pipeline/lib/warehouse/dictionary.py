@@ -519,6 +519,10 @@ DERIVED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "latest_power_watts": ("W", "power draw of the latest result"),
         "median_items_per_joule": _MEDIANS["median_items_per_joule"],
         "latest_items_per_joule": ("items/J", "energy efficiency of the latest result"),
+        "median_latency_ms": ("ms", "median of the results' typical latency (p50, else average)"),
+        "cpu_median_throughput_items_per_second": ("items/s", "the CPU baseline: median throughput of this model, "
+                                                   "batch size and precision on CPU (every CPU device)"),
+        "cpu_median_latency_ms": ("ms", "the CPU baseline's median typical latency (p50, else average)"),
         "speedup_vs_cpu": ("x", "median throughput over the CPU's (else CPU latency over this latency), same model, "
                                 "batch size and precision"),
         "speedup_basis": ("", "throughput or latency: what speedup_vs_cpu compares; NULL without a CPU baseline"),
