@@ -2,8 +2,10 @@
 
 Each table is partitioned by what it ranks within (see ``lib/scope.py``), so a change to model M on
 platform P is reflected exactly by deleting and recomputing M's rows of the per-model tables and P's
-rows of the per-platform table; untouched rows are left as they are. The caller runs this inside the
-transaction that changed the facts, so a reader sees facts and derived tables of the same moment.
+rows of the per-platform table; untouched rows are left as they are. A change that only added one
+ingestion run's facts narrows that to the groups and days of that run's results (``queries.OF_GROUPS``).
+The caller runs this inside the transaction that changed the facts, so a reader sees facts and derived
+tables of the same moment.
 """
 
 from __future__ import annotations
