@@ -102,3 +102,22 @@ def test_a_drop_run_redetects_only_the_models_its_ingest_touched(project):
     alone = dg.materialize([regression_flags], resources=resources, instance=instance)
     assert next(e.materialization.metadata for e in alone.get_asset_materialization_events())[
         "series_total"].value == total
+
+
+def test_a_drop_run_checks_the_invariants_over_the_rows_it_added(project):
+    """A run whose ingest only added files checks the fact tables' keys over its own rows; a full run, all rows."""
+    import json
+
+    root, resources = project
+    instance = dg.DagsterInstance.ephemeral()
+    full = dg.materialize(ASSETS, resources=resources, instance=instance)
+    assert {c.metadata["rows checked"].value for c in full.get_asset_check_evaluations()} == {"all"}
+    records = json.loads(sorted((root / "data" / "sample" / "performance").rglob("*.json"))[-1].read_text())
+    drop = root / "data" / "incoming" / "performance" / "later.json"
+    drop.write_text(json.dumps([{**r, "timestamp": "2025-12-01T02:00:00Z"} for r in records]))
+    run = dg.materialize(ASSETS, resources=resources, instance=instance,
+                         run_config={"ops": {"ingested_results": {"config": {"paths": [str(drop)]}}}})
+    checks = {(c.asset_key.to_user_string(), c.check_name): c for c in run.get_asset_check_evaluations()}
+    assert all(c.passed for c in checks.values())
+    assert checks[("performance_results", "unique_result_id")].metadata["rows checked"].value == "added by this run"
+    assert checks[("ingestion_ledger", "one_active_version")].metadata["rows checked"].value == "all"

@@ -17,7 +17,7 @@ from benchmark_pipeline.defs.metadata import (
     table_definition_metadata,
 )
 from benchmark_pipeline.defs.resources import DUCKDB_POOL, WarehouseResource
-from benchmark_pipeline.defs.warehouse.assets import ADDED_BY_RUN, TOUCHED_MODELS
+from benchmark_pipeline.defs.warehouse.assets import TOUCHED_MODELS, added_by_this_run, ingest_of_this_run
 from benchmark_pipeline.lib.warehouse.regressions import markdown_summary, summary_frame
 
 
@@ -34,14 +34,10 @@ def _touched_in_this_run(context: dg.AssetExecutionContext) -> tuple[frozenset[s
     materialization belongs to this run, so a run without an ingest (or a full one) looks at everything.
     It narrows the performance series only: detection looks at every LLM series whatever it says.
     """
-    event = context.instance.get_latest_materialization_event(dg.AssetKey("performance_results"))
-    if event is None or event.run_id != context.run.run_id or event.asset_materialization is None:
-        return None, None
-    metadata = event.asset_materialization.metadata
-    touched, added_by = metadata.get(TOUCHED_MODELS), metadata.get(ADDED_BY_RUN)
+    touched = (ingest_of_this_run(context) or {}).get(TOUCHED_MODELS)
     if touched is None:
         return None, None
-    return frozenset(touched.value), added_by.value if added_by is not None else None
+    return frozenset(touched.value), added_by_this_run(context)
 
 
 @dg.asset(

@@ -7,6 +7,7 @@ assets below are what that transaction leaves in DuckDB, each materialized with 
 schema and a readable preview.
 """
 
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -24,6 +25,21 @@ QUARANTINE_PREVIEW_ROWS = 10
 # ingest only added facts, its ingestion run id (the series with rows of that run are all that changed).
 TOUCHED_MODELS = "touched_models"
 ADDED_BY_RUN = "added_by_ingestion_run"
+
+
+def ingest_of_this_run(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> dict[str, Any] | None:
+    """The metadata this run's ingest recorded on performance_results; None when no ingest ran in this run (a
+    run without one, or a full one, then looks at everything)."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("performance_results"))
+    if event is None or event.run_id != context.run.run_id or event.asset_materialization is None:
+        return None
+    return dict(event.asset_materialization.metadata)
+
+
+def added_by_this_run(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str | None:
+    """The ingestion run id of this run's ingest when that ingest only added facts."""
+    added = (ingest_of_this_run(context) or {}).get(ADDED_BY_RUN)
+    return None if added is None else added.value
 
 
 class IngestConfig(dg.Config):

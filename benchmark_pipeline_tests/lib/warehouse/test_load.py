@@ -143,17 +143,32 @@ def test_file_name_with_pipe_and_spaces(drop, db_path):
 
 def test_invariants_hold_after_ingest(drop, db_path):
     drop_path = drop("performance", "a.json", [perf_record(), perf_record(model_name="t5-small")])
-    ingest_paths([drop_path], db_path)
+    run = ingest_paths([drop_path], db_path).run_id
     with open_reader(db_path) as conn:
         assert {inv.name: count_violations(conn, inv) for inv in INVARIANTS} == {inv.name: 0 for inv in INVARIANTS}
+        assert {inv.name: count_violations(conn, inv, added_by=run) for inv in INVARIANTS} == \
+            {inv.name: 0 for inv in INVARIANTS}
 
 
 def test_invariant_queries_detect_violations(drop, db_path):
-    ingest_paths([drop("performance", "a.json", [perf_record()])], db_path)
+    run = ingest_paths([drop("performance", "a.json", [perf_record()])], db_path).run_id
     conn = duckdb.connect(str(db_path))
     conn.execute("UPDATE performance_results SET model_id = 999")
     fk = next(inv for inv in INVARIANTS if inv.table == "performance_results" and inv.name == "fk_model_id")
     assert count_violations(conn, fk) == 1
+    assert count_violations(conn, fk, added_by=run) == 1  # the run's own rows
+    assert count_violations(conn, fk, added_by="another run") == 0  # rows of other runs are not looked at
+    conn.close()
+
+
+def test_a_run_that_repeats_an_earlier_key_violates_uniqueness_over_its_rows(drop, db_path):
+    """Checking only a run's rows still finds a key it shares with a row written long before."""
+    ingest_paths([drop("performance", "a.json", [perf_record()])], db_path)
+    conn = duckdb.connect(str(db_path))
+    conn.execute("INSERT INTO performance_results SELECT * REPLACE ('later run' AS ingestion_run_id) "
+                 "FROM performance_results")
+    unique = next(inv for inv in INVARIANTS if inv.table == "performance_results" and inv.name == "unique_result_id")
+    assert count_violations(conn, unique, added_by="later run") == count_violations(conn, unique) == 1
     conn.close()
 
 
