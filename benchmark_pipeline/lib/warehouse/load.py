@@ -50,14 +50,20 @@ class LoadResult:
         return cls(stack([r.outcomes for r in results]), stack([r.quarantine for r in results]))
 
 
-def read_ledger(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """source_path, sha256, status and ingest_context of every ledger row (a warehouse older than version 8,
-    read by a dry run, has no ingest_context: none)."""
+def read_ledger(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame | None = None) -> pd.DataFrame:
+    """source_path, sha256, status and ingest_context of every ledger row, or only of the rows with the path or
+    the content of one of ``files`` (a warehouse older than version 8, read by a dry run, has no
+    ingest_context: none)."""
     has_context = conn.execute(
         "SELECT count(*) FROM information_schema.columns WHERE table_name = 'ingestion_ledger' "
         "AND column_name = 'ingest_context'").fetchall()[0][0]
     context = "ingest_context" if has_context else "NULL::VARCHAR AS ingest_context"
-    return conn.execute(f"SELECT source_path, sha256, status, {context} FROM ingestion_ledger").df()
+    sql = f"SELECT source_path, sha256, status, {context} FROM ingestion_ledger"
+    if files is None:
+        return conn.execute(sql).df()
+    return conn.execute(f"{sql} WHERE source_path IN (SELECT unnest($paths::VARCHAR[])) "
+                        "OR sha256 IN (SELECT unnest($shas::VARCHAR[]))",
+                        {"paths": files["source_path"].tolist(), "shas": files["sha256"].tolist()}).df()
 
 
 def outcomes_for(batch: ValidatedBatch, plan: pd.DataFrame) -> pd.DataFrame:
@@ -133,11 +139,7 @@ class BatchWriter:
     def __enter__(self) -> "BatchWriter":
         self._transaction = transaction(self.conn)
         self._transaction.__enter__()
-        try:
-            self.planner = FilePlanner(read_ledger(self.conn))
-        except BaseException as exc:
-            self._transaction.__exit__(type(exc), exc, exc.__traceback__)
-            raise
+        self.planner = FilePlanner()  # learns the ledger rows each chunk's files need (``write``)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -153,7 +155,9 @@ class BatchWriter:
 
     def write(self, batch: ValidatedBatch) -> LoadResult:
         conn, run_id, now = self.conn, self.run_id, self.now
-        plan = self.planner.plan(batch.files[batch.files["sha256"].notna()])  # unread files: nothing to plan
+        files = batch.files[batch.files["sha256"].notna()]  # unread files: nothing to plan
+        self.planner.learn(read_ledger(conn, files))
+        plan = self.planner.plan(files)
         outcomes = outcomes_for(batch, plan)
         ingest_ids = plan.loc[plan["action"] == INGEST, "file_id"]
         replaced_paths = batch.files.merge(plan.loc[plan["replaces"]], on="file_id")["source_path"].tolist()

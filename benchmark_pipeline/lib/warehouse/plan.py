@@ -41,20 +41,29 @@ class FilePlanner:
     options fix. An ingest without options never disturbs what an earlier one stored with them.
     """
 
-    def __init__(self, ledger: pd.DataFrame) -> None:
+    def __init__(self, ledger: pd.DataFrame | None = None) -> None:
+        self.known_versions: set[tuple[str, str]] = set()
+        self.refillable: dict[tuple[str, str], str | None] = {}
+        self.first_path_by_sha: dict[str, str] = {}
+        self.active_paths: set[str] = set()
+        if ledger is not None:
+            self.learn(ledger)
+
+    def learn(self, ledger: pd.DataFrame) -> None:
+        """Take in ledger rows (in ledger order). A writer learns, before each chunk, only the rows of that chunk's
+        paths and contents: all a plan looks up, so a one-file drop does not load a ledger of 100,000 files.
+        Rows of the versions this planner already knows change nothing."""
         active = ledger[ledger["status"].isin(ACTIVE_STATUSES)]
-        self.known_versions = set(zip(active["source_path"], active["sha256"]))
         contexts = active[CONTEXT_COLUMN] if CONTEXT_COLUMN in active else pd.Series(None, index=active.index)
-        self.refillable = {
-            (path, sha): (None if pd.isna(context) else context)
-            for path, sha, status, context in zip(active["source_path"], active["sha256"], active["status"], contexts)
-            if status in REFILLABLE
-        }
-        self.first_path_by_sha = (
-            active[active["status"] != DUPLICATE].drop_duplicates("sha256").set_index("sha256")["source_path"]
-            .to_dict()
-        )
-        self.active_paths = set(active["source_path"])
+        for path, sha, status, context in zip(active["source_path"], active["sha256"], active["status"], contexts):
+            if (path, sha) in self.known_versions:
+                continue
+            self.known_versions.add((path, sha))
+            if status in REFILLABLE:
+                self.refillable[(path, sha)] = None if pd.isna(context) else context
+            if status != DUPLICATE:
+                self.first_path_by_sha.setdefault(sha, path)
+            self.active_paths.add(path)
 
     def plan(self, files: pd.DataFrame) -> pd.DataFrame:
         rows = []
