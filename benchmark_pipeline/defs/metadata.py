@@ -97,7 +97,9 @@ def preview_sql(table: str, columns: list[str]) -> str:
         readable = _READABLE.get(column)
         # A dimension keeps its own key: there it is the row's identity, not a reference.
         select.append(readable[1] if readable and readable[0] != table else f't."{column}"')
-    return f'SELECT {", ".join(select)} FROM "{table}" t ORDER BY t."{columns[0]}" DESC LIMIT {PREVIEW_ROWS}'
+    # The newest rows first, named after: naming every row of a 10M-row table before the limit took 0.9 s.
+    newest = f'SELECT * FROM "{table}" ORDER BY "{columns[0]}" DESC LIMIT {PREVIEW_ROWS}'
+    return f'SELECT {", ".join(select)} FROM ({newest}) t ORDER BY t."{columns[0]}" DESC'
 
 
 def table_metadata(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, object]:
