@@ -146,15 +146,17 @@ def _sources(conn: duckdb.DuckDBPyConnection) -> tuple[SeriesSource, ...]:
 
 
 def _long_points_sql(source: SeriesSource, include_simulated: bool, models: bool = False,
-                     within: str | None = None, on: tuple[str, ...] = ()) -> str:
+                     within: str | None = None, on: tuple[str, ...] = (), since: bool = False) -> str:
     # Unpivoted: one row per result and metric, NULLs dropped. Series ids are computed per series,
     # not per row (see current_fingerprints): hashing ten million rows was most of a detection run.
     # ``models``: only the models in the $models parameter (a list of names). ``within``: only the rows
     # whose ``on`` columns match a row of that relation, kept before the unpivot (the costly part), so a
-    # few series of a big warehouse cost their own points.
+    # few series of a big warehouse cost their own points. ``since``: only results from $since on (a bound on
+    # run_time lets DuckDB skip whole row groups).
     metrics = ", ".join(source.metrics)
     conditions = ([] if include_simulated else ["NOT r.is_simulated"]) + \
-        (["m.model_name IN (SELECT unnest($models::VARCHAR[]))"] if models else [])
+        (["m.model_name IN (SELECT unnest($models::VARCHAR[]))"] if models else []) + \
+        (["r.run_time >= $since"] if since else [])
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     wide = f"{_WIDE_SQL[source.fact_table].format(metrics=metrics)} {where}"
     if within is not None:
@@ -188,8 +190,10 @@ def _series_id_sql(source: SeriesSource) -> str:
 
 
 def current_fingerprints(conn: duckdb.DuckDBPyConnection, include_simulated: bool = False,
-                         models: frozenset[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
-    """One row per series now in the warehouse: fact table, key, labels and (count, max result id, points hash).
+                         models: frozenset[str] | None = None, run_id: str | None = None,
+                         history: int = DEFAULT_HISTORY) -> pd.DataFrame:
+    """One row per series now in the warehouse: fact table, key, labels, (count, max result id, points hash) and
+    ``history_from``, the run time of its ``history``-th latest point (where the points analysed start).
 
     ``models`` narrows the performance series to those models' (what an ingest touched); ``run_id`` to the
     series an ingestion run added points to (right when that run only added facts: a replaced or
@@ -208,7 +212,8 @@ def current_fingerprints(conn: duckdb.DuckDBPyConnection, include_simulated: boo
             SELECT {_series_id_sql(source)} AS series_id, '{source.fact_table}' AS fact_table,
                    * EXCLUDE (hardware_key) FROM (
                 SELECT {", ".join(group)}, {labels}, count(*) AS point_count, max(result_id) AS max_result_id,
-                       bit_xor(hash(result_id, run_time, value)) AS points_hash
+                       bit_xor(hash(result_id, run_time, value)) AS points_hash,
+                       list_min(max(run_time, {int(history)})) AS history_from
                 FROM ({points})
                 GROUP BY ALL
             )""")
@@ -226,7 +231,7 @@ def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_si
             continue
         join = [c for c in _series_group(source) if c != "hardware_key"]
         points = _long_points_sql(source, include_simulated, models=True, within="redo_keys",
-                                  on=tuple(c for c in join if c != "metric"))
+                                  on=tuple(c for c in join if c != "metric"), since=True)
         with registered(conn, "redo_keys", mine[["series_id", *join]]):
             found.append(conn.execute(f"""
                 SELECT k.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
@@ -235,7 +240,8 @@ def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_si
                 QUALIFY row_number() OVER (PARTITION BY k.series_id ORDER BY p.run_time DESC, p.result_id DESC)
                         <= $history
                 ORDER BY k.series_id, p.run_time, p.result_id
-            """, {"models": sorted(set(mine["model_name"])), "history": history}).df())
+            """, {"models": sorted(set(mine["model_name"])), "history": history,
+                  "since": mine["history_from"].min()}).df())
     if not found:
         return pd.DataFrame(columns=["series_id", "metric", "run_id", "result_id", "run_time", "value"])
     return pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
@@ -304,7 +310,7 @@ def refresh_flags(
     """
     now = now or datetime.now(timezone.utc)
     options = detection_options(mode, history)
-    current = current_fingerprints(conn, include_simulated, models, run_id)
+    current = current_fingerprints(conn, include_simulated, models, run_id, history)
     params, chosen = _series_params(conn, current, mode, include_simulated, history)
     changed, removed = series_to_analyse(current, stored_state(conn, current, models, run_id), params)
     redo = pd.DataFrame({"series_id": pd.Series(changed + removed, dtype="object")})
