@@ -237,18 +237,6 @@ def model_comparison_of_groups_sql() -> tuple[str, dict[str, Any]]:
     return sql, {}
 
 
-# Per derived table: its rows for what ``GROUPS`` / ``DAYS`` hold (given the first and last of those days), and
-# which stored rows (alias s) they replace.
-OF_GROUPS: dict[str, tuple[Callable[[tuple[date, date]], tuple[str, dict[str, Any]]], str]] = {
-    "hardware_comparison": (lambda _days: hardware_comparison_of_groups_sql(),
-                            f"EXISTS (SELECT 1 FROM {GROUPS} c WHERE {_SAME_CELL.format(a='c', b='s')})"),
-    "model_comparison": (lambda _days: model_comparison_of_groups_sql(),
-                         f"EXISTS (SELECT 1 FROM {GROUPS} c WHERE {_SAME_PLATFORM_CELL.format(a='c', b='s')})"),
-    "daily_model_stats": (lambda days: daily_model_stats_sql(days=days),
-                          f"EXISTS (SELECT 1 FROM {DAYS} d WHERE d.model_name = s.model_name AND d.day = s.day)"),
-}
-
-
 def daily_model_stats_sql(filters: Filters = Filters(), scope: Scope | None = None,
                           days: tuple[date, date] | None = None) -> tuple[str, dict[str, Any]]:
     """Per model and UTC day: mean throughput, p95 of the results' typical latency, number of benchmarks.
@@ -272,6 +260,19 @@ def daily_model_stats_sql(filters: Filters = Filters(), scope: Scope | None = No
     FROM perf GROUP BY model_name, day ORDER BY model_name, day
     """
     return sql, params
+
+
+
+# Per derived table: its rows for what ``GROUPS`` / ``DAYS`` hold (given the first and last of those days), and
+# which stored rows (alias s) they replace.
+OF_GROUPS: dict[str, tuple[Callable[[tuple[date, date]], tuple[str, dict[str, Any]]], str]] = {
+    "hardware_comparison": (lambda _days: hardware_comparison_of_groups_sql(),
+                            f"EXISTS (SELECT 1 FROM {GROUPS} c WHERE {_SAME_CELL.format(a='c', b='s')})"),
+    "model_comparison": (lambda _days: model_comparison_of_groups_sql(),
+                         f"EXISTS (SELECT 1 FROM {GROUPS} c WHERE {_SAME_PLATFORM_CELL.format(a='c', b='s')})"),
+    "daily_model_stats": (lambda days: daily_model_stats_sql(days=days),
+                          f"EXISTS (SELECT 1 FROM {DAYS} d WHERE d.model_name = s.model_name AND d.day = s.day)"),
+}
 
 
 def compatibility_matrix_sql(filters: Filters = Filters()) -> tuple[str, dict[str, Any]]:
