@@ -187,12 +187,17 @@ def hardware_comparison_of_groups_sql() -> tuple[str, dict[str, Any]]:
     """The hardware_comparison rows of every cell with a group in ``GROUPS``, from that group's results, the
     stored medians of the cell's other groups and, where a CPU group is among them, the cell's CPU results."""
     params: dict[str, Any] = {}
-    result = "g.model_name = m.model_name AND g.batch_size = p.batch_size AND g.precision IS NOT DISTINCT FROM p.precision"
-    of_group = (f"EXISTS (SELECT 1 FROM {GROUPS} g WHERE {result} AND g.hardware_type = h.hardware_type "
-                "AND g.device_name IS NOT DISTINCT FROM h.device_name)")
-    cpu_of_cell = f"h.hardware_type = 'cpu' AND EXISTS (SELECT 1 FROM {GROUPS} g WHERE {result} AND g.hardware_type = 'cpu')"
+    # Matched on the result's own columns (ids, batch size, precision), so DuckDB filters the results before
+    # joining them to their model and platform: naming every result first cost 0.7 s at 10M rows.
+    result = "g.model_id = p.model_id AND g.batch_size = p.batch_size AND g.precision IS NOT DISTINCT FROM p.precision"
+    of_group = f"EXISTS (SELECT 1 FROM group_ids g WHERE {result} AND g.hardware_id = p.hardware_id)"
+    cpu_of_cell = f"h.hardware_type = 'cpu' AND EXISTS (SELECT 1 FROM group_ids g WHERE {result} AND g.cpu)"
     sql = f"""
-    WITH {_perf_cte(Filters(), params, within=of_group)},
+    WITH group_ids AS (
+        SELECT m.model_id, h.hardware_id, g.batch_size, g.precision, g.hardware_type = 'cpu' AS cpu
+        FROM {GROUPS} g JOIN models m USING (model_name)
+        JOIN hardware_platforms h ON h.hardware_type = g.hardware_type AND h.device_name IS NOT DISTINCT FROM g.device_name),
+    {_perf_cte(Filters(), params, within=of_group)},
     {_perf_cte(Filters(), params, "perf_cpu", within=cpu_of_cell)},
     {_medians_cte("perf", "fresh")},
     cells AS (SELECT model_name, batch_size, precision, bool_or(hardware_type = 'cpu') AS cpu_touched
