@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
-from scipy.special import stdtrit
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,8 @@ class GesdResult:
 @lru_cache(maxsize=1024)
 def critical_values(length: int, rounds: int, significance_level: float) -> tuple[float, ...]:
     """Rosner's lambda_i for i = 0..rounds-1; cached because they only depend on the length."""
+    from scipy.special import stdtrit  # here: scipy takes ~0.4 s to import, and most commands never test outliers
+
     out = []
     for i in range(rounds):
         remaining = length - i

@@ -177,6 +177,14 @@ def _fast_float(values: Sequence[Any], factor: float) -> tuple[pd.Series, np.nda
 
 
 def _fast_int(values: Sequence[Any]) -> tuple[pd.Series, np.ndarray]:
+    if set(map(type, values)) == {int}:  # the usual column: whole numbers only, no gaps
+        try:
+            whole = np.array(values, dtype=np.int64)
+        except OverflowError:  # beyond 64 bits: out of range, decided below
+            whole = None
+        if whole is not None and whole.min() >= INT_MIN and whole.max() <= INT_MAX:
+            return (pd.Series(pd.arrays.IntegerArray(whole, np.zeros(len(whole), dtype=bool))),
+                    np.ones(len(whole), dtype=bool))
     array, taken = _numbers(values)
     present = ~np.isnan(array)
     whole = present & (array == np.floor(np.where(present, array, 0))) & (array >= INT_MIN) & (array <= INT_MAX)
@@ -233,21 +241,25 @@ def _fast_iso_times(values: Sequence[Any]) -> tuple[pd.Series, np.ndarray]:
 def _iso_grid(present: list[str], first: str) -> tuple[np.ndarray, np.ndarray]:
     """Microseconds since the epoch of strings laid out like ``first``, and which ones were valid."""
     width = len(first)
-    try:
+    try:  # numpy refuses a string that is not ASCII, so when it takes them all they all are
         raw = np.array(present, dtype=f"S{width}")
+        ascii_only = np.ones(len(present), dtype=bool)
     except UnicodeEncodeError:
         raw = np.array([v.encode("ascii", "replace") for v in present], dtype=f"S{width}")
+        ascii_only = np.fromiter((v.isascii() for v in present), dtype=bool, count=len(present))
     grid = raw.view(np.uint8).reshape(len(present), width)
     template = np.frombuffer(first.encode(), dtype=np.uint8)
     digit = (template >= _ZERO) & (template <= _ZERO + 9)
-    cells = grid[:, digit].astype(np.int64) - _ZERO
-    ok = (grid[:, ~digit] == template[~digit]).all(axis=1) & ((cells >= 0) & (cells <= 9)).all(axis=1)
-    ok &= np.fromiter((v.isascii() for v in present), dtype=bool, count=len(present))
+    cells = grid[:, digit] - np.uint8(_ZERO)  # wraps below "0": then > 9 too
+    ok = (grid[:, ~digit] == template[~digit]).all(axis=1) & (cells <= 9).all(axis=1) & ascii_only
+
+    digits = grid.astype(np.int64) - _ZERO
 
     def number(start: int, length: int) -> np.ndarray:
-        out = np.zeros(len(present), dtype=np.int64)
-        for pos in range(start, start + length):
-            out = out * 10 + (grid[:, pos].astype(np.int64) - _ZERO)
+        out = digits[:, start].copy()
+        for pos in range(start + 1, start + length):
+            out *= 10
+            out += digits[:, pos]
         return out
 
     year, month, day = number(0, 4), number(5, 2), number(8, 2)

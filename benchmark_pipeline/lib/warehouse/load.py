@@ -335,13 +335,35 @@ def _with_fingerprint(frame: pd.DataFrame) -> pd.DataFrame:
     fingerprint = pd.Series(pd.NA, index=frame.index, dtype="string")
     if has_hw.any():
         # A batch has few distinct platforms: fingerprint each once, then map back by row.
-        with_hw = frame.loc[has_hw, _FINGERPRINT_COLUMNS]
-        codes = with_hw.groupby(_FINGERPRINT_COLUMNS, dropna=False, sort=False).ngroup().to_numpy()
-        distinct = hardware_fingerprint(with_hw.drop_duplicates()).to_numpy()
+        with_hw = frame.loc[has_hw, _FINGERPRINT_COLUMNS] if not has_hw.all() else frame[_FINGERPRINT_COLUMNS]
+        first, codes = _distinct_rows(with_hw)
+        distinct = hardware_fingerprint(with_hw.iloc[first]).to_numpy()
         fingerprint[has_hw] = distinct[codes]
     out = frame.copy(deep=False)  # shares the columns; only the new one is allocated
     out["fingerprint"] = fingerprint
     return out
+
+
+def _distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The position of each distinct row's first occurrence, and each row's distinct-row number.
+
+    One pass of per-column codes instead of a groupby and a drop_duplicates over the whole frame (a
+    million rows of a handful of platforms); missing values count as one value, as in a groupby with
+    ``dropna=False``.
+    """
+    combined, distinct = np.zeros(len(frame), dtype=np.int64), 1
+    for column in frame.columns:
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        if distinct * (len(uniques) + 1) >= 2**62:  # renumber before the codes could overflow
+            combined, seen = pd.factorize(combined)
+            distinct = len(seen)
+        combined = combined * (len(uniques) + 1) + codes
+        distinct *= len(uniques) + 1
+    _values, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # number the distinct rows in order of appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse]
 
 
 def _upsert_hardware(conn: duckdb.DuckDBPyConnection, frames: list[pd.DataFrame]) -> None:

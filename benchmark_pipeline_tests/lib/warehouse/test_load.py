@@ -193,3 +193,29 @@ def test_hardware_fingerprint_prints_compute_units_as_integers_next_to_missing_o
         "compute_units": pd.array([40, None], dtype="Int64"), "driver_version": [None, None],
     })
     assert hardware_fingerprint(frame).tolist() == ["cpu | Xeon | 256 GB | 40 CU", "cpu | Xeon | 256 GB"]
+
+
+@pytest.mark.parametrize("distinct_per_column", [3, 20_000])  # few platforms, and nearly every row its own
+def test_each_row_gets_the_platform_number_a_groupby_would_give(distinct_per_column):
+    import numpy as np
+    import pandas as pd
+
+    from benchmark_pipeline.lib.warehouse.load import _FINGERPRINT_COLUMNS, _distinct_rows
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+
+    def text():
+        values = rng.integers(0, distinct_per_column, n).astype(str).astype(object)
+        values[rng.random(n) < 0.1] = None
+        return pd.array(values, dtype="string")
+
+    frame = pd.DataFrame({
+        "hardware_type": text(), "device_name": text(),
+        "memory_gb": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, distinct_per_column, n).astype(float)),
+        "compute_units": pd.array(rng.integers(0, distinct_per_column, n), dtype="Int64"),
+        "driver_version": text(),
+    })[_FINGERPRINT_COLUMNS]
+    first, number = _distinct_rows(frame)
+    assert first.tolist() == frame.drop_duplicates().index.tolist()
+    assert number.tolist() == frame.groupby(_FINGERPRINT_COLUMNS, dropna=False, sort=False).ngroup().tolist()
