@@ -60,7 +60,8 @@ def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everyt
     report = RefreshReport(scope=scope)
     whole = (scope.is_everything or len(scope.models or ()) > MAX_SCOPED_MODELS
              or len(scope.platforms or ()) > MAX_SCOPED_PLATFORMS)
-    missing = {t for t in DERIVED_ORDER if not q.table_exists(conn, t)}
+    stored = q.stored_columns(conn)
+    missing = {t for t in DERIVED_ORDER if t not in stored}
 
     # Rows per model and family x hardware type: any new model or platform adds rows, so any change rebuilds it
     # (it is small: subjects x hardware types, computed from the compatibility facts only).
@@ -70,7 +71,7 @@ def refresh_derived(conn: duckdb.DuckDBPyConnection, scope: Scope = Scope.everyt
     else:
         report.skipped.append("compatibility_matrix")
 
-    missing |= {t for t in PER_MODEL | PER_PLATFORM if t not in missing and q.is_outdated(conn, t)}
+    missing |= {t for t in PER_MODEL | PER_PLATFORM if t not in missing and q.is_outdated(conn, t, stored[t])}
     with _added_groups(conn, None if whole else scope.added_by) as added_days:
         for table, builder in {**PER_MODEL, **PER_PLATFORM}.items():
             keys = scope.models if table in PER_MODEL else scope.platforms
