@@ -12,6 +12,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter
 from pathlib import Path
 from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
 from typing import Callable, Iterable
@@ -24,7 +25,7 @@ from benchmark_pipeline.lib.batch_contract import (CID_COLUMN, CONTEXT_COLUMN, F
 from benchmark_pipeline.lib.content.file_cid import cid_of_bytes
 from benchmark_pipeline.lib.legacy import convert_document
 from benchmark_pipeline.lib.llm.adapters import mlperf
-from benchmark_pipeline.lib.llm.defaults import LlmDefaults
+from benchmark_pipeline.lib.llm.defaults import SIDECAR_SUFFIX, LlmDefaults
 from benchmark_pipeline.lib.normalize import timestamp_from_file_name
 from benchmark_pipeline.lib.vocabulary import CATEGORIES, LEGACY, LLM_DROP, LLM_SERVING
 
@@ -112,32 +113,33 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
             candidates, unreadable = _files_under(root)
             skipped.extend((_named(path), f"{CANNOT_READ}: {why}") for path, why in unreadable)
         else:
-            candidates = [(root, root_stat)]
-        for path, stat in candidates:
+            candidates = [(str(root), str(root.parent), root.name, root, root_stat, _category_from_path(root))]
+        for path, directory, name, entry, stat, path_category in candidates:
             try:
-                resolved = real_paths.resolved(path)
+                shown = real_paths.resolved(path, directory, name, entry)  # the file's identity (file_identity)
             except (OSError, RuntimeError) as exc:  # changed while listed (RuntimeError: a link loop)
                 skipped.append((_named(path), f"{CANNOT_READ}: {exc}"))
                 continue
-            if not roots.holds(resolved):
-                skipped.append((_named(path), f"{OUTSIDE_ROOTS} (it leads to {_named(resolved)})"))
+            if not roots.holds(shown):
+                skipped.append((_named(path), f"{OUTSIDE_ROOTS} (it leads to {_named(shown)})"))
                 continue
             if not S_ISREG(stat.st_mode):
                 skipped.append((_named(path), f"{NOT_REGULAR}: {_file_kind(stat.st_mode)}, never opened"))
                 continue
-            shown = str(resolved)  # the file's identity (file_identity)
             if not _is_text(shown):
                 skipped.append((_named(shown), NAME_NOT_UTF8))
                 continue
-            suffix = path.suffix.lower()
+            lower_name = name.lower()
+            suffix = _suffix(name).lower()
             if suffix not in CANDIDATE_SUFFIXES:
                 skipped.append((shown, NOT_JSON))
                 continue
-            if is_sidecar(path):
+            # is_sidecar looks at the neighbours; the name rules most files out first.
+            if lower_name.endswith(SIDECAR_SUFFIX) and is_sidecar(path):
                 skipped.append((shown, f"{SIDECAR}: read with the result file beside it"))
                 continue
-            file_category = category or _category_from_path(path)
-            if file_category is not None and category is None and path.name.lower().startswith(mlperf.LOG_PREFIX) \
+            file_category = category or path_category
+            if file_category is not None and category is None and lower_name.startswith(mlperf.LOG_PREFIX) \
                     and suffix == ".json":
                 # Inside an MLPerf submission's .../performance/run_N/: loadgen's accuracy and trace logs.
                 skipped.append((shown, MLPERF_OTHER_LOG))
@@ -147,7 +149,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], category: str | None = Non
                 continue
             if file_category != LLM_SERVING and (suffix != ".json" or file_category is None):
                 try:
-                    llm = _is_llm_file(resolved, suffix, max_file_bytes)
+                    llm = _is_llm_file(shown, suffix, max_file_bytes)
                 except OSError as exc:
                     skipped.append((shown, f"{CANNOT_READ}: {_unread_reason(exc)}"))
                     continue
@@ -192,27 +194,57 @@ def too_large(size: int, limit: int) -> str:
 _IGNORED_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # what Path.is_file() ignores
 
 
-def _files_under(root: Path) -> tuple[list[tuple[Path, os.stat_result]], list[tuple[Path, str]]]:
-    """Everything but directories below ``root`` that is not hidden, each with its one ``stat`` (links
-    followed), in path order; and the entries that could not even be looked at, with why.
+def _files_under(root: Path) -> tuple[list[tuple], list[tuple[str, str]]]:
+    """Everything but directories below ``root`` that is not hidden, in path order, each as
+    ``(path, directory, name, entry, stat, category)``: its one ``stat`` (links followed) and the category
+    its directories give it; and the entries that could not even be looked at, with why.
 
-    Entries that vanish while listed, and links that lead nowhere, are left out as before.
+    Strings and ``os.scandir`` entries, not ``Path`` objects: their parsing and hashing was most of the
+    time of a large discovery. What is listed, and the order of the unreadable entries, is that of
+    ``root.rglob("*")``: each directory's entries, then its subdirectories one after the other (hidden
+    ones entered, links to directories not followed; an unreadable directory passed over). Entries that
+    vanish while listed, and links that lead nowhere, are left out as before.
     """
     found, unreadable = [], []
-    for path in root.rglob("*"):
-        if path.name.startswith("."):
-            continue
+    pending = [(str(root), (), _category_within(root.parts))]
+    while pending:
+        directory, parts, directory_category = pending.pop()
         try:
-            stat = path.stat()
-        except OSError as exc:
-            if exc.errno not in _IGNORED_ERRNOS:
-                unreadable.append((path, _strerror(exc)))
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except PermissionError:
             continue
-        except ValueError:
-            continue
-        if not S_ISDIR(stat.st_mode):
-            found.append((path, stat))
-    return sorted(found, key=lambda c: c[0]), unreadable
+        subdirectories = []
+        for entry in entries:
+            name = entry.name
+            path = _child(directory, name)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirectories.append((path, parts + (name,), _category_within((name,), directory_category)))
+            except OSError as exc:
+                if exc.errno not in _IGNORED_ERRNOS:
+                    raise
+            if name.startswith("."):
+                continue
+            try:
+                stat = entry.stat()
+            except OSError as exc:
+                if exc.errno not in _IGNORED_ERRNOS:
+                    unreadable.append((path, _strerror(exc)))
+                continue
+            if not S_ISDIR(stat.st_mode):
+                found.append((parts + (name,), (path, directory, name, entry, stat, directory_category)))
+        pending.extend(reversed(subdirectories))
+    # Path order compares names part by part ("a/b" before "a-b/c"), which plain string order does not.
+    found.sort(key=itemgetter(0))
+    return [listed for _, listed in found], unreadable
+
+
+def _child(directory: str, name: str) -> str:
+    """``str(Path(directory) / name)`` for a plain name, without building a Path."""
+    if directory == ".":
+        return name
+    return directory + name if directory.endswith("/") else directory + "/" + name
 
 
 class _Roots:
@@ -220,36 +252,45 @@ class _Roots:
     stands (its directory's real path, its own name: a given link is not followed for this)."""
 
     def __init__(self, given: list[Path]) -> None:
-        self.directories: list[Path] = []
-        self.files: set[Path] = set()
+        directories: list[str] = []
+        self.exact: set[str] = set()
+        real_parents: dict[Path, Path] = {}  # the files a drop-folder run is given share a few directories
         for path in given:
             try:
                 if path.is_dir():
-                    self.directories.append(path.resolve())
+                    directories.append(str(path.resolve()))
                 elif path.name not in ("", ".", ".."):
-                    self.files.add(path.absolute().parent.resolve() / path.name)
+                    parent = path.absolute().parent
+                    if parent not in real_parents:
+                        real_parents[parent] = parent.resolve()
+                    self.exact.add(str(real_parents[parent] / path.name))
             except (OSError, ValueError):
                 continue
+        self.exact.update(directories)
+        # Real paths are normalised strings, so a prefix test ending in a separator is Path.is_relative_to:
+        # "/a/b" holds "/a/b/c", not "/a/bc".
+        self.below = tuple(d if d.endswith("/") else d + "/" for d in directories)
 
-    def holds(self, resolved: Path) -> bool:
-        return resolved in self.files or any(resolved.is_relative_to(d) for d in self.directories)
+    def holds(self, resolved: str) -> bool:
+        return resolved in self.exact or resolved.startswith(self.below)
 
 
 class _RealPaths:
-    """``file_identity`` for many files: each parent directory resolved once."""
+    """``file_identity`` for many files: each directory resolved once."""
 
     def __init__(self) -> None:
-        self.parents: dict[Path, Path] = {}
+        self.directories: dict[str, str] = {}
 
-    def resolved(self, path: Path) -> Path:
-        """The real path (links followed), as ``path.resolve()`` would give it."""
-        if path.is_symlink() or path.name in ("", ".", ".."):
-            return path.resolve()
-        # Resolving the parent and appending a name that is no link is what resolve() does.
-        parent = self.parents.get(path.parent)
-        if parent is None:
-            parent = self.parents[path.parent] = path.parent.resolve()
-        return parent / path.name
+    def resolved(self, path: str, directory: str, name: str, entry: os.DirEntry | Path) -> str:
+        """The real path of ``path`` (in ``directory``, named ``name``) as ``Path(path).resolve()`` gives it;
+        ``entry`` (its listing entry, or the path itself) says whether it is a link."""
+        if entry.is_symlink() or name in ("", ".", ".."):
+            return str(Path(path).resolve())
+        # Resolving the directory and appending a name that is no link is what resolve() does.
+        real = self.directories.get(directory)
+        if real is None:
+            real = self.directories[directory] = str(Path(directory).resolve())
+        return _child(real, name)
 
 
 _FILE_KINDS = ((S_ISFIFO, "a named pipe (FIFO)"), (S_ISCHR, "a character device"), (S_ISBLK, "a block device"),
@@ -280,15 +321,28 @@ def _is_text(name: str) -> bool:
 
 
 def _category_from_path(path: Path) -> str | None:
-    for parent in path.parents:
-        if parent.name in CATEGORIES or parent.name == LEGACY:
-            return parent.name
-        if parent.name == LLM_DROP:
-            return LLM_SERVING
-    return None
+    return _category_within(path.parts[:-1])
 
 
-def _is_llm_file(path: Path, suffix: str, max_file_bytes: int | None) -> bool:
+def _category_within(directories: Iterable[str], enclosing: str | None = None) -> str | None:
+    """The category of what lies in ``directories`` (names, outermost first) within a directory of category
+    ``enclosing``: the nearest one named after a category decides."""
+    found = enclosing
+    for name in directories:
+        if name in CATEGORIES or name == LEGACY:
+            found = name
+        elif name == LLM_DROP:
+            found = LLM_SERVING
+    return found
+
+
+def _suffix(name: str) -> str:
+    """``Path(name).suffix``: from the last dot, unless the name starts or ends with it."""
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
+def _is_llm_file(path: str | Path, suffix: str, max_file_bytes: int | None) -> bool:
     """Whether an LLM tool wrote this file: a text log by its head, anything else by parsing it."""
     if suffix == ".txt":
         head = read_regular_file(path, head_bytes=_LOG_HEAD_BYTES)

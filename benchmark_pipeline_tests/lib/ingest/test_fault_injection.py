@@ -277,6 +277,21 @@ def test_a_given_link_is_not_followed_out_but_a_given_directory_link_is_a_root(d
     assert len(discover([tmp_path / "linked_root"]).files) == 1
 
 
+def test_discovery_lists_in_path_order_and_a_root_holds_only_what_is_below_it(drop, tmp_path):
+    for name in ("a.json", "a-b.json", "a b.json", "a/b.json"):
+        drop("performance", name, GOOD)
+    neighbour = tmp_path / "drop-x" / "performance" / "n.json"  # its path starts with the root's, yet is outside
+    neighbour.parent.mkdir(parents=True)
+    neighbour.write_bytes(GOOD)
+    folder = tmp_path / "drop" / "performance"
+    (folder / "near.json").symlink_to(neighbour)
+    found = discover([tmp_path / "drop"])
+    # Path order, name by name: "a/b.json" first, though " ", "-" and "." sort below "/" in a plain string
+    assert [Path(p).relative_to(folder.resolve()).as_posix() for p in found.files["source_path"]] == \
+        ["a/b.json", "a b.json", "a-b.json", "a.json"]
+    assert found.skipped == [(str(folder / "near.json"), f"{OUTSIDE_ROOTS} (it leads to {neighbour.resolve()})")]
+
+
 def test_file_names_that_are_not_utf8_are_skipped(drop, tmp_path):
     drop("performance", "a.json", GOOD)
     folder = os.fsencode(tmp_path / "drop" / "performance")
