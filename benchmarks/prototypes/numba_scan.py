@@ -38,7 +38,7 @@ for i, k in enumerate(KEYS):
     key_len[i] = len(k)
 
 POW10 = np.array([10.0 ** i for i in range(23)])
-MISSING, INT, FLOAT, STR, BOOL, NULL = 0, 1, 2, 3, 4, 5
+# Type tags: 0 missing, 1 integer, 2 float, 3 string, 4 boolean, 5 null.
 
 
 @nb.njit(cache=True)
@@ -46,6 +46,28 @@ def skip_ws(b, i):
     while i < len(b) and (b[i] == 32 or b[i] == 10 or b[i] == 13 or b[i] == 9):
         i += 1
     return i
+
+
+@nb.njit(cache=True)
+def string_end(b, start):
+    """Index of the quote closing the string that starts at ``start``, and whether it holds an escape."""
+    j, escaped = start, False
+    while b[j] != 34:
+        if b[j] == 92:
+            escaped = True
+            j += 1
+        j += 1
+    return j, escaped
+
+
+@nb.njit(cache=True)
+def key_is(b, start, length, key_table, key_len, k):
+    if key_len[k] != length:
+        return False
+    for q in range(length):
+        if key_table[k, q] != b[start + q]:
+            return False
+    return True
 
 
 @nb.njit(cache=True)
@@ -79,34 +101,17 @@ def scan(b, file_start, file_end, key_table, key_len, tags, floats, ints, sstart
                     if b[i] != 34:
                         return -1 - f
                     ks = i + 1
-                    j = ks
-                    while b[j] != 34:
-                        if b[j] == 92:
-                            bad = True
-                            j += 1
-                        j += 1
-                    ke = j
-                    i = skip_ws(b, j + 1)
+                    ke, escaped = string_end(b, ks)
+                    bad |= escaped
+                    i = skip_ws(b, ke + 1)
                     i = skip_ws(b, i + 1)  # ':'
-                    slot = -1
                     klen = ke - ks
-                    h = hint[pos] if pos < 64 else -1
-                    if h >= 0 and key_len[h] == klen:
-                        same = True
-                        for q in range(klen):
-                            if key_table[h, q] != b[ks + q]:
-                                same = False
-                                break
-                        if same:
-                            slot = h
-                    for k in range(len(key_len) if slot < 0 else 0):
-                        if key_len[k] == klen:
-                            same = True
-                            for q in range(klen):
-                                if key_table[k, q] != b[ks + q]:
-                                    same = False
-                                    break
-                            if same:
+                    # Records written by one program name their keys in one order: try last record's first.
+                    slot = hint[pos] if pos < 64 else -1
+                    if slot < 0 or not key_is(b, ks, klen, key_table, key_len, slot):
+                        slot = -1
+                        for k in range(len(key_len)):
+                            if key_is(b, ks, klen, key_table, key_len, k):
                                 slot = k
                                 break
                     if slot < 0:
@@ -117,12 +122,8 @@ def scan(b, file_start, file_end, key_table, key_len, tags, floats, ints, sstart
                     c = b[i]
                     if c == 34:  # string
                         s = i + 1
-                        j = s
-                        while b[j] != 34:
-                            if b[j] == 92:
-                                bad = True
-                                j += 1
-                            j += 1
+                        j, escaped = string_end(b, s)
+                        bad |= escaped
                         if slot >= 0:
                             tags[n, slot] = 3
                             sstart[n, slot] = s
