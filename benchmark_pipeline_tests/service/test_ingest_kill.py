@@ -41,6 +41,10 @@ def _counts(db: Path) -> tuple[int, int]:
         return 0, 0
     conn = duckdb.connect(str(db), read_only=True)
     try:
+        if not conn.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0]:
+            # Killed after DuckDB made the file, before the schema's first migration committed (it is one
+            # transaction: all tables or none); the next writer migrates it.
+            return 0, 0
         results = conn.execute("SELECT count(*) FROM performance_results").fetchone()[0]
         ledgered = conn.execute("SELECT count(*) FROM ingestion_ledger WHERE status = 'ingested'").fetchone()[0]
         return results, ledgered
