@@ -294,6 +294,9 @@ def _parents_of(frame: pd.DataFrame, children: pd.DataFrame) -> np.ndarray:
     return keys.isin(pd.MultiIndex.from_frame(children[KEY_COLUMNS]))
 
 
+_TIME_SOURCES = np.array([TIME_SOURCE_RECORD, TIME_SOURCE_FILE_NAME, TIME_SOURCE_LEDGER], dtype=object)
+
+
 def _resolve_run_time(frame: pd.DataFrame, files: pd.DataFrame) -> None:
     """Run time = the record's timestamp, else the file name's stamp, else when the ledger first saw the file."""
     file_ids = frame["file_id"].to_numpy()
@@ -305,7 +308,9 @@ def _resolve_run_time(frame: pd.DataFrame, files: pd.DataFrame) -> None:
     run_time = record_time.astype("datetime64[us, UTC]").where(
         has_record, from_name.astype("datetime64[us, UTC]").where(has_name, seen.astype("datetime64[us, UTC]")))
     frame["run_time"] = run_time
-    derived = np.where(has_record, TIME_SOURCE_RECORD, np.where(has_name, TIME_SOURCE_FILE_NAME, TIME_SOURCE_LEDGER))
+    # One shared object per source, picked by position: np.where over the names would make a new string
+    # per row, and each would be hashed, pickled to the writer and scanned again on its own.
+    derived = _TIME_SOURCES[np.where(has_record, 0, np.where(has_name, 1, 2))]
     given = frame["time_source"].to_numpy(dtype=object, na_value=None)
     keep_given = has_record & pd.notna(given)
     frame["time_source"] = pd.Series(np.where(keep_given, given, derived), index=frame.index, dtype="string")
