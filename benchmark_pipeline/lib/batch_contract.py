@@ -22,6 +22,10 @@ CID_COLUMN = "cid"
 # (``LlmDefaults.fingerprint``); the ledger keeps it, so the same bytes ingested again with other options are
 # not taken for a repeat. Optional like ``cid``: files rebuilt from the ledger do not carry it.
 CONTEXT_COLUMN = "ingest_context"
+# A file whose run includes another file's (an MLPerf summary combined with its detail log) names that file's
+# path here: a run stored earlier from that file alone is taken back when this one lands, or the run would be
+# counted twice. Optional like ``cid``.
+ABSORBS_COLUMN = "absorbs"
 # ``ValidatedBatch.quarantine``: one row per failing field of a rejected record.
 QUARANTINE_COLUMNS = ["file_id", "category", "record_index", "field", "value", "reason", "record_json"]
 

@@ -20,8 +20,8 @@ from typing import Callable, Iterable
 import pandas as pd
 
 # Defined in the contract module; importable from here too (the service and lib/ingest/parallel.py do).
-from benchmark_pipeline.lib.batch_contract import (CID_COLUMN, CONTEXT_COLUMN, FILE_COLUMNS, QUARANTINE_COLUMNS,
-                                                   ValidatedBatch)
+from benchmark_pipeline.lib.batch_contract import (ABSORBS_COLUMN, CID_COLUMN, CONTEXT_COLUMN, FILE_COLUMNS,
+                                                   QUARANTINE_COLUMNS, ValidatedBatch)
 from benchmark_pipeline.lib.content.file_cid import cid_of_bytes
 from benchmark_pipeline.lib.legacy import convert_document
 from benchmark_pipeline.lib.llm.adapters import mlperf
@@ -459,6 +459,7 @@ def read_and_validate(
             "file_name_time": timestamp_from_file_name(path), "problem": content.problem,
             "detail": content.detail, "records_total": content.records_total, "detected_type": content.detected,
             "is_result": content.is_result, "note": content.note, CONTEXT_COLUMN: content.context,
+            ABSORBS_COLUMN: content.absorbs,
         })
         del content, data
         chunk_records += file_rows[-1]["records_total"]
@@ -490,6 +491,7 @@ class _Content:
     detail: str | None = None
     category: str | None = None  # what the content turned out to be, when not the category it was listed under
     context: str | None = None  # what filled its gaps (CONTEXT_COLUMN)
+    absorbs: str | None = None  # the file whose run this file's run includes (ABSORBS_COLUMN)
 
 
 # A file in the LLM drop folder (or ingested --type llm_serving) that no LLM tool wrote.
@@ -512,7 +514,7 @@ def _read_content(data: bytes, path: str, category: str, llm_defaults: LlmDefaul
                 return _Content(records=records, failures=llm.failures,
                                 records_total=len(llm.records) + len(llm.failures), detected=llm.detected,
                                 is_result=llm.is_result, note=llm.note, problem=llm.problem, detail=llm.detail,
-                                category=LLM_SERVING, context=llm.context)
+                                category=LLM_SERVING, context=llm.context, absorbs=llm.absorbs)
         if category == LLM_SERVING and (parsed.problem is None or not path.lower().endswith(".json")):
             return _Content(detected=LLM_SERVING, is_result=False, note=NOT_LLM)
         if parsed.problem is not None:
@@ -544,6 +546,7 @@ def _unread_row(file_id: int, path: str, category: str, seen_at: datetime, why: 
         "file_id": file_id, "source_path": path, "category": category, "size_bytes": 0, "sha256": None,
         "cid": None, "seen_at": seen_at, "file_name_time": None, "problem": CANNOT_READ, "detail": why,
         "records_total": 0, "detected_type": "unreadable", "is_result": False, "note": None, CONTEXT_COLUMN: None,
+        ABSORBS_COLUMN: None,
     }
 
 
@@ -571,7 +574,7 @@ def _validate_isolating(rows: list[dict], batches: dict[str, CategoryRecords],
 
 
 def _file_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=FILE_COLUMNS + [CID_COLUMN, CONTEXT_COLUMN])
+    frame = pd.DataFrame(rows, columns=FILE_COLUMNS + [CID_COLUMN, CONTEXT_COLUMN, ABSORBS_COLUMN])
     for column in ("seen_at", "file_name_time"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
     return frame

@@ -55,6 +55,7 @@ class LlmContent:
     note: str | None = None
     problem: str | None = None
     detail: str | None = None
+    absorbs: str | None = None  # the detail log an MLPerf summary's run was combined with (ABSORBS_COLUMN)
 
 
 Reader = Callable[[str], bytes]
@@ -98,10 +99,11 @@ def read_llm_content(data: bytes, path: str, options: LlmDefaults | None, read: 
     except LlmIngestError as exc:
         return LlmContent(detected=detected, problem="unreadable sidecar", detail=str(exc))
     context = ingest_context(options, sidecar)
-    paired = _pair_mlperf(results, path, read)
+    paired, combined_with = _pair_mlperf(results, path, read)
     if isinstance(paired, str):  # a detail log whose summary holds the run
         return LlmContent(detected=detected, context=context, is_result=False, note=paired)
-    content = LlmContent(detected=detected, context=context)
+    content = LlmContent(detected=detected, context=context,
+                         absorbs=None if combined_with is None else str(combined_with.resolve()))
     for result in paired:
         record, failure = to_record(result, options, sidecar)
         if failure is not None:
@@ -165,28 +167,31 @@ def read_sidecar(path: str, read: Reader) -> LlmDefaults | None:
 
 # -- MLPerf: a summary and its detail log ---------------------------------------------------------------
 
-def _pair_mlperf(results: list[LlmResult], path: str, read: Reader) -> list[LlmResult] | str:
-    """The results with an MLPerf summary combined with its sibling detail log; for a detail log whose
-    summary is there and describes the same run, the note that says so (the summary stores the run)."""
+def _pair_mlperf(results: list[LlmResult], path: str, read: Reader
+                 ) -> tuple[list[LlmResult] | str, Path | None]:
+    """The results with an MLPerf summary combined with its sibling detail log, and that log's path when it
+    was combined; for a detail log whose summary is there and describes the same run, the note that says so
+    (the summary stores the run)."""
     if len(results) != 1 or results[0].tool != mlperf.NAME or "://" in path:
-        return results
+        return results, None
     result = results[0]
     log = result.extra.get("log")
     sibling = _sibling(path, "detail" if log == "summary" else "summary")
     if log not in ("summary", "detail") or sibling is None:
-        return results
+        return results, None
     try:
         other = parse_llm_bytes(read(str(sibling)), str(sibling))
     except (OSError, LlmIngestError) as exc:
         if log == "detail":
-            return results  # the summary is refused on its own: this log's run is stored from here
-        return [result.with_changes(notes=result.notes + (f"the detail log {sibling} is not combined: {exc}",))]
+            return results, None  # the summary is refused on its own: this log's run is stored from here
+        return [result.with_changes(notes=result.notes + (f"the detail log {sibling} is not combined: {exc}",))], None
     combined = mlperf.combine([result, *other] if log == "summary" else [*other, result])
     if len(combined) != 1:
-        return results  # they disagree: each is stored apart (combine notes it)
+        return results, None  # they disagree: each is stored apart (combine notes it)
     if log == "detail":
-        return f"{mlperf.NAME} detail log: its run is stored from the summary log {sibling}, combined with this log"
-    return combined
+        note = f"{mlperf.NAME} detail log: its run is stored from the summary log {sibling}, combined with this log"
+        return note, None
+    return combined, sibling
 
 
 def _sibling(path: str, kind: str) -> Path | None:

@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from benchmark_pipeline.lib.batch_contract import CONTEXT_COLUMN, ValidatedBatch
+from benchmark_pipeline.lib.batch_contract import ABSORBS_COLUMN, CONTEXT_COLUMN, ValidatedBatch
 from benchmark_pipeline.lib.llm.hardware import VRAM_OVERHEAD
 from benchmark_pipeline.lib.llm.metrics import metric_columns
 from benchmark_pipeline.lib.normalize import infer_model_family
@@ -161,9 +161,11 @@ class BatchWriter:
         outcomes = outcomes_for(batch, plan)
         ingest_ids = plan.loc[plan["action"] == INGEST, "file_id"]
         replaced_paths = batch.files.merge(plan.loc[plan["replaces"]], on="file_id")["source_path"].tolist()
-        self.replaced |= bool(replaced_paths)
-        self.touched = self.touched.union(scope_of_paths(conn, replaced_paths))
+        absorbed = _absorbed(conn, batch.files, set(outcomes.loc[outcomes["status"].isin(_LANDED), "source_path"]))
+        self.replaced |= bool(replaced_paths) or bool(absorbed)
+        self.touched = self.touched.union(scope_of_paths(conn, replaced_paths + list(absorbed)))
         _supersede(conn, replaced_paths, run_id, now)
+        _take_back_absorbed(conn, absorbed, run_id, now)
         landed = _restrict(batch, set(ingest_ids))
         self.touched = self.touched.union(scope_of_batch(landed))
         write_facts(conn, landed, run_id, now)
@@ -229,6 +231,45 @@ def _supersede(conn: duckdb.DuckDBPyConnection, paths: list[str], run_id: str, n
             "WHERE status IN ('ingested', 'partial', 'quarantined', 'not a result', 'duplicate') "
             "AND source_path IN (SELECT source_path FROM superseded_paths)",
             [now, run_id],
+        )
+
+
+# Ledger statuses of a version that stands on its own: its facts, or its open quarantine rows.
+_STANDS_ALONE = ("ingested", "partial", "quarantined")
+# Outcomes of a file whose records (some or all) landed.
+_LANDED = ("ingested", "partial")
+
+
+def _absorbed(conn: duckdb.DuckDBPyConnection, files: pd.DataFrame, landed: set[str]) -> dict[str, str]:
+    """``{path: path of the file that absorbs it}`` for the files whose own run a file that landed now includes
+    (``ABSORBS_COLUMN``: an MLPerf detail log ingested alone, then its summary) and that stand alone in the
+    ledger. When both arrive together the detail log is "not a result" from the start; when the summary's
+    run is refused, the detail log's stays."""
+    if ABSORBS_COLUMN not in files:
+        return {}
+    absorbing = files[files["source_path"].isin(landed) & files[ABSORBS_COLUMN].notna()]
+    if absorbing.empty:
+        return {}
+    by_path = dict(zip(absorbing[ABSORBS_COLUMN], absorbing["source_path"]))
+    standing = conn.execute(
+        f"SELECT DISTINCT source_path FROM ingestion_ledger WHERE status IN {_STANDS_ALONE} "
+        "AND source_path IN (SELECT unnest($paths::VARCHAR[]))", {"paths": list(by_path)}).fetchall()
+    return {row[0]: by_path[row[0]] for row in standing}
+
+
+def _take_back_absorbed(conn: duckdb.DuckDBPyConnection, absorbed: dict[str, str], run_id: str,
+                        now: datetime) -> None:
+    """Each absorbed file's own run out (facts deleted, open quarantine rows superseded), and its ledger row
+    "not a result" saying which file stores its run now: the run is counted once, from the absorbing file."""
+    for path, by in absorbed.items():
+        for table in FACT_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE source_path = ?", [path])
+        conn.execute("UPDATE quarantine SET status = 'superseded' WHERE status = 'open' AND source_path = ?", [path])
+        conn.execute(
+            "UPDATE ingestion_ledger SET status = 'not a result', reason = ?, rows_written = 0, "
+            "status_changed_at = ?, history = coalesce(history || '; ', '') || status || ' -> not a result: "
+            f"its run is stored from ' || ? || ' since run ' || ? WHERE status IN {_STANDS_ALONE} AND source_path = ?",
+            [f"its run is stored from {by}, combined with this file", now, by, run_id, path],
         )
 
 

@@ -263,6 +263,36 @@ def test_an_mlperf_summary_and_its_detail_log_are_one_run(tmp_path, db_path):
     assert counts(db_path)["llm_serving_results"] == 1
 
 
+def test_a_detail_log_ingested_before_its_summary_is_folded_into_the_summary_run(tmp_path, db_path):
+    """A sensor may see the detail log in one drop and its summary in the next: the run must not be counted twice."""
+    root = tmp_path / "submission"
+    run_dir = root.joinpath(*samples.MLPERF_RUN_DIR)
+    write(root / "closed" / "Acme" / "systems", "4xH100-SXM_TRT.json", samples.MLPERF_SYSTEM)
+    detail = write(run_dir, "mlperf_log_detail.txt", samples.mlperf_server_detail())
+    assert status_of(ingest([detail], db_path), detail) == "ingested"  # alone: its run is stored from it
+    assert result_of(db_path, detail, "r.ttft_ms_p50")["r.ttft_ms_p50"] == 240.0
+
+    summary = write(run_dir, "mlperf_log_summary.txt", samples.MLPERF_SERVER_SUMMARY)
+    report = ingest([summary], db_path)
+    assert status_of(report, summary) == "ingested"
+    assert counts(db_path)["llm_serving_results"] == 1  # one run, from the summary with its detail log
+    got = result_of(db_path, summary, "r.ttft_ms_p90", "r.ttft_ms_p50")
+    assert (got["r.ttft_ms_p90"], got["r.ttft_ms_p50"]) == (400.0, 240.0)
+    status, reason, written, history = rows(
+        db_path, "SELECT status, reason, rows_written, history FROM ingestion_ledger WHERE source_path = ?",
+        [str(detail.resolve())])[0]
+    assert (status, written) == ("not a result", 0)
+    assert str(summary.resolve()) in reason and "ingested -> not a result" in history
+    assert rows(db_path, "SELECT count(*) FROM test_runs WHERE source_path = ?", [str(detail.resolve())]) == [(0,)]
+
+    again = ingest([root], db_path)  # the whole folder again: nothing changes
+    assert set(again.result.outcomes["status"]) == {"unchanged"}
+    assert counts(db_path)["llm_serving_results"] == 1
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        problems = [r for r in validate_warehouse(conn) if r.findings]
+    assert problems == [], [(r.name, [f.summary for f in r.findings]) for r in problems]
+
+
 # -- what the file lacks: options, then the sidecar, never over the file ------------------------------------
 
 def test_options_and_sidecar_fill_only_what_the_file_lacks(tmp_path, db_path):
