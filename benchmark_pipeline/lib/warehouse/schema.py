@@ -46,13 +46,17 @@ def current_version(conn: duckdb.DuckDBPyConnection) -> int:
     return scalar(conn, "SELECT coalesce(max(version), 0) FROM schema_version")
 
 
+_VERSION_TABLE = ("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                  "applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)")
+
+
 def migrate(conn: duckdb.DuckDBPyConnection, target: int | None = None) -> list[int]:
-    """Bring the schema up to ``target`` (default: latest), each migration in its own transaction."""
+    """Bring the schema up to ``target`` (default: latest), each migration in its own transaction.
+
+    The version table is made in the first migration's transaction, not before it: a warehouse whose first
+    writer is killed while making it holds no table at all, never a version table alone.
+    """
     target = SCHEMA_VERSION if target is None else target
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
-        "applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
-    )
     version = current_version(conn)
     if version > SCHEMA_VERSION:
         raise SchemaTooNewError(
@@ -62,6 +66,7 @@ def migrate(conn: duckdb.DuckDBPyConnection, target: int | None = None) -> list[
     for migration in migrations():
         if version < migration.version <= target:
             with transaction(conn):
+                conn.execute(_VERSION_TABLE)
                 conn.execute(migration.sql)
                 conn.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)",
                              [migration.version, migration.name])

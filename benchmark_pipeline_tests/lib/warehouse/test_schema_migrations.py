@@ -2,6 +2,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from benchmark_pipeline.lib.warehouse.connection import open_reader, open_writer
 from benchmark_pipeline.lib.warehouse.dictionary import COLUMNS
@@ -186,3 +187,24 @@ def test_version_9_keys_model_versions_and_configurations_by_name_not_surrogate_
     # The taxonomy is seeded with every use case's SLA and weights.
     assert conn.execute("SELECT count(*) FROM use_case_taxonomy WHERE json_valid(sla) "
                         "AND json_valid(default_weights)").fetchone()[0] >= 5
+
+
+def test_a_first_migration_that_fails_leaves_no_table_behind(tmp_path, monkeypatch):
+    """What a writer killed while it makes a new warehouse leaves: no table at all (not a version table alone),
+    so the file holds nothing and the next writer makes the schema from the start."""
+    from benchmark_pipeline.lib.warehouse import schema
+
+    good = schema.migrations()[0]
+    broken = schema.Migration(1, good.name, good.sql + "\nSELECT * FROM no_such_table;")
+    monkeypatch.setattr(schema, "migrations", lambda: [broken])
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        with pytest.raises(duckdb.CatalogException):
+            migrate(conn, target=1)
+        assert conn.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0] == 0
+        assert current_version(conn) == 0
+    finally:
+        conn.close()
+    monkeypatch.undo()
+    with open_writer(tmp_path / "w.duckdb") as conn:
+        assert current_version(conn) == SCHEMA_VERSION
