@@ -140,9 +140,15 @@ def params_hash(mode: str, include_simulated: bool, options: dict[str, Any]) -> 
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def flag_id(series_id: str, run_id: int, kind: str) -> str:
-    """Same series, same first bad run, same kind: same id, whatever else re-detection recomputes."""
-    return hashlib.sha256(f"{series_id}\x1f{int(run_id)}\x1f{kind}".encode()).hexdigest()[:16]
+def flag_id(series_id: str, run_key: str, kind: str) -> str:
+    """Same series, same first bad run, same kind: same id, whatever else re-detection recomputes.
+
+    ``run_key`` is the run's file content (its sha256; a file holds one run per test type, and one
+    series is of one test type), not the run's surrogate id: a file retracted and ingested again gets
+    new run ids, and its acknowledged regression must stay acknowledged (``regression_acks`` is keyed
+    by flag id). Migration 0011 computes the same formula in SQL.
+    """
+    return hashlib.sha256(f"{series_id}\x1f{run_key}\x1f{kind}".encode()).hexdigest()[:16]
 
 
 def series_to_analyse(
@@ -186,7 +192,7 @@ def build_flags(
 ) -> pd.DataFrame:
     """Flag rows (``FLAG_TABLE_COLUMNS``) for the series in ``points``.
 
-    ``points``: series_id, metric, run_id, result_id, run_time, value, already ordered by
+    ``points``: series_id, metric, run_id, run_key (see ``flag_id``), result_id, run_time, value, ordered by
     (series_id, run_time, result_id) so ties in run_time resolve the same way on every run (the
     detector's own sort is stable). ``series``: one row per series_id with the key and label
     columns, and ``point_count`` (the whole series') where ``points`` holds only its latest points
@@ -207,6 +213,7 @@ def build_flags(
     found["kind"] = _judged_by_vocabulary(found)
     starts = points.groupby("series_id", sort=False).indices
     result_ids = points["result_id"].to_numpy()
+    run_keys = points["run_key"].to_numpy()
     values = points["value"].to_numpy(dtype=np.float64)
     whole = series.set_index("series_id")["point_count"].to_dict() if "point_count" in series else {}
 
@@ -227,7 +234,8 @@ def build_flags(
                 values[positions], idx, outliers, rec.mean_before, rec.mean_after, min_run))
             rows.append({
                 "series_id": sid, "kind": rec.kind, "change_index": skipped + idx, "run_id": int(rec.run_id),
-                "result_id": int(result_ids[positions[idx]]), "run_time": rec.run_time,
+                "result_id": int(result_ids[positions[idx]]), "run_key": run_keys[positions[idx]],
+                "run_time": rec.run_time,
                 "mean_before": rec.mean_before, "stdev_before": rec.stdev_before, "mean_after": rec.mean_after,
                 "stdev_after": rec.stdev_after, "pct_change": rec.pct_change, "pvalue": rec.pvalue,
                 "direction": "up" if rec.mean_after > rec.mean_before else "down",
@@ -236,7 +244,7 @@ def build_flags(
                 "noise": rec.noise, "noise_floor": rec.noise_floor,
             })
     flags = pd.DataFrame(rows)
-    flags["flag_id"] = [flag_id(s, r, k) for s, r, k in zip(flags["series_id"], flags["run_id"], flags["kind"])]
+    flags["flag_id"] = [flag_id(s, r, k) for s, r, k in zip(flags["series_id"], flags["run_key"], flags["kind"])]
     earlier = previous_detected_at or {}
     flags["detected_at"] = [earlier.get(f, now) for f in flags["flag_id"]]
     keys = series.reindex(columns=["series_id", *SERIES_COLUMNS]).drop_duplicates("series_id")

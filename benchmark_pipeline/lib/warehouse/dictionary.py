@@ -384,7 +384,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
                                    "a refused version ingested again with other ones is processed again"),
     },
     "regression_flags": {
-        "flag_id": ("", "stable id: hash of series_id, run_id and kind, so acks survive re-detection"),
+        "flag_id": ("", "stable id: hash of series_id, the first bad run's file sha256 and kind, so acks survive "
+                        "re-detection and a file ingested again"),
         "series_id": ("", "series_key() macro: hash of model, hardware_key, batch, sequence, precision, test case, "
                           "metric; for LLM series llm_series_key(): model, version served, hardware_key, GPU count, "
                           "framework name, tool, workload, dataset, configured tokens, load, batch, metric"),

@@ -234,8 +234,9 @@ def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_si
                                   on=tuple(c for c in join if c != "metric"), since=True)
         with registered(conn, "redo_keys", mine[["series_id", *join]]):
             found.append(conn.execute(f"""
-                SELECT k.series_id, p.metric, p.run_id, p.result_id, p.run_time, p.value
+                SELECT k.series_id, p.metric, p.run_id, t.source_sha256 AS run_key, p.result_id, p.run_time, p.value
                 FROM ({points}) p
+                JOIN test_runs t ON t.run_id = p.run_id
                 JOIN redo_keys k ON {" AND ".join(f"p.{c} IS NOT DISTINCT FROM k.{c}" for c in join)}
                 QUALIFY row_number() OVER (PARTITION BY k.series_id ORDER BY p.run_time DESC, p.result_id DESC)
                         <= $history
@@ -243,7 +244,7 @@ def _points_of(conn: duckdb.DuckDBPyConnection, series: pd.DataFrame, include_si
             """, {"models": sorted(set(mine["model_name"])), "history": history,
                   "since": mine["history_from"].min()}).df())
     if not found:
-        return pd.DataFrame(columns=["series_id", "metric", "run_id", "result_id", "run_time", "value"])
+        return pd.DataFrame(columns=["series_id", "metric", "run_id", "run_key", "result_id", "run_time", "value"])
     return pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
 
 

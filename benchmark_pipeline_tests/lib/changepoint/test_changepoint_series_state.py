@@ -27,16 +27,28 @@ def test_only_added_superseded_new_and_removed_series_are_redone():
     assert series_to_analyse(current, state, other)[0] == ["added", "new", "same", "superseded"]
 
 
-def test_flag_id_depends_on_series_run_and_kind_only():
-    assert flag_id("s1", 7, "regression") == flag_id("s1", 7, "regression")
-    assert len({flag_id("s1", 7, "regression"), flag_id("s1", 8, "regression"), flag_id("s2", 7, "regression"),
-                flag_id("s1", 7, "outlier")}) == 4
+def test_flag_id_depends_on_series_run_content_and_kind_only():
+    assert flag_id("s1", "sha-a", "regression") == flag_id("s1", "sha-a", "regression")
+    assert len({flag_id("s1", "sha-a", "regression"), flag_id("s1", "sha-b", "regression"),
+                flag_id("s2", "sha-a", "regression"), flag_id("s1", "sha-a", "outlier")}) == 4
+
+
+def test_a_flag_keeps_its_id_when_its_run_gets_a_new_surrogate_id():
+    """What a retracted file ingested again looks like to detection: the same points under new run ids."""
+    points, keys = _series(np.r_[_noise(20, 10.0, 1), _noise(10, 12.5, 2)])
+    first = build_flags(points, keys, "robust", NOW)
+    again = build_flags(points.assign(run_id=points["run_id"] + 500), keys, "robust", NOW)
+    assert set(again["run_id"]).isdisjoint(set(first["run_id"]))
+    assert again["flag_id"].tolist() == first["flag_id"].tolist()
+    changed = build_flags(points.assign(run_key=points["run_key"] + "-edited"), keys, "robust", NOW)
+    assert set(changed["flag_id"]).isdisjoint(set(first["flag_id"]))  # other content, another judgement
 
 
 def _series(values, metric="average_latency_ms", sid="s1"):
     n = len(values)
     points = pd.DataFrame({
-        "series_id": sid, "metric": metric, "run_id": np.arange(100, 100 + n), "result_id": np.arange(1000, 1000 + n),
+        "series_id": sid, "metric": metric, "run_id": np.arange(100, 100 + n),
+        "run_key": [f"sha-{i}" for i in range(n)], "result_id": np.arange(1000, 1000 + n),
         "run_time": [NOW - timedelta(days=n - i) for i in range(n)], "value": values,
     })
     keys = pd.DataFrame([{"series_id": sid, "model_name": "m", "hardware_fingerprint": "cpu | x", "batch_size": 1,

@@ -7,7 +7,7 @@ import json
 import duckdb
 import pytest
 
-from benchmark_pipeline.service import ingest_paths
+from benchmark_pipeline.service import BenchmarkService, ingest_paths
 from benchmark_pipeline.lib.warehouse.connection import open_writer
 from benchmark_pipeline.lib.warehouse.regressions import acknowledge, list_flags, open_regressions, refresh_flags
 from benchmark_pipeline_tests.lib.changepoint import regression_sample as rs
@@ -159,6 +159,27 @@ def test_ack_closes_a_regression_and_survives_redetection(detected):
     acked = flags[flags["flag_id"] == target["flag_id"]].iloc[0]
     assert acked["status"] == "acknowledged" and acked["acknowledged_by"] == "tester"
     assert (flags["status"] == "open").sum() == len(opened) - 1
+
+
+def test_an_ack_survives_its_run_being_retracted_and_ingested_again(detected):
+    """A file retracted by mistake and ingested again holds the same runs: a regression acknowledged on one of
+    them stays acknowledged, though the warehouse gives the runs new surrogate ids."""
+    (_, db), _ = detected
+    with open_writer(db) as conn:
+        target = open_regressions(conn).iloc[0]
+        acknowledge(conn, target["flag_id"], "known: new cuDNN", "tester")
+        (path,) = conn.execute("SELECT source_path FROM test_runs WHERE run_id = ?", [int(target["run_id"])]).fetchone()
+    BenchmarkService(db).retract([path], reason="by mistake")
+    with open_writer(db) as conn:
+        refresh_flags(conn)
+        assert target["flag_id"] not in set(list_flags(conn)["flag_id"])  # its points are gone
+    ingest_paths([path], db)
+    with open_writer(db) as conn:
+        refresh_flags(conn)
+        flags = list_flags(conn)
+    (back,) = [row for _, row in flags[flags["flag_id"] == target["flag_id"]].iterrows()]
+    assert back["run_id"] != target["run_id"]  # a new surrogate id, the same run
+    assert (back["status"], back["acknowledged_by"]) == ("acknowledged", "tester")
 
 
 def test_mute_closes_later_flags_of_the_series_too(detected):

@@ -319,7 +319,8 @@ def _step_up(metric: str) -> pd.Series:
     n = 24
     rng = np.random.default_rng(7)
     values = np.r_[np.full(16, 100.0), np.full(n - 16, 140.0)] * (1 + 0.005 * rng.uniform(-1, 1, n))
-    points = pd.DataFrame({"series_id": "s", "metric": metric, "run_id": np.arange(n), "result_id": np.arange(n),
+    points = pd.DataFrame({"series_id": "s", "metric": metric, "run_id": np.arange(n),
+                           "run_key": [f"sha-{i}" for i in range(n)], "result_id": np.arange(n),
                            "run_time": [NOW + timedelta(days=i) for i in range(n)], "value": values})
     flags = build_flags(points, pd.DataFrame({"series_id": ["s"], "metric": [metric]}), "robust", NOW)
     (change,) = [row for _, row in flags[flags["kind"] != "outlier"].iterrows()]

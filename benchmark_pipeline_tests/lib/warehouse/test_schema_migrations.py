@@ -1,3 +1,4 @@
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -48,10 +49,6 @@ def test_every_column_is_in_the_dictionary_and_nothing_stale():
 
 
 def test_version_5_merges_platforms_split_by_a_float_compute_unit_count():
-    import hashlib
-
-    from benchmark_pipeline.lib.changepoint.series import flag_id
-
     conn = duckdb.connect()
     migrate(conn, target=4)
     conn.execute("""
@@ -68,7 +65,7 @@ def test_version_5_merges_platforms_split_by_a_float_compute_unit_count():
             "VALUES (?, 1, 1, ?, 'default', 1, now(), 'record', 0, 'a.json', 'x', 'r', now())",
             [result_id, hardware_id])
     old_series = "0123456789abcdef"
-    old_flag = flag_id(old_series, 7, "change")
+    old_flag = _v10_flag_id(old_series, 7, "change")
     conn.execute(
         "INSERT INTO regression_flags (flag_id, series_id, model_name, hardware_id, hardware_fingerprint, batch_size, "
         "test_case, metric, kind, direction, change_index, run_id, result_id, run_time, is_latest_change, recovered, "
@@ -88,19 +85,22 @@ def test_version_5_merges_platforms_split_by_a_float_compute_unit_count():
         ["bert", "cpu | Xeon | 256 GB | 40 CU", "1", "\\N", "\\N", "default", "average_latency_ms"]).encode()
     ).hexdigest()[:16]
     acks = conn.execute("SELECT flag_id, series_id FROM regression_acks").fetchall()
-    assert acks == [(flag_id(new_series, 7, "change"), new_series)]
+    assert acks == [(_v10_flag_id(new_series, 7, "change"), new_series)]
     assert conn.execute("SELECT hardware_id FROM regression_flags").fetchall() == [(1,)]
+
+
+def _v10_flag_id(series_id: str, run_id: int, kind: str) -> str:
+    """A flag's id up to version 10 (its run's surrogate id); version 11 leaves it on a flag whose run has no
+    test_runs row, as in the tests of the earlier versions."""
+    return hashlib.sha256(f"{series_id}\x1f{run_id}\x1f{kind}".encode()).hexdigest()[:16]
 
 
 def _v4_series_id(*parts: str) -> str:
     """Series ids as versions 4 to 6 computed them: a hash of the fingerprint, a display string."""
-    import hashlib
-
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
 def test_version_7_keys_series_by_typed_hardware_and_keeps_acks_state_and_thresholds():
-    from benchmark_pipeline.lib.changepoint.series import flag_id
     from benchmark_pipeline.lib.warehouse.regressions import current_fingerprints, list_flags
 
     conn = duckdb.connect()
@@ -117,7 +117,7 @@ def test_version_7_keys_series_by_typed_hardware_and_keeps_acks_state_and_thresh
             "100, 0, 'a.json', 'x', 'r', now())", [i + 1, i + 1, 10.0 + 5 * (i >= 2)])
     latency = _v4_series_id("bert", fingerprint, "1", "\\N", "\\N", "default", "average_latency_ms")
     throughput = _v4_series_id("bert", fingerprint, "1", "\\N", "\\N", "default", "throughput_items_per_second")
-    old_flag = flag_id(latency, 3, "regression")
+    old_flag = _v10_flag_id(latency, 3, "regression")
     conn.execute(
         "INSERT INTO regression_flags (flag_id, series_id, model_name, hardware_id, hardware_fingerprint, batch_size, "
         "test_case, metric, kind, direction, change_index, run_id, result_id, run_time, is_latest_change, recovered, "
@@ -138,7 +138,7 @@ def test_version_7_keys_series_by_typed_hardware_and_keeps_acks_state_and_thresh
     assert state == {new_latency, new_throughput}
     flags = list_flags(conn)
     assert flags[["flag_id", "series_id", "status"]].values.tolist() == [
-        [flag_id(new_latency, 3, "regression"), new_latency, "muted"]]
+        [_v10_flag_id(new_latency, 3, "regression"), new_latency, "muted"]]
     assert conn.execute("SELECT scope, series_id FROM regression_thresholds").fetchall() == [(new_latency,) * 2]
 
     # The fingerprint is a label now: printing a platform another way changes no identity.
@@ -208,3 +208,32 @@ def test_a_first_migration_that_fails_leaves_no_table_behind(tmp_path, monkeypat
     monkeypatch.undo()
     with open_writer(tmp_path / "w.duckdb") as conn:
         assert current_version(conn) == SCHEMA_VERSION
+
+
+def test_version_11_keys_flags_by_their_runs_file_content_and_keeps_acks():
+    from benchmark_pipeline.lib.changepoint.series import flag_id
+    from benchmark_pipeline.lib.warehouse.regressions import list_flags
+
+    conn = duckdb.connect()
+    migrate(conn, target=10)
+    conn.execute("INSERT INTO test_runs (run_id, test_name, test_type, time_source, record_count, source_path, "
+                 "source_sha256, ingestion_run_id, ingested_at) VALUES (3, 't', 'performance', 'record', 1, "
+                 "'a.json', 'abc123', 'r', now())")
+    flags = {run_id: _v10_flag_id("s1", run_id, "regression") for run_id in (3, 4)}  # run 4 is gone
+    for run_id, old in flags.items():
+        conn.execute(
+            "INSERT INTO regression_flags (flag_id, series_id, model_name, hardware_id, hardware_fingerprint, "
+            "batch_size, test_case, metric, kind, direction, change_index, run_id, result_id, run_time, "
+            "is_latest_change, recovered, series_points, mode, detected_at) VALUES (?, 's1', 'bert', 1, 'cpu', 1, "
+            "'default', 'average_latency_ms', 'regression', 'up', 2, ?, ?, now(), true, false, 4, 'robust', "
+            "TIMESTAMPTZ '2026-01-02 03:04:05+00')", [old, run_id, run_id])
+        conn.execute("INSERT INTO regression_acks VALUES (?, 's1', 'ack', 'known', 'me', now())", [old])
+
+    assert migrate(conn) == list(range(11, SCHEMA_VERSION + 1))
+
+    kept = flag_id("s1", "abc123", "regression")
+    rows = conn.execute("SELECT run_id, flag_id, detected_at::VARCHAR FROM regression_flags ORDER BY run_id").fetchall()
+    assert rows == [(3, kept, "2026-01-02 03:04:05+00"), (4, flags[4], "2026-01-02 03:04:05+00")]
+    assert sorted(r[0] for r in conn.execute("SELECT flag_id FROM regression_acks").fetchall()) == sorted([kept, flags[4]])
+    listed = list_flags(conn).set_index("run_id")
+    assert listed.loc[3, "status"] == "acknowledged" and listed.loc[3, "flag_id"] == kept
