@@ -10,7 +10,7 @@ read on a 1M-row warehouse.
    ``benchmark-db serve --db-path COPY`` (BENCHMARK_DB_PATH unset), started as a subprocess; ready at
    ``GET /health`` 200.
 2. The load generator is its own process (spawned, so its GIL is not the server's): an asyncio loop with one
-   ``httpx.AsyncClient`` (keep-alive pool of ``--clients`` connections) and ``--clients`` tasks, each looping
+   ``httpx2.AsyncClient`` (keep-alive pool of ``--clients`` connections) and ``--clients`` tasks, each looping
    for ``--seconds`` over a mix of requests: ``/performance?model=M&hardware=H&limit=100`` (filtered),
    ``/performance?since=T&limit=100``, ``/compare/hardware?model=M`` and ``/compare/models?hardware=H``,
    models and hardware picked from ``GET /models`` and ``GET /hardware``. Per request: kind, status, latency
@@ -76,7 +76,7 @@ def _age_header(headers) -> tuple[str, str] | None:
 
 async def _client_loop(client, index: int, plan: dict, t_start: float, t_end: float, think_s: float,
                        out: list) -> None:
-    import httpx
+    import httpx2
 
     rng = random.Random(1000 + index)
     kinds = [k for k, w in MIX.items() for _ in range(w)]
@@ -108,9 +108,9 @@ async def _client_loop(client, index: int, plan: dict, t_start: float, t_end: fl
                     error = f"{body.get('error')}: {body.get('message')}"[:300]
                 except ValueError:
                     error = response.text[:300]
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             error = f"timeout ({type(exc).__name__})"
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
         latency = time.perf_counter() - t0
         out.append({"kind": kind, "client": index, "start": started, "latency": latency, "status": status,
@@ -120,10 +120,10 @@ async def _client_loop(client, index: int, plan: dict, t_start: float, t_end: fl
 
 
 async def _load(base_url: str, plan: dict, clients: int, seconds: float, think_s: float, queue) -> list:
-    import httpx
+    import httpx2
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base_url, timeout=CLIENT_TIMEOUT_S, limits=limits) as client:
+    limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx2.AsyncClient(base_url=base_url, timeout=CLIENT_TIMEOUT_S, limits=limits) as client:
         t_start = time.monotonic() + 0.5
         queue.put(("start", t_start))
         await asyncio.sleep(max(0.0, t_start - time.monotonic()))
@@ -198,7 +198,7 @@ def start_server(db: Path, port: int, log: Path, log_level: str) -> subprocess.P
     command = [str(BIN / "benchmark-db"), "serve", "--host", "127.0.0.1", "--port", str(port), "--db-path", str(db),
                "--log-level", log_level]
     proc = subprocess.Popen(command, env=env, cwd=db.parent, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    import httpx
+    import httpx2
 
     deadline = time.monotonic() + 120
     while True:
@@ -206,10 +206,10 @@ def start_server(db: Path, port: int, log: Path, log_level: str) -> subprocess.P
             raise RuntimeError(f"the server exited ({proc.returncode}) before answering /health:\n"
                                f"{log.read_text()[-3000:]}")
         try:
-            response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+            response = httpx2.get(f"http://127.0.0.1:{port}/health", timeout=5)
             if response.status_code == 200:
                 return proc
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         if time.monotonic() > deadline:
             proc.kill()
@@ -313,10 +313,10 @@ def loadavg() -> str:
 # -- main ----------------------------------------------------------------------------------------------
 
 def pick_plan(base_url: str) -> dict:
-    import httpx
+    import httpx2
 
-    models = httpx.get(f"{base_url}/models", params={"per_page": 1000}, timeout=60).json()
-    hardware = httpx.get(f"{base_url}/hardware", params={"per_page": 1000}, timeout=60).json()
+    models = httpx2.get(f"{base_url}/models", params={"per_page": 1000}, timeout=60).json()
+    hardware = httpx2.get(f"{base_url}/hardware", params={"per_page": 1000}, timeout=60).json()
     model_names = sorted(m["model_name"] for m in models if m.get("performance_results"))
     hardware_types = sorted({h["hardware_type"] for h in hardware if h.get("performance_results")})
     last = max((m["last_run"] for m in models if m.get("last_run")), default=None)
@@ -435,9 +435,9 @@ def main() -> None:
             server_threads = proc_status(server.pid, "Threads")
             health = None
             try:
-                import httpx
+                import httpx2
 
-                health = httpx.get(f"{base_url}/health", timeout=30).json()
+                health = httpx2.get(f"{base_url}/health", timeout=30).json()
             except Exception as exc:  # noqa: BLE001
                 health = {"error": str(exc)}
         finally:
@@ -482,7 +482,7 @@ def main() -> None:
         f"{max(0.0, busy * ncpu - server_cores - client_cores - writer_cores):.2f}",
         f"- server: `benchmark-db serve --log-level {args.log_level}` (uvicorn, one process, {server_threads} "
         f"threads at the end), peak RSS {server_peak}; CPU {server_cpu1 - server_cpu0:.1f} s during the clients",
-        f"- clients: one spawned process, asyncio + httpx.AsyncClient, {args.clients} tasks over a keep-alive pool of "
+        f"- clients: one spawned process, asyncio + httpx2.AsyncClient, {args.clients} tasks over a keep-alive pool of "
         f"{args.clients} connections, think time {args.think_ms:g} ms, timeout {CLIENT_TIMEOUT_S:g} s; mix "
         + ", ".join(f"{k} {w}/{sum(MIX.values())}" for k, w in MIX.items())
         + f" ({len(plan['models'])} models, hardware types {', '.join(plan['hardware'])}, since {plan['since']})",

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import httpx
+import httpx2
 
 BIN = Path(sys.executable).parent
 
@@ -47,9 +47,9 @@ def running_server(db: Path, log: Path, *args: str, env: dict[str, str] | None =
         while True:
             assert server.poll() is None, f"the server exited ({server.returncode}):\n{log.read_text()[-3000:]}"
             try:
-                if httpx.get(f"{base}/health", timeout=5).status_code in (200, 401, 503):  # 401: reads need a token
+                if httpx2.get(f"{base}/health", timeout=5).status_code in (200, 401, 503):  # 401: reads need a token
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 pass
             assert time.monotonic() < deadline, f"the server did not answer within 90 s:\n{log.read_text()[-3000:]}"
             time.sleep(0.2)

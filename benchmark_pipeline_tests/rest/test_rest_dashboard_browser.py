@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from benchmark_pipeline_tests.rest.chromium_cdp import Browser, chromium_binary
@@ -99,12 +99,12 @@ def _ranking_scores(drawn: dict) -> dict[str, dict[str, float]]:
 
 
 def _api_heatmap(base: str, **span: str) -> dict[tuple[str, str], float]:
-    cells = httpx.get(f"{base}/compatibility/matrix", params={"level": "model", "per_page": 1000, **span}).json()
+    cells = httpx2.get(f"{base}/compatibility/matrix", params={"level": "model", "per_page": 1000, **span}).json()
     return {(c["subject"], c["hardware_type"]): c["score"] for c in cells if c["score"] is not None}
 
 
 def _api_rankings(base: str, model: str, **span: str) -> dict[str, dict[str, float]]:
-    rows = httpx.get(f"{base}/rankings", params={"model": model, "per_page": 200, **span}).json()
+    rows = httpx2.get(f"{base}/rankings", params={"model": model, "per_page": 200, **span}).json()
     groups: dict[str, dict[str, float]] = {}
     for r in rows:
         groups.setdefault(f"batch {r['batch_size']} · {r['precision']}", {})[r["hardware"]] = r["topsis_score"]
@@ -227,13 +227,13 @@ def test_the_llm_panel_shows_its_endpoints(warehouse, tmp_path):
             browser.navigate(f"{base}/")
             browser.wait_for(READY.format(n=1))
             assert json.loads(browser.evaluate("JSON.stringify(window.__dashboard.state)"))["use_case"] == "chatbot"
-            chatbot = httpx.get(f"{base}/llm/rankings", params={"use_case": "chatbot", "limit": 15}).json()
+            chatbot = httpx2.get(f"{base}/llm/rankings", params={"use_case": "chatbot", "limit": 15}).json()
             rows = _llm_rows(browser)
             assert len(rows) == chatbot["candidates"] == 3
             _assert_llm_table(rows, chatbot)
             assert browser.evaluate("document.getElementById('llm-message').hidden") is True
 
-            pareto = httpx.get(f"{base}/llm/pareto").json()
+            pareto = httpx2.get(f"{base}/llm/pareto").json()
             drawn = {t["name"]: list(zip(t["x"], t["y"])) for t in _drawn(browser)["llm-pareto"]["data"]}
             points = {p["on_front"]: [] for p in pareto["points"]}
             for p in pareto["points"]:
@@ -244,7 +244,7 @@ def test_the_llm_panel_shows_its_endpoints(warehouse, tmp_path):
 
             batch = _change(browser, "use-case", "batch-generation", 2)
             assert batch["llm"]["use_case"] == "batch-generation"
-            ranking = httpx.get(f"{base}/llm/rankings", params={"use_case": "batch-generation", "limit": 15}).json()
+            ranking = httpx2.get(f"{base}/llm/rankings", params={"use_case": "batch-generation", "limit": 15}).json()
             _assert_llm_table(_llm_rows(browser), ranking)
             assert len(ranking["rankings"]) == 4 and "use_case=batch-generation" in browser.evaluate("location.search")
 

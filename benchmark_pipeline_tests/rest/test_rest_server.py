@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 
-import httpx
+import httpx2
 
 from benchmark_pipeline_tests.conftest import perf_record
 from benchmark_pipeline_tests.rest.server_process import BIN, running_server, token
@@ -15,7 +15,7 @@ from benchmark_pipeline_tests.rest.server_process import BIN, running_server, to
 def test_served_over_a_real_warehouse(warehouse, tmp_path):
     log = tmp_path / "server.log"
     submit = token(warehouse, "submit", "--name", "smoke")
-    with running_server(warehouse, log) as base, httpx.Client(base_url=base, timeout=60) as http:
+    with running_server(warehouse, log) as base, httpx2.Client(base_url=base, timeout=60) as http:
         health = http.get("/health").json()
         assert health["status"] == "ok" and health["warehouse"] == str(warehouse) and not health["reads_need_token"]
 

@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import duckdb
-import httpx
+import httpx2
 import pytest
 
 from benchmark_pipeline_tests.conftest import perf_record
@@ -38,24 +38,24 @@ def _batch(client: int, batch: int) -> list[dict]:
 def test_post_storm_loses_and_duplicates_nothing(warehouse, tmp_path):
     submit = token(warehouse, "submit")
     plans = {c: [_batch(c, b) for b in range(BATCHES)] for c in range(CLIENTS)}
-    answers: list[tuple[int, int, httpx.Response]] = []  # (client, batch, response)
+    answers: list[tuple[int, int, httpx2.Response]] = []  # (client, batch, response)
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS)
 
     def client(c: int, base: str) -> None:
         sends = [(c, b) for b in range(BATCHES)] + [(c, 0), ((c + 1) % CLIENTS, BATCHES - 1)]  # + two retries
-        with httpx.Client(base_url=base, timeout=300, headers={"Authorization": f"Bearer {submit}"}) as http:
+        with httpx2.Client(base_url=base, timeout=300, headers={"Authorization": f"Bearer {submit}"}) as http:
             start.wait(60)
             for owner, b in sends:
                 response = http.post("/performance", json=plans[owner][b])
                 with lock:
                     answers.append((owner, b, response))
 
-    reads: list[httpx.Response] = []
+    reads: list[httpx2.Response] = []
     writers_done = threading.Event()
 
     def reader(path: str, base: str) -> None:  # reads of every connection mode, all through the storm
-        with httpx.Client(base_url=base, timeout=300) as http:
+        with httpx2.Client(base_url=base, timeout=300) as http:
             while not writers_done.is_set():
                 if path == "/query":
                     response = http.post(path, json={"sql": "SELECT count(*) FROM performance_results"})
@@ -132,7 +132,7 @@ def test_a_storm_of_20_clients_by_500_records_stores_exactly_what_was_accepted(w
     key = {(c, i): f"storm-{c}-{i}" for c in range(BIG_CLIENTS) if c % 4 in (0, 1) for i in range(len(plans[c]))}
     stray = [perf_record(model_name=BIG_MODEL, device_name="storm-big-stray", batch_size=1,
                          timestamp="2025-07-01T00:00:00Z")]
-    answers: list[tuple[tuple[int, int] | None, httpx.Response]] = []  # (owner, chunk) or None for the stray
+    answers: list[tuple[tuple[int, int] | None, httpx2.Response]] = []  # (owner, chunk) or None for the stray
     failures: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(BIG_CLIENTS)
@@ -150,7 +150,7 @@ def test_a_storm_of_20_clients_by_500_records_stores_exactly_what_was_accepted(w
 
     def client(c: int, base: str) -> None:
         try:
-            with httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {submit}"}) as http:
+            with httpx2.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {submit}"}) as http:
                 start.wait(60)
                 for owner, i in sends(c):
                     headers = {"Idempotency-Key": key[owner, i]} if (owner, i) in key else {}
