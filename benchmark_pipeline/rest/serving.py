@@ -39,7 +39,8 @@ SlaQ = Annotated[str, Query(min_length=1, max_length=2000,
 LlmModelQ = Annotated[str | None, Query(min_length=1, max_length=300,
                                         description="Only this model (any case); one without LLM-serving results "
                                                     "is a 404 naming the closest that have some")]
-ListModelQ = Annotated[str | None, Query(min_length=1, max_length=300, description="Only this model (any case)")]
+ListModelQ = Annotated[str | None, Query(min_length=1, max_length=300, description="Only this model (any case; a "
+                                         "model without LLM-serving results is a 404 naming the closest ones)")]
 UseCaseQ = Annotated[str, Query(min_length=1, max_length=100,
                                 description="A use case of GET /llm/use-cases, e.g. chatbot; an unknown one is a 404 "
                                             "naming the closest")]

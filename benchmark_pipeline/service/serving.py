@@ -9,6 +9,7 @@ ingest does it in its own transaction when the LLM facts changed, and ``refresh_
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -42,9 +43,8 @@ class ServingMixin:
                 until: datetime | None) -> pd.DataFrame:
         _require(conn)
         results = tables.results_frame(conn, since=since, until=until)
-        if workload.model and not (results["model_name"].str.lower() == workload.model.lower()).any():
-            raise UnknownNameError(unknown_name_message("model with LLM-serving results", workload.model,
-                                                        sorted(results["model_name"].unique())))
+        if workload.model:
+            _require_model(workload.model, results["model_name"].unique())
         return serving.select(serving.latest_points(results), workload)
 
     def llm_use_cases(self) -> list[dict[str, Any]]:
@@ -116,24 +116,40 @@ class ServingMixin:
         with self.reader() as conn:
             _require(conn)
             where, params = ("WHERE lower(m.model_name) = lower(?)", [model]) if model else ("", [])
-            return conn.execute(
+            return _of_known_model(conn, model, conn.execute(
                 "SELECT m.model_name, u.use_case, u.suitability_score, u.recommended, u.priority, "
                 "u.configurations_tested, u.configurations_meeting_sla, u.performance_summary, u.calculated_at "
                 f"FROM model_use_cases u JOIN models m USING (model_id) {where} "
-                "ORDER BY m.model_name, u.use_case", params).df()
+                "ORDER BY m.model_name, u.use_case", params).df())
 
     def llm_daily_stats(self, model: str | None = None) -> pd.DataFrame:
         with self.reader() as conn:
             _require(conn)
             where, params = ("WHERE lower(m.model_name) = lower(?)", [model]) if model else ("", [])
-            return conn.execute(
+            return _of_known_model(conn, model, conn.execute(
                 "SELECT m.model_name, d.* EXCLUDE (model_id) FROM llm_daily_stats d JOIN models m USING (model_id) "
-                f"{where} ORDER BY m.model_name, d.stats_date", params).df()
+                f"{where} ORDER BY m.model_name, d.stats_date", params).df())
 
     def refresh_llm_answers(self, force: bool = False, now: datetime | None = None) -> tables.LlmRefresh:
         """Recompute the stored LLM answers if their inputs changed or they expired (always with ``force``)."""
         with self.writer() as conn:
             return tables.refresh_llm_answers(conn, now or datetime.now(timezone.utc), force=force)
+
+
+def _require_model(model: str, known: Iterable[str]) -> None:
+    """A model named in a question must have LLM-serving results (any case): otherwise the question has a
+    typo, and an empty answer would read as "no configuration qualifies"."""
+    known = sorted(set(known))
+    if not any(name.lower() == model.lower() for name in known):
+        raise UnknownNameError(unknown_name_message("model with LLM-serving results", model, known))
+
+
+def _of_known_model(conn: duckdb.DuckDBPyConnection, model: str | None, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` of a stored answer narrowed to ``model``; when there are none, the model must still exist."""
+    if model and rows.empty:
+        _require_model(model, (name for (name,) in conn.execute(
+            "SELECT DISTINCT m.model_name FROM llm_serving_results JOIN models m USING (model_id)").fetchall()))
+    return rows
 
 
 def _require(conn: duckdb.DuckDBPyConnection) -> None:

@@ -158,6 +158,10 @@ def test_unknown_names_and_bad_parameters_are_4xx_naming_them(llm_api):
     model = llm_api.client.get("/llm/sla", params={"sla": CHAT_SLA, "model": "acme/llm-8"})
     assert model.status_code == 404 and MODEL in model.json()["message"]
     assert llm_api.client.get("/llm/pareto", params={"model": "acme/llm-8"}).status_code == 404
+    for path in ("/llm/suitability", "/llm/daily"):  # stored answers: a typo is not "no rows"
+        answer = llm_api.client.get(path, params={"model": "acme/llm-8"})
+        assert answer.status_code == 404 and answer.json()["error"] == "unknown_name", (path, answer.text)
+        assert "'acme/llm-8'" in answer.json()["message"] and MODEL in answer.json()["message"]
     for path, params, named in [("/llm/sla", {}, "sla"), ("/llm/rankings", {}, "use_case"),
                                 ("/llm/costs", {"workload_type": "streaming"}, "workload_type"),
                                 ("/llm/pareto", {"output_tokens": -1}, "output_tokens"),
