@@ -39,8 +39,6 @@ SlaQ = Annotated[str, Query(min_length=1, max_length=2000,
 LlmModelQ = Annotated[str | None, Query(min_length=1, max_length=300,
                                         description="Only this model (any case); one without LLM-serving results "
                                                     "is a 404 naming the closest that have some")]
-ListModelQ = Annotated[str | None, Query(min_length=1, max_length=300, description="Only this model (any case; a "
-                                         "model without LLM-serving results is a 404 naming the closest ones)")]
 UseCaseQ = Annotated[str, Query(min_length=1, max_length=100,
                                 description="A use case of GET /llm/use-cases, e.g. chatbot; an unknown one is a 404 "
                                             "naming the closest")]
@@ -118,7 +116,7 @@ def get_llm_rankings(request: Request, use_case: UseCaseQ, limit: LlmLimitQ = 20
 
 @router.get("/llm/suitability", response_model=list[LlmSuitabilityOut], summary="Suitability of models per use case",
             responses={200: {"headers": PAGE_HEADERS}})
-def get_suitability(request: Request, response: Response, model: ListModelQ = None, page: PageQ = 1,
+def get_suitability(request: Request, response: Response, model: LlmModelQ = None, page: PageQ = 1,
                     per_page: PerPageQ = 100) -> list[dict[str, Any]]:
     """Per model and use case: the share of its configurations tested in the use case's workload that meet the
     SLA, its best figures and best rank, and whether it is recommended (stored with the results)."""
@@ -130,7 +128,7 @@ def get_suitability(request: Request, response: Response, model: ListModelQ = No
 
 @router.get("/llm/daily", response_model=list[LlmDailyOut], summary="Daily LLM-serving statistics",
             responses={200: {"headers": PAGE_HEADERS}})
-def get_daily(request: Request, response: Response, model: ListModelQ = None, page: PageQ = 1,
+def get_daily(request: Request, response: Response, model: LlmModelQ = None, page: PageQ = 1,
               per_page: PerPageQ = 100) -> list[dict[str, Any]]:
     """Per model and UTC day, over every result of the day: how many results and configurations, median TTFT and
     TPOT p90, best output throughput, lowest $ per million output tokens, best tokens per joule."""
